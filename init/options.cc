@@ -1,0 +1,277 @@
+// minipod-init's own command line, the argv[0] dispatch to the personalities,
+// and helpers they share. Pure; builds for musl and glibc.
+#include "init/options.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/signal_set.h"
+#include "init/option_scanner.h"
+#include "init/timing.h"
+
+namespace init {
+namespace {
+
+const char* Basename(const char* path) {
+  const char* slash = strrchr(path, '/');
+  return slash != nullptr ? slash + 1 : path;
+}
+
+constexpr const char kMinipodUsage[] =
+    "Usage: %s [OPTIONS] [--] [COMMAND [ARG]...]\n"
+    "Run COMMAND as the child of a minimal init: forward signals to it, reap\n"
+    "every zombie, and exit with its status (128+N if it died of signal N).\n"
+    "Without COMMAND, hold (pause mode) until SIGINT or SIGTERM.\n"
+    "\n"
+    "  -g, --process-group     forward signals to the child's process group\n"
+    "  -s, --subreaper         register as child subreaper (automatic, with a\n"
+    "                          warning, when not PID 1)\n"
+    "  -e, --expect-exit CODE  report the child's exit code CODE as 0 (repeatable)\n"
+    "  -r, --rewrite FROM:TO   forward signal FROM as TO; TO=0 drops it (repeatable)\n"
+    "  -p, --pdeathsig SIG     signal to receive when our parent dies\n"
+    "      --setsid            run COMMAND in a new session; forward to its group;\n"
+    "                          SIGTSTP/SIGTTIN/SIGTTOU stop the group, then us\n"
+    "      --grace DURATION    SIGKILL the child's group DURATION after forwarding\n"
+    "                          SIGTERM or SIGINT; when the child exits, SIGTERM\n"
+    "                          the rest and wait up to DURATION for them\n"
+    "      --restart POLICY    always, on-failure or never (default)\n"
+    "      --backoff-initial D first restart delay (default 10s), doubling...\n"
+    "      --backoff-max D     ...up to D (default 5m)\n"
+    "      --backoff-reset D   a run this long resets the back-off (default 10m)\n"
+    "  -v, --verbose           more messages (repeatable)\n"
+    "  -q, --quiet             errors only\n"
+    "  -h, --help              show this help and exit\n"
+    "  -V, --version           show the version and exit\n"
+    "\n"
+    "DURATION: 500ms, 10s, 1.5m, 1h, 1m30s, or a number of seconds.\n"
+    "Invoked as tini, docker-init, dumb-init, catatonit or pause, it takes that\n"
+    "tool's command line instead.\n"
+    "Exit status: the child's; 125 init failure, 126 not executable, 127 not found,\n"
+    "2 usage error.\n";
+
+enum LongId : int {
+  kOptSetsid = 1000,
+  kOptGrace,
+  kOptRestart,
+  kOptBackoffInitial,
+  kOptBackoffMax,
+  kOptBackoffReset,
+};
+
+constexpr LongOption kMinipodLong[] = {
+    {"process-group", false, 'g'},
+    {"subreaper", false, 's'},
+    {"expect-exit", true, 'e'},
+    {"rewrite", true, 'r'},
+    {"pdeathsig", true, 'p'},
+    {"verbose", false, 'v'},
+    {"quiet", false, 'q'},
+    {"help", false, 'h'},
+    {"version", false, 'V'},
+    {"setsid", false, kOptSetsid},
+    {"grace", true, kOptGrace},
+    {"restart", true, kOptRestart},
+    {"backoff-initial", true, kOptBackoffInitial},
+    {"backoff-max", true, kOptBackoffMax},
+    {"backoff-reset", true, kOptBackoffReset},
+};
+
+ParseResult Fail(common::Formatter& out, const char* prog, int code) {
+  out.Printf("Try '%s --help' for more information.\n", prog);
+  return ParseResult{false, code, STDERR_FILENO};
+}
+
+// "FROM:TO" with signal names or numbers; TO may be 0 (drop).
+bool ParseRewrite(const char* s, int& from, int& to) {
+  const char* colon = strchr(s, ':');
+  if (colon == nullptr || colon == s) return false;
+  char name[32];
+  const size_t n = static_cast<size_t>(colon - s);
+  if (n >= sizeof name) return false;
+  memcpy(name, s, n);
+  name[n] = '\0';
+  from = common::ParseSignal(name);
+  if (from == 0) return false;
+  if (strcmp(colon + 1, "0") == 0) {
+    to = 0;
+    return true;
+  }
+  to = common::ParseSignal(colon + 1);
+  return to != 0;
+}
+
+}  // namespace
+
+Personality PersonalityFromArgv0(const char* argv0) {
+  if (argv0 == nullptr) return Personality::kMinipod;
+  const char* base = Basename(argv0);
+  if (strcmp(base, "tini") == 0 || strcmp(base, "tini-static") == 0 ||
+      strcmp(base, "docker-init") == 0) {
+    return Personality::kTini;
+  }
+  if (strcmp(base, "dumb-init") == 0) return Personality::kDumbInit;
+  if (strcmp(base, "catatonit") == 0) return Personality::kCatatonit;
+  if (strcmp(base, "pause") == 0) return Personality::kPause;
+  return Personality::kMinipod;
+}
+
+const char* GetEnv(char** envp, const char* name) {
+  if (envp == nullptr) return nullptr;
+  const size_t len = strlen(name);
+  for (char** e = envp; *e != nullptr; ++e) {
+    if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') return *e + len + 1;
+  }
+  return nullptr;
+}
+
+ParseResult ParseCommandLine(int argc, char** argv, char** envp, Config& config,
+                             common::Formatter& out) {
+  ResetRewrites(config);
+  switch (PersonalityFromArgv0(argc > 0 ? argv[0] : nullptr)) {
+    case Personality::kTini:
+      return ParseTini(argc, argv, envp, config, out);
+    case Personality::kDumbInit:
+      return ParseDumbInit(argc, argv, envp, config, out);
+    case Personality::kCatatonit:
+      return ParseCatatonit(argc, argv, envp, config, out);
+    case Personality::kPause:
+      return ParsePause(argc, argv, envp, config, out);
+    case Personality::kMinipod:
+      break;
+  }
+  return ParseMinipod(argc, argv, envp, config, out);
+}
+
+ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
+                         common::Formatter& out) {
+  config.personality = Personality::kMinipod;
+  config.style = MessageStyle::kMinipod;
+  ResetRewrites(config);
+  const char* prog = argc > 0 ? Basename(argv[0]) : "minipod-init";
+  config.program_name = prog;
+
+  // Options end at the first operand, so "minipod-init ls -l" runs "ls -l".
+  OptionScanner scan(argc, argv, "gse:r:p:vqhV", kMinipodLong,
+                     sizeof kMinipodLong / sizeof kMinipodLong[0], /*permute=*/false);
+  bool setsid = false;
+  bool backoff_given = false;
+  for (;;) {
+    const int opt = scan.Next(out);
+    if (opt == OptionScanner::kEnd) break;
+    if (opt == OptionScanner::kError) return Fail(out, prog, kExitUsage);
+    const char* arg = scan.arg();
+    switch (opt) {
+      case 'g':
+        config.forward_to_group = true;
+        break;
+      case 's':
+        config.subreaper = Subreaper::kAlways;
+        break;
+      case 'e': {
+        const int code = common::ParseSmallUnsigned(arg);
+        if (code < 0 || code > 255) {
+          out.Printf("%s: invalid exit code '%s' for -e: expected 0..255\n", prog, arg);
+          return Fail(out, prog, kExitUsage);
+        }
+        SetExpectedExit(config, code);
+        break;
+      }
+      case 'r': {
+        int from = 0;
+        int to = 0;
+        if (!ParseRewrite(arg, from, to)) {
+          out.Printf("%s: invalid rewrite '%s' for -r: expected FROM:TO, signal names or "
+                     "numbers, TO=0 to drop\n", prog, arg);
+          return Fail(out, prog, kExitUsage);
+        }
+        config.rewrite[from] = static_cast<uint8_t>(to);
+        break;
+      }
+      case 'p': {
+        const int sig = common::ParseSignal(arg);
+        if (sig == 0) {
+          out.Printf("%s: unknown signal '%s' for -p\n", prog, arg);
+          return Fail(out, prog, kExitUsage);
+        }
+        config.pdeathsig = sig;
+        break;
+      }
+      case 'v':
+        if (config.verbosity < 4) ++config.verbosity;
+        break;
+      case 'q':
+        config.verbosity = 0;
+        break;
+      case 'h':
+        out.Printf(kMinipodUsage, prog);
+        return ParseResult{false, 0, STDOUT_FILENO};
+      case 'V':
+        out.Printf("minipod-init %s\n", kVersion);
+        return ParseResult{false, 0, STDOUT_FILENO};
+      case kOptSetsid:
+        setsid = true;
+        break;
+      case kOptGrace:
+      case kOptBackoffInitial:
+      case kOptBackoffMax:
+      case kOptBackoffReset: {
+        const int64_t ms = ParseDurationMs(arg);
+        if (ms < 0) {
+          out.Printf("%s: invalid duration '%s': expected e.g. 500ms, 10s, 5m\n", prog, arg);
+          return Fail(out, prog, kExitUsage);
+        }
+        if (opt == kOptGrace) config.grace_ms = ms;
+        if (opt == kOptBackoffInitial) config.backoff_initial_ms = ms;
+        if (opt == kOptBackoffMax) config.backoff_max_ms = ms;
+        if (opt == kOptBackoffReset) config.backoff_reset_ms = ms;
+        backoff_given = backoff_given || opt != kOptGrace;
+        break;
+      }
+      case kOptRestart:
+        if (strcmp(arg, "always") == 0) {
+          config.restart = RestartPolicy::kAlways;
+        } else if (strcmp(arg, "on-failure") == 0 || strcmp(arg, "onfailure") == 0) {
+          config.restart = RestartPolicy::kOnFailure;
+        } else if (strcmp(arg, "never") == 0) {
+          config.restart = RestartPolicy::kNever;
+        } else {
+          out.Printf("%s: invalid restart policy '%s': expected always, on-failure or never\n",
+                     prog, arg);
+          return Fail(out, prog, kExitUsage);
+        }
+        break;
+      default:
+        return Fail(out, prog, kExitUsage);
+    }
+  }
+  if (config.backoff_max_ms < config.backoff_initial_ms) {
+    out.Printf("%s: --backoff-max (%lldms) is shorter than --backoff-initial (%lldms)\n", prog,
+               static_cast<long long>(config.backoff_max_ms),
+               static_cast<long long>(config.backoff_initial_ms));
+    return Fail(out, prog, kExitUsage);
+  }
+  if (setsid) {
+    // dumb-init's model: a new session, signals to the whole group, and
+    // job-control signals stop the group (as SIGSTOP) and then the init.
+    config.placement = Placement::kNewSession;
+    config.forward_to_group = true;
+    config.job_control = JobControl::kStopSelf;
+    constexpr int kJobControl[] = {SIGTSTP, SIGTTIN, SIGTTOU};
+    for (int s : kJobControl) {
+      if (config.rewrite[s] == s) config.rewrite[s] = SIGSTOP;
+    }
+  }
+  if (scan.OperandCount() == 0) {
+    if (config.restart != RestartPolicy::kNever || backoff_given) {
+      out.Printf("%s: --restart and --backoff-* need a COMMAND\n", prog);
+      return Fail(out, prog, kExitUsage);
+    }
+    config.command = nullptr;  // pause mode
+  } else {
+    config.command = scan.Operands();
+  }
+  return ParseResult{};
+}
+
+}  // namespace init

@@ -1,0 +1,446 @@
+// The init's event loop: block signals, read them from a signalfd, forward
+// them, reap every child, supervise restarts and shut down with a grace
+// period. Runs in the init process; single-threaded, no heap.
+#include "init/runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common/signal_set.h"
+#include "common/sys.h"
+#include "common/unique_fd.h"
+#include "common/wait_status.h"
+#include "init/say.h"
+#include "init/spawn.h"
+#include "init/timing.h"
+
+namespace init {
+namespace {
+
+using common::Level;
+namespace sys = common::sys;
+
+constexpr long long kNever = -1;
+// After the final SIGKILL, how long to keep reaping before giving up on
+// processes stuck in uninterruptible sleep.
+constexpr long long kKillSettleMs = 5'000;
+
+const char* SigName(int sig, char (&buf)[16]) { return common::SignalNameOf(sig, buf); }
+
+// Sends sig to every process the init is responsible for: as PID 1 of a
+// namespace that is everything but itself (kill(-1)); as a subreaper, its
+// direct children (orphans land there) and the main child's group.
+void SignalDescendants(int sig, pid_t group) {
+  if (::getpid() == 1) {
+    (void)sys::Kill(-1, sig);
+    return;
+  }
+  if (group > 0) (void)sys::Kill(-group, sig);
+  char path[64];
+  common::Formatter p(path, sizeof path);
+  p.Printf("/proc/self/task/%d/children", static_cast<int>(::getpid()));
+  const common::SysResult fd = sys::Open(path, O_RDONLY);
+  if (!fd.ok()) return;
+  common::UniqueFd owned(static_cast<int>(fd.value));
+  char buf[4096];
+  for (;;) {
+    const common::SysResult n = sys::Read(owned.get(), buf, sizeof buf - 1);
+    if (!n.ok() || n.value <= 0) break;
+    buf[n.value] = '\0';
+    long pid = 0;
+    for (const char* c = buf;; ++c) {
+      if (*c >= '0' && *c <= '9') {
+        pid = pid * 10 + (*c - '0');
+      } else {
+        if (pid > 0) (void)sys::Kill(static_cast<pid_t>(pid), sig);
+        pid = 0;
+        if (*c == '\0') break;
+      }
+    }
+  }
+}
+
+// Closes every descriptor >= 3 except keep (catatonit keeps its own table
+// clean; the child already has its copies).
+void CloseFdsExcept(int keep) {
+  const unsigned k = static_cast<unsigned>(keep);
+  if (k > 3) (void)::syscall(SYS_close_range, 3u, k - 1, 0u);
+  if (::syscall(SYS_close_range, k + 1, ~0u, 0u) == 0) return;
+  // Kernels before 5.9: close what a default RLIMIT_NOFILE allows.
+  for (int fd = 3; fd < 4096; ++fd) {
+    if (fd != keep) ::close(fd);
+  }
+}
+
+class Loop {
+ public:
+  Loop(const Config& config, const sigset_t& original_mask, char** envp, int sfd)
+      : config_(config), original_mask_(original_mask), envp_(envp), sfd_(sfd),
+        backoff_{config.backoff_initial_ms, config.backoff_max_ms, config.backoff_reset_ms} {}
+
+  int RunCommand();
+  int RunPause();
+
+ private:
+  // Starts the command; false when it could not be started at all.
+  bool Start();
+  void OnSignal(const signalfd_siginfo& info);
+  void OnChildExit(int wait_status);
+  void Reap();
+  void Forward(int sig);
+  pid_t ForwardTarget() const;
+  void BeginDrain();
+  bool WaitForSignals(long long deadline);
+  long long NextDeadline() const;
+  void CheckDeadlines();
+
+  const Config& config_;
+  const sigset_t& original_mask_;
+  char** envp_;
+  int sfd_;
+  Backoff backoff_;
+
+  pid_t child_ = 0;           // 0 when no command is running
+  pid_t child_group_ = 0;     // its process group, when it has its own
+  long long started_ms_ = 0;
+  int exit_code_ = 0;          // status of the last run
+  bool stopping_ = false;      // SIGTERM/SIGINT seen: no more restarts
+  bool finished_ = false;      // the loop is over: exit with exit_code_
+  bool draining_ = false;      // child gone, waiting for descendants
+  bool killed_all_ = false;    // final SIGKILL sent
+  long long kill_at_ = kNever;     // grace after a forwarded TERM/INT
+  long long restart_at_ = kNever;  // back-off before the next run
+  long long drain_until_ = kNever; // grace for descendants
+  bool ignore_once_[kMaxSignalNumber + 1] = {};
+};
+
+pid_t Loop::ForwardTarget() const {
+  if (config_.forward_to_group && child_group_ > 0) return -child_group_;
+  return child_;
+}
+
+bool Loop::Start() {
+  const SpawnResult s = Spawn(config_, original_mask_, envp_);
+  if (s.pid < 0) {
+    Say(Level::kError, "fork: %s", ErrorText(s.fork_err));
+    exit_code_ = config_.exit_setup_failed;
+    return false;
+  }
+  child_ = s.pid;
+  child_group_ =
+      config_.placement == Placement::kSameGroup ? 0 : s.pid;
+  started_ms_ = sys::MonotonicMs();
+  if (s.exec_err != 0) {
+    // A command that cannot be executed will not start on a retry either.
+    stopping_ = true;
+    return true;  // the child exits with 126/127; Reap() collects it
+  }
+  Say(Level::kInfo, "started '%s' as pid %d", config_.command[0], static_cast<int>(s.pid));
+  if (config_.chdir_root) (void)sys::Chdir("/");
+  if (config_.close_inherited_fds) CloseFdsExcept(sfd_);
+  return true;
+}
+
+void Loop::Forward(int sig) {
+  char name[16];
+  const int to = sig <= kMaxSignalNumber ? config_.rewrite[sig] : sig;
+  if (to == 0) {
+    Say(Level::kDebug, "not forwarding SIG%s (dropped by rewrite)", SigName(sig, name));
+    return;
+  }
+  if (child_ == 0 && !(config_.forward_to_group && child_group_ > 0)) {
+    Say(Level::kDebug, "no child to forward SIG%s to", SigName(sig, name));
+    return;
+  }
+  const pid_t target = ForwardTarget();
+  if (common::SysResult r = sys::Kill(target, to); !r.ok() && r.err != ESRCH) {
+    Say(Level::kWarn, "kill(%d, %d): %s", static_cast<int>(target), to, ErrorText(r.err));
+  } else {
+    Say(Level::kDebug, "forwarded SIG%s as %d to %d", SigName(sig, name), to,
+        static_cast<int>(target));
+  }
+}
+
+void Loop::OnSignal(const signalfd_siginfo& info) {
+  const int sig = static_cast<int>(info.ssi_signo);
+  if (sig == SIGCHLD) return;  // reaping follows every wake-up
+  if (sig > 0 && sig <= kMaxSignalNumber && ignore_once_[sig]) {
+    ignore_once_[sig] = false;  // the tty hand-off's own SIGHUP/SIGCONT
+    return;
+  }
+  if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+    switch (config_.job_control) {
+      case JobControl::kDropAll:
+        return;
+      case JobControl::kTini:
+        if (sig != SIGTSTP) return;
+        Forward(sig);
+        return;
+      case JobControl::kStopSelf:
+        Forward(sig);
+        // Stop ourselves too, so the shell sees the whole job stop.
+        (void)sys::Kill(::getpid(), SIGSTOP);
+        return;
+    }
+  }
+  const bool terminate = sig == SIGTERM || sig == SIGINT;
+  if (terminate && config_.restart != RestartPolicy::kNever && !stopping_) {
+    Say(Level::kInfo, "got SIG%s: stopping supervision", sig == SIGTERM ? "TERM" : "INT");
+    stopping_ = true;
+  }
+  if (child_ == 0 && !draining_) {
+    if (terminate && restart_at_ != kNever) finished_ = true;  // waiting to restart
+    Forward(sig);  // reaches what is left of the group with -g
+    return;
+  }
+  Forward(sig);
+  if (terminate && config_.grace_ms >= 0 && kill_at_ == kNever && child_ != 0) {
+    kill_at_ = sys::MonotonicMs() + config_.grace_ms;
+  }
+}
+
+void Loop::BeginDrain() {
+  // The child is gone; give everything it left behind the grace period.
+  draining_ = true;
+  drain_until_ = sys::MonotonicMs() + config_.grace_ms;
+  Say(Level::kInfo, "waiting up to %lldms for remaining processes",
+      static_cast<long long>(config_.grace_ms));
+  SignalDescendants(SIGTERM, child_group_);
+}
+
+void Loop::OnChildExit(int wait_status) {
+  char name[16];
+  const long long now = sys::MonotonicMs();
+  int code = common::ExitCodeFromWaitStatus(wait_status);
+  if (WIFSIGNALED(wait_status)) {
+    Say(Level::kInfo, "child %d killed by SIG%s", static_cast<int>(child_),
+        SigName(WTERMSIG(wait_status), name));
+  } else {
+    Say(Level::kInfo, "child %d exited with %d", static_cast<int>(child_), code);
+  }
+  if (IsExpectedExit(config_, code)) code = 0;
+  exit_code_ = code;
+  const pid_t group = child_group_;
+  child_ = 0;
+  kill_at_ = kNever;
+  if (config_.term_group_on_exit && group > 0) {
+    const int to = config_.rewrite[SIGTERM];
+    if (to != 0) (void)sys::Kill(-group, to);
+  }
+
+  const bool restart = !stopping_ && (config_.restart == RestartPolicy::kAlways ||
+                                      (config_.restart == RestartPolicy::kOnFailure && code != 0));
+  if (restart) {
+    const long long delay = backoff_.NextDelay(now - started_ms_);
+    restart_at_ = now + delay;
+    Say(Level::kInfo, "restarting in %lldms", delay);
+    return;
+  }
+  if (config_.grace_ms >= 0) {
+    child_group_ = group;
+    BeginDrain();
+    return;
+  }
+  finished_ = true;
+}
+
+void Loop::Reap() {
+  for (;;) {
+    int status = 0;
+    const common::SysResult r = sys::WaitPid(-1, &status, WNOHANG);
+    if (!r.ok()) {
+      // ECHILD: nothing left at all.
+      if (draining_) finished_ = true;
+      return;
+    }
+    if (r.value == 0) return;
+    const pid_t pid = static_cast<pid_t>(r.value);
+    if (pid == child_) {
+      OnChildExit(status);
+    } else if (config_.warn_on_reap) {
+      Say(Level::kWarn, "Reaped zombie process with pid=%d", static_cast<int>(pid));
+    } else {
+      Say(Level::kDebug, "reaped orphan %d (status %d)", static_cast<int>(pid),
+          common::ExitCodeFromWaitStatus(status));
+    }
+  }
+}
+
+long long Loop::NextDeadline() const {
+  long long d = kNever;
+  const long long deadlines[] = {kill_at_, restart_at_, drain_until_};
+  for (long long t : deadlines) {
+    if (t != kNever && (d == kNever || t < d)) d = t;
+  }
+  return d;
+}
+
+void Loop::CheckDeadlines() {
+  const long long now = sys::MonotonicMs();
+  if (kill_at_ != kNever && now >= kill_at_) {
+    kill_at_ = kNever;
+    if (child_ != 0) {
+      Say(Level::kWarn, "grace period over: killing process group %d",
+          static_cast<int>(child_group_ > 0 ? child_group_ : child_));
+      (void)sys::Kill(child_group_ > 0 ? -child_group_ : child_, SIGKILL);
+    }
+  }
+  if (drain_until_ != kNever && now >= drain_until_) {
+    if (!killed_all_) {
+      Say(Level::kWarn, "grace period over: killing remaining processes");
+      SignalDescendants(SIGKILL, child_group_);
+      killed_all_ = true;
+      drain_until_ = now + kKillSettleMs;
+    } else {
+      Say(Level::kWarn, "processes left that do not die; exiting anyway");
+      finished_ = true;
+    }
+  }
+  if (restart_at_ != kNever && now >= restart_at_) {
+    restart_at_ = kNever;
+    if (!Start()) finished_ = true;
+  }
+}
+
+// Waits for signals until one arrives or the deadline passes, then handles
+// everything queued. Returns false only if the signalfd itself broke.
+bool Loop::WaitForSignals(long long deadline) {
+  int timeout = -1;
+  if (deadline != kNever) {
+    const long long left = deadline - sys::MonotonicMs();
+    timeout = left <= 0 ? 0 : left > 60'000 ? 60'000 : static_cast<int>(left);
+  }
+  struct pollfd p = {sfd_, POLLIN, 0};
+  const common::SysResult r = sys::Poll(&p, 1, timeout);
+  if (!r.ok()) return r.err == EINTR;
+  if (r.value == 0) return true;
+  signalfd_siginfo infos[16];
+  const common::SysResult n = sys::Read(sfd_, infos, sizeof infos);
+  if (!n.ok()) return n.err == EAGAIN;
+  for (long i = 0; i < n.value / static_cast<long>(sizeof infos[0]); ++i) OnSignal(infos[i]);
+  return true;
+}
+
+int Loop::RunCommand() {
+  if (config_.tty_handoff) {
+    // Give up our controlling terminal so the child's new session can take
+    // it. If we led the session, the kernel sends our group SIGHUP and
+    // SIGCONT: swallow the first of each instead of forwarding them.
+    if (sys::Ioctl(STDIN_FILENO, TIOCNOTTY, 0).ok() && ::getsid(0) == ::getpid()) {
+      ignore_once_[SIGHUP] = true;
+      ignore_once_[SIGCONT] = true;
+    }
+  }
+  if (!Start()) return exit_code_;
+  while (!finished_) {
+    if (!WaitForSignals(NextDeadline())) {
+      Say(Level::kWarn, "reading signals failed: %s", ErrorText(errno));
+    }
+    Reap();
+    CheckDeadlines();
+  }
+  return exit_code_;
+}
+
+int Loop::RunPause() {
+  for (;;) {
+    struct signalfd_siginfo info;
+    const common::SysResult n = sys::Read(sfd_, &info, sizeof info);
+    if (!n.ok()) {
+      Say(Level::kWarn, "reading signals failed: %s", ErrorText(n.err));
+      continue;
+    }
+    const int sig = static_cast<int>(info.ssi_signo);
+    if (sig == SIGCHLD) {
+      int status;
+      while (sys::WaitPid(-1, &status, WNOHANG).value > 0) {
+      }
+      continue;
+    }
+    if (sig == SIGINT || sig == SIGTERM) {
+      if (config_.pause_message) {
+        // strsignal()'s words for the two signals, without its table.
+        Say(Level::kError, "Shutting down, got signal: %s",
+            sig == SIGINT ? "Interrupt" : "Terminated");
+      } else {
+        char name[16];
+        Say(Level::kInfo, "got SIG%s: exiting", SigName(sig, name));
+      }
+      return 0;
+    }
+  }
+}
+
+}  // namespace
+
+int Run(const Config& config, char** envp) {
+  ConfigureSay(config);
+
+  // Block everything but the fault signals first; they arrive through the
+  // signalfd from now on. The child restores original_mask before execve.
+  sigset_t original_mask;
+  const sigset_t blocked = common::AllButFaultSignals();
+  if (common::SysResult r = sys::SigProcMask(SIG_BLOCK, &blocked, &original_mask); !r.ok()) {
+    Say(Level::kError, "sigprocmask: %s", ErrorText(r.err));
+    return config.exit_setup_failed;
+  }
+  const common::SysResult sfd = sys::SignalFd(blocked);
+  if (!sfd.ok()) {
+    Say(Level::kError, "signalfd: %s", ErrorText(sfd.err));
+    return config.exit_setup_failed;
+  }
+  common::UniqueFd signal_fd(static_cast<int>(sfd.value));
+
+  if (config.pdeathsig != 0) {
+    if (common::SysResult r = sys::Prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(config.pdeathsig));
+        !r.ok()) {
+      Say(Level::kError, "prctl(PR_SET_PDEATHSIG, %d): %s", config.pdeathsig, ErrorText(r.err));
+      return config.exit_setup_failed;
+    }
+  }
+
+  const bool pid1 = ::getpid() == 1;
+  const bool pause = config.command == nullptr;
+  bool subreaper = config.subreaper == Subreaper::kAlways ||
+                   (config.subreaper == Subreaper::kWhenNotPid1 && !pid1);
+  if (subreaper && !pid1) {
+    if (common::SysResult r = sys::Prctl(PR_SET_CHILD_SUBREAPER, 1); !r.ok()) {
+      Say(Level::kWarn, "prctl(PR_SET_CHILD_SUBREAPER): %s", ErrorText(r.err));
+      subreaper = false;
+    }
+  }
+  if (!pid1) {
+    switch (config.style) {
+      case MessageStyle::kMinipod:
+        if (config.subreaper == Subreaper::kWhenNotPid1 && subreaper) {
+          Say(Level::kWarn, "not PID 1: registered as a child subreaper to reap orphans");
+        }
+        break;
+      case MessageStyle::kTini:
+        if (!subreaper) {
+          Say(Level::kWarn,
+              "Tini is not running as PID 1 and isn't registered as a child subreaper.\n"
+              " Zombie processes will not be re-parented to Tini, so zombie reaping won't work.\n"
+              " To fix the problem, use the -s option or set the environment variable "
+              "TINI_SUBREAPER to register Tini as a child subreaper, or run Tini as PID 1.");
+        }
+        break;
+      case MessageStyle::kPause:
+        if (pause) Say(Level::kError, "Warning: pause should be the first process");
+        break;
+      default:
+        break;
+    }
+  }
+
+  Loop loop(config, original_mask, envp, signal_fd.get());
+  return pause ? loop.RunPause() : loop.RunCommand();
+}
+
+}  // namespace init

@@ -1,0 +1,20 @@
+// Messages in the voice of the active personality: minipod's
+// "name[pid]: LEVEL: msg", tini's "[WARN  tini (pid)] msg", dumb-init's
+// "[dumb-init] msg", and so on. One write(2) per line; errno preserved.
+#pragma once
+
+#include "common/log.h"
+#include "init/config.h"
+
+namespace init {
+
+// Sets the style, program name and verbosity used by Say().
+void ConfigureSay(const Config& config);
+
+// Level kError is always shown; the others follow Config::verbosity.
+void Say(common::Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// strerror() for the errors an init meets, without libc's 2 KB table.
+const char* ErrorText(int err);
+
+}  // namespace init

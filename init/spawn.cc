@@ -1,0 +1,138 @@
+// Spawn(): clone(CLONE_VM|CLONE_VFORK) + child setup + execve. The child
+// shares our memory until execve, so it uses no heap and no stdio, only raw
+// syscalls and Say() (one write(2)), and reports a failed execve in memory.
+#include "init/spawn.h"
+
+#include <sched.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common/format.h"
+#include "init/options.h"
+#include "init/say.h"
+
+namespace init {
+namespace {
+
+struct ChildArgs {
+  const Config* config;
+  const sigset_t* original_mask;
+  char** envp;
+  int exec_err;  // written by the child, read after it has exec'd or exited
+};
+
+// The child runs on this stack while the parent is suspended (CLONE_VFORK),
+// so one is enough for every restart. In .bss: it costs no file size.
+alignas(16) char g_child_stack[32 * 1024];
+// "LISTEN_PID=<pid>" for catatonit -L; in shared memory on purpose, since
+// the envp slot the child rewrites belongs to the parent too.
+char g_listen_pid[32];
+
+// Puts "LISTEN_PID=<our pid>" in place of an existing LISTEN_PID entry, so
+// socket activation keeps working for the real service (catatonit -L).
+void RewriteListenPid(char** envp) {
+  if (envp == nullptr || GetEnv(envp, "LISTEN_FDS") == nullptr) return;
+  for (char** e = envp; *e != nullptr; ++e) {
+    if (strncmp(*e, "LISTEN_PID=", 11) == 0) {
+      common::Formatter f(g_listen_pid, sizeof g_listen_pid);
+      f.Printf("LISTEN_PID=%d", static_cast<int>(::getpid()));
+      *e = g_listen_pid;
+    }
+  }
+}
+
+// Resets signals 1..31 to SIG_DFL with the raw syscall: this child shares
+// the parent's memory, and libc's sigaction keeps bookkeeping there.
+void ResetDispositions() {
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long mask;
+  } dfl = {SIG_DFL, 0, nullptr, 0};
+  for (int s = 1; s < 32; ++s) {
+    if (s != SIGKILL && s != SIGSTOP) ::syscall(SYS_rt_sigaction, s, &dfl, nullptr, 8);
+  }
+}
+
+int ChildMain(void* p) {
+  ChildArgs& args = *static_cast<ChildArgs*>(p);
+  const Config& config = *args.config;
+  switch (config.placement) {
+    case Placement::kOwnGroup:
+      // Its own process group, in the terminal's foreground, so ^C and ^Z
+      // reach it. SIGTTOU is still blocked here, so tcsetpgrp from a
+      // background group succeeds; no terminal (ENOTTY/ENXIO) is normal.
+      (void)common::sys::SetPgid(0, 0);
+      (void)common::sys::TcSetPgrp(STDIN_FILENO, ::getpgrp());
+      break;
+    case Placement::kNewSession:
+      if (common::SysResult r = common::sys::SetSid(); !r.ok()) {
+        Say(common::Level::kError, "Unable to setsid (errno=%d %s). Exiting.", r.err,
+            ErrorText(r.err));
+        args.exec_err = r.err;
+        ::_exit(config.exit_setup_failed);
+      }
+      // Take the terminal as our controlling tty, if there is one.
+      (void)common::sys::Ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+      break;
+    case Placement::kSameGroup:
+      break;
+  }
+
+  if (config.child_signals == ChildSignals::kReset) {
+    ResetDispositions();
+    sigset_t none;
+    sigemptyset(&none);
+    (void)common::sys::SigProcMask(SIG_SETMASK, &none, nullptr);
+  } else {
+    (void)common::sys::SigProcMask(SIG_SETMASK, args.original_mask, nullptr);
+  }
+  if (config.listen_fds) RewriteListenPid(args.envp);
+
+  ::execvpe(config.command[0], config.command, args.envp);
+  const int err = errno;
+  args.exec_err = err;
+  switch (config.style) {
+    case MessageStyle::kTini:
+      Say(common::Level::kError, "exec %s failed: %s", config.command[0], ErrorText(err));
+      break;
+    case MessageStyle::kDumbInit:
+    case MessageStyle::kCatatonit:
+      Say(common::Level::kError, "%s: %s", config.command[0], ErrorText(err));
+      break;
+    default:
+      Say(common::Level::kError, "cannot run '%s': %s", config.command[0], ErrorText(err));
+      break;
+  }
+  ::_exit(ExecFailureExitCode(config, err));
+}
+
+}  // namespace
+
+SpawnResult Spawn(const Config& config, const sigset_t& original_mask, char** envp) {
+  SpawnResult result;
+  ChildArgs args{&config, &original_mask, envp, 0};
+  // CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables to copy, and
+  // we resume only once the child has exec'd or exited, with exec_err set.
+  // All signals but the fault signals are blocked, so no handler can run on
+  // the shared memory in between.
+  const int pid = ::clone(ChildMain, g_child_stack + sizeof g_child_stack,
+                          CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  if (pid < 0) {
+    result.fork_err = errno;
+    return result;
+  }
+  result.pid = pid;
+  if (config.placement == Placement::kOwnGroup) {
+    // Also from this side, in case the child's own setpgid failed; EACCES
+    // after its execve is expected and harmless.
+    (void)common::sys::SetPgid(pid, pid);
+  }
+  result.exec_err = args.exec_err;
+  return result;
+}
+
+}  // namespace init

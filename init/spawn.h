@@ -1,0 +1,29 @@
+// Starting the command: clone, place the child (own group, new session or
+// unchanged), give it its signal state, and execve. Runs in the init; the
+// child shares its memory until execve (vfork semantics).
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "common/sys.h"
+#include "init/config.h"
+
+namespace init {
+
+struct SpawnResult {
+  pid_t pid = -1;     // the child, or -1 when fork failed
+  int fork_err = 0;   // errno of a failed fork
+  int exec_err = 0;   // errno of a failed execve (the child has exited)
+};
+
+// envp may be modified in the child only (LISTEN_PID). original_mask is the
+// mask the init started with, restored in the child for kInherited.
+SpawnResult Spawn(const Config& config, const sigset_t& original_mask, char** envp);
+
+// The exit code for an execve failure with errno err.
+constexpr int ExecFailureExitCode(const Config& config, int err) {
+  return err == ENOENT ? config.exit_not_found : config.exit_not_executable;
+}
+
+}  // namespace init
