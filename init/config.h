@@ -86,13 +86,20 @@ struct Config {
   bool chdir_root = false;          // dumb-init: the init itself chdirs to /
   bool tty_handoff = false;         // dumb-init: TIOCNOTTY before spawning
   bool close_inherited_fds = false; // catatonit: close the init's own fds >= 3
-  bool listen_fds = false;          // catatonit -L: rewrite LISTEN_PID
+  bool listen_fds = false;          // catatonit: rewrite LISTEN_PID (not -L)
   bool pause_message = false;       // pause: "Shutting down, got signal: X"
 
   // Exit codes when the command cannot be run.
   int exit_not_found = 127;
   int exit_not_executable = 126;
   int exit_setup_failed = 125;  // fork or another init failure before exec
+
+  // execve failed with an errno other than ENOENT (exit_not_found) and
+  // EACCES (exit_not_executable): tini exits 1. -1: exit_not_executable.
+  int exit_exec_other = -1;
+  // catatonit: the command starts with SIGTSTP, SIGTTIN and SIGTTOU added to
+  // the inherited mask (catatonit blocks them for its tcsetpgrp and execs).
+  bool child_blocks_job_control = false;
 };
 
 inline void SetExpectedExit(Config& c, int code) {
