@@ -8,31 +8,32 @@
 
 namespace common {
 
-struct SignalName {
-  int number;
-  const char* name;  // without the "SIG" prefix
-};
+// The names of signals 1..31 on Linux x86-64, in number order, packed into
+// one string (the init counts every byte): entry i names signal i+1.
+inline constexpr char kSignalNameTable[] =
+    "HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0BUS\0FPE\0KILL\0USR1\0SEGV\0USR2\0PIPE\0ALRM\0TERM\0"
+    "STKFLT\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0"
+    "PWR\0SYS";
+static_assert(SIGHUP == 1 && SIGTERM == 15 && SIGSTKFLT == 16 && SIGCHLD == 17 &&
+              SIGTSTP == 20 && SIGURG == 23 && SIGWINCH == 28 && SIGIO == 29 &&
+              SIGPWR == 30 && SIGSYS == 31, "kSignalNameTable assumes Linux numbering");
 
-// The Linux x86-64 signal numbers with their canonical names. SIGIOT,
-// SIGPOLL and SIGCLD are aliases accepted when parsing only.
-inline constexpr SignalName kSignalNames[] = {
-    {SIGHUP, "HUP"},       {SIGINT, "INT"},       {SIGQUIT, "QUIT"},
-    {SIGILL, "ILL"},       {SIGTRAP, "TRAP"},     {SIGABRT, "ABRT"},
-    {SIGBUS, "BUS"},       {SIGFPE, "FPE"},       {SIGKILL, "KILL"},
-    {SIGUSR1, "USR1"},     {SIGSEGV, "SEGV"},     {SIGUSR2, "USR2"},
-    {SIGPIPE, "PIPE"},     {SIGALRM, "ALRM"},     {SIGTERM, "TERM"},
-    {SIGSTKFLT, "STKFLT"}, {SIGCHLD, "CHLD"},     {SIGCONT, "CONT"},
-    {SIGSTOP, "STOP"},     {SIGTSTP, "TSTP"},     {SIGTTIN, "TTIN"},
-    {SIGTTOU, "TTOU"},     {SIGURG, "URG"},       {SIGXCPU, "XCPU"},
-    {SIGXFSZ, "XFSZ"},     {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"},
-    {SIGWINCH, "WINCH"},   {SIGIO, "IO"},         {SIGPWR, "PWR"},
-    {SIGSYS, "SYS"},
-};
-inline constexpr SignalName kSignalAliases[] = {
-    {SIGABRT, "IOT"}, {SIGIO, "POLL"}, {SIGCHLD, "CLD"}};
+// Aliases accepted when parsing only.
+inline constexpr struct {
+  int number;
+  char name[5];
+} kSignalAliases[] = {{SIGABRT, "IOT"}, {SIGIO, "POLL"}, {SIGCHLD, "CLD"}};
 
 // The highest signal number the kernel accepts (_NSIG - 1 = 64 on x86-64).
 inline constexpr int kMaxSignal = 64;
+
+// "TERM" for 15; nullptr outside 1..31.
+inline const char* ClassicSignalName(int sig) {
+  if (sig < 1 || sig > 31) return nullptr;
+  const char* p = kSignalNameTable;
+  for (int i = 1; i < sig; ++i) p += strlen(p) + 1;
+  return p;
+}
 
 inline bool EqualsIgnoreCase(const char* a, const char* b, size_t n) {
   for (size_t i = 0; i < n; ++i) {
@@ -43,6 +44,17 @@ inline bool EqualsIgnoreCase(const char* a, const char* b, size_t n) {
     if (x != y) return false;
   }
   return true;
+}
+
+// The number of the classic signal called name (no "SIG" prefix), or 0.
+inline int ClassicSignalNumber(const char* name, bool ignore_case) {
+  const size_t len = strlen(name);
+  const char* p = kSignalNameTable;
+  for (int sig = 1; sig <= 31; ++sig, p += strlen(p) + 1) {
+    if (strlen(p) != len) continue;
+    if (ignore_case ? EqualsIgnoreCase(p, name, len) : memcmp(p, name, len) == 0) return sig;
+  }
+  return 0;
 }
 
 // Parses a non-negative decimal integer of at most 9 digits that spans the
@@ -66,9 +78,7 @@ inline int ParseSignal(const char* s) {
   if (number >= 0) return number >= 1 && number <= kMaxSignal ? number : 0;
   if (strlen(s) > 3 && EqualsIgnoreCase(s, "SIG", 3)) s += 3;
   const size_t len = strlen(s);
-  for (const auto& e : kSignalNames) {
-    if (strlen(e.name) == len && EqualsIgnoreCase(s, e.name, len)) return e.number;
-  }
+  if (const int sig = ClassicSignalNumber(s, /*ignore_case=*/true); sig != 0) return sig;
   for (const auto& e : kSignalAliases) {
     if (strlen(e.name) == len && EqualsIgnoreCase(s, e.name, len)) return e.number;
   }
@@ -88,30 +98,30 @@ inline int ParseSignal(const char* s) {
 // Writes the canonical name of sig ("TERM", "RTMIN+2") into buf and returns
 // buf; an unknown number is written as its decimal value.
 inline const char* SignalNameOf(int sig, char (&buf)[16]) {
-  for (const auto& e : kSignalNames) {
-    if (e.number == sig) {
-      size_t i = 0;
-      for (; e.name[i] != '\0' && i < sizeof buf - 1; ++i) buf[i] = e.name[i];
-      buf[i] = '\0';
+  size_t pos = 0;
+  if (const char* name = ClassicSignalName(sig); name != nullptr) {
+    for (; name[pos] != '\0' && pos < sizeof buf - 1; ++pos) buf[pos] = name[pos];
+    buf[pos] = '\0';
+    return buf;
+  }
+  const bool rt = sig >= SIGRTMIN && sig <= SIGRTMAX;
+  unsigned v = static_cast<unsigned>(rt ? sig - SIGRTMIN : sig);
+  if (rt) {
+    memcpy(buf, "RTMIN", 5);
+    pos = 5;
+    if (v == 0) {
+      buf[pos] = '\0';
       return buf;
     }
+    buf[pos++] = '+';
   }
   char digits[12];
   int n = 0;
-  unsigned v = static_cast<unsigned>(sig >= SIGRTMIN && sig <= SIGRTMAX ? sig - SIGRTMIN : sig);
   do {
     digits[n++] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v != 0 && n < 11);
-  size_t pos = 0;
-  if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
-    memcpy(buf, "RTMIN", 5);
-    pos = 5;
-    if (sig != SIGRTMIN) buf[pos++] = '+';
-  }
-  if (!(sig == SIGRTMIN && pos == 5)) {
-    while (n > 0 && pos < sizeof buf - 1) buf[pos++] = digits[--n];
-  }
+  while (n > 0 && pos < sizeof buf - 1) buf[pos++] = digits[--n];
   buf[pos] = '\0';
   return buf;
 }

@@ -20,35 +20,24 @@ const char* Basename(const char* path) {
 
 constexpr const char kMinipodUsage[] =
     "Usage: %s [OPTIONS] [--] [COMMAND [ARG]...]\n"
-    "Run COMMAND as the child of a minimal init: forward signals to it, reap\n"
-    "every zombie, and exit with its status (128+N if it died of signal N).\n"
-    "Without COMMAND, hold (pause mode) until SIGINT or SIGTERM.\n"
-    "\n"
-    "  -g, --process-group     forward signals to the child's process group\n"
-    "  -s, --subreaper         register as child subreaper (automatic, with a\n"
-    "                          warning, when not PID 1)\n"
-    "  -e, --expect-exit CODE  report the child's exit code CODE as 0 (repeatable)\n"
-    "  -r, --rewrite FROM:TO   forward signal FROM as TO; TO=0 drops it (repeatable)\n"
-    "  -p, --pdeathsig SIG     signal to receive when our parent dies\n"
-    "      --setsid            run COMMAND in a new session; forward to its group;\n"
-    "                          SIGTSTP/SIGTTIN/SIGTTOU stop the group, then us\n"
-    "      --grace DURATION    SIGKILL the child's group DURATION after forwarding\n"
-    "                          SIGTERM or SIGINT; when the child exits, SIGTERM\n"
-    "                          the rest and wait up to DURATION for them\n"
+    "Run COMMAND under a minimal init: forward signals, reap zombies, exit with its\n"
+    "status (128+N for signal N). No COMMAND: pause until SIGINT/SIGTERM.\n"
+    "  -g, --process-group     signal the child's process group\n"
+    "  -s, --subreaper         be a child subreaper (automatic when not PID 1)\n"
+    "  -e, --expect-exit CODE  report exit code CODE as 0 (repeatable)\n"
+    "  -r, --rewrite FROM:TO   forward signal FROM as TO; TO=0 drops it\n"
+    "  -p, --pdeathsig SIG     signal to get when our parent dies\n"
+    "      --setsid            child in a new session, job control as dumb-init\n"
+    "      --grace D           SIGKILL the group D after SIGTERM/SIGINT; after the\n"
+    "                          child exits, wait up to D for the rest\n"
     "      --restart POLICY    always, on-failure or never (default)\n"
-    "      --backoff-initial D first restart delay (default 10s), doubling...\n"
-    "      --backoff-max D     ...up to D (default 5m)\n"
-    "      --backoff-reset D   a run this long resets the back-off (default 10m)\n"
-    "  -v, --verbose           more messages (repeatable)\n"
-    "  -q, --quiet             errors only\n"
-    "  -h, --help              show this help and exit\n"
-    "  -V, --version           show the version and exit\n"
-    "\n"
-    "DURATION: 500ms, 10s, 1.5m, 1h, 1m30s, or a number of seconds.\n"
-    "Invoked as tini, docker-init, dumb-init, catatonit or pause, it takes that\n"
-    "tool's command line instead.\n"
-    "Exit status: the child's; 125 init failure, 126 not executable, 127 not found,\n"
-    "2 usage error.\n";
+    "      --backoff-initial D first restart delay (10s), doubling up to\n"
+    "      --backoff-max D     (5m); reset after a run of\n"
+    "      --backoff-reset D   (10m)\n"
+    "  -v, --verbose / -q, --quiet / -h, --help / -V, --version\n"
+    "D: 500ms, 10s, 1.5m, 1h, 1m30s. As tini, docker-init, dumb-init, catatonit\n"
+    "or pause it takes that tool's command line. Exit: the child's; 125 init\n"
+    "failure, 126 not executable, 127 not found, 2 usage.\n";
 
 enum LongId : int {
   kOptSetsid = 1000,
@@ -171,7 +160,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
       case 'e': {
         const int code = common::ParseSmallUnsigned(arg);
         if (code < 0 || code > 255) {
-          out.Printf("%s: invalid exit code '%s' for -e: expected 0..255\n", prog, arg);
+          out.Printf("%s: invalid exit code '%s': expected 0..255\n", prog, arg);
           return Fail(out, prog, kExitUsage);
         }
         SetExpectedExit(config, code);
@@ -181,8 +170,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
         int from = 0;
         int to = 0;
         if (!ParseRewrite(arg, from, to)) {
-          out.Printf("%s: invalid rewrite '%s' for -r: expected FROM:TO, signal names or "
-                     "numbers, TO=0 to drop\n", prog, arg);
+          out.Printf("%s: invalid rewrite '%s': expected FROM:TO signals\n", prog, arg);
           return Fail(out, prog, kExitUsage);
         }
         config.rewrite[from] = static_cast<uint8_t>(to);
@@ -218,7 +206,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
       case kOptBackoffReset: {
         const int64_t ms = ParseDurationMs(arg);
         if (ms < 0) {
-          out.Printf("%s: invalid duration '%s': expected e.g. 500ms, 10s, 5m\n", prog, arg);
+          out.Printf("%s: invalid duration '%s'\n", prog, arg);
           return Fail(out, prog, kExitUsage);
         }
         if (opt == kOptGrace) config.grace_ms = ms;
@@ -236,8 +224,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
         } else if (strcmp(arg, "never") == 0) {
           config.restart = RestartPolicy::kNever;
         } else {
-          out.Printf("%s: invalid restart policy '%s': expected always, on-failure or never\n",
-                     prog, arg);
+          out.Printf("%s: invalid restart policy '%s'\n", prog, arg);
           return Fail(out, prog, kExitUsage);
         }
         break;
@@ -246,9 +233,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
     }
   }
   if (config.backoff_max_ms < config.backoff_initial_ms) {
-    out.Printf("%s: --backoff-max (%lldms) is shorter than --backoff-initial (%lldms)\n", prog,
-               static_cast<long long>(config.backoff_max_ms),
-               static_cast<long long>(config.backoff_initial_ms));
+    out.Printf("%s: --backoff-max is shorter than --backoff-initial\n", prog);
     return Fail(out, prog, kExitUsage);
   }
   if (setsid) {

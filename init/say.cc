@@ -3,6 +3,7 @@
 #include "init/say.h"
 
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
 
 namespace init {
@@ -25,42 +26,30 @@ const char* TiniLevel(common::Level level) {
   return "?";
 }
 
-struct ErrorName {
-  int err;
-  const char* text;
-};
-
-constexpr ErrorName kErrors[] = {
-    {EPERM, "Operation not permitted"},
-    {ENOENT, "No such file or directory"},
-    {ESRCH, "No such process"},
-    {EINTR, "Interrupted system call"},
-    {EIO, "I/O error"},
-    {E2BIG, "Argument list too long"},
-    {ENOEXEC, "Exec format error"},
-    {EBADF, "Bad file descriptor"},
-    {ECHILD, "No child process"},
-    {EAGAIN, "Resource temporarily unavailable"},
-    {ENOMEM, "Out of memory"},
-    {EACCES, "Permission denied"},
-    {EFAULT, "Bad address"},
-    {ENOTDIR, "Not a directory"},
-    {EISDIR, "Is a directory"},
-    {EINVAL, "Invalid argument"},
-    {EMFILE, "No file descriptors available"},
-    {ENOTTY, "Not a tty"},
-    {ETXTBSY, "Text file busy"},
-    {ENAMETOOLONG, "Filename too long"},
-    {ENOSYS, "Function not implemented"},
-    {ELOOP, "Symbolic link loop"},
-    {ELIBBAD, "Accessing a corrupted shared library"},
-};
+// "<errno byte><text>\0" records: the errors an init can meet, in strerror's
+// words, without libc's whole table.
+constexpr char kErrorTable[] =
+    "\001Operation not permitted\0\002No such file or directory\0\003No such process\0"
+    "\004Interrupted system call\0\005I/O error\0\007Argument list too long\0"
+    "\010Exec format error\0\011Bad file descriptor\0\012No child process\0"
+    "\013Resource temporarily unavailable\0\014Out of memory\0\015Permission denied\0"
+    "\016Bad address\0\024Not a directory\0\025Is a directory\0\026Invalid argument\0"
+    "\030No file descriptors available\0\031Not a tty\0\032Text file busy\0"
+    "\044Filename too long\0\046Function not implemented\0\050Symbolic link loop\0"
+    "\120Accessing a corrupted shared library\0";
+static_assert(EPERM == 1 && ENOENT == 2 && ESRCH == 3 && EINTR == 4 && EIO == 5 &&
+              E2BIG == 7 && ENOEXEC == 8 && EBADF == 9 && ECHILD == 10 && EAGAIN == 11 &&
+              ENOMEM == 12 && EACCES == 13 && EFAULT == 14 && ENOTDIR == 20 &&
+              EISDIR == 21 && EINVAL == 22 && EMFILE == 24 && ENOTTY == 25 &&
+              ETXTBSY == 26 && ENAMETOOLONG == 36 && ENOSYS == 38 && ELOOP == 40 &&
+              ELIBBAD == 80, "kErrorTable assumes Linux errno values");
 
 }  // namespace
 
 const char* ErrorText(int err) {
-  for (const ErrorName& e : kErrors) {
-    if (e.err == err) return e.text;
+  for (const char* p = kErrorTable; p < kErrorTable + sizeof kErrorTable - 1;
+       p += strlen(p) + 1) {
+    if (static_cast<unsigned char>(*p) == err) return p + 1;
   }
   static char buf[24];
   common::Formatter f(buf, sizeof buf);

@@ -3,6 +3,7 @@
 // syscalls and Say() (one write(2)), and reports a failed execve in memory.
 #include "init/spawn.h"
 
+#include <limits.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -57,6 +58,46 @@ void ResetDispositions() {
   }
 }
 
+// execvp(3) with an explicit environment and without libc's allocation-free
+// but larger version: a name containing '/' runs as given, otherwise each
+// PATH entry is tried (an empty entry means the current directory). Returns
+// the errno to report: EACCES if any candidate was not executable, else the
+// last error, as execvp does.
+int ExecSearchingPath(const char* file, char** argv, char** envp) {
+  if (*file == '\0') return ENOENT;
+  if (strchr(file, '/') != nullptr) {
+    ::execve(file, argv, envp);
+    return errno;
+  }
+  const char* path = GetEnv(envp, "PATH");
+  if (path == nullptr) path = "/usr/local/bin:/bin:/usr/bin";
+  const size_t file_len = strlen(file);
+  if (file_len > NAME_MAX) return ENAMETOOLONG;
+  bool seen_eacces = false;
+  int err = ENOENT;
+  char buf[PATH_MAX];
+  for (const char* dir = path;; ++dir) {
+    const char* end = strchr(dir, ':');
+    const size_t dir_len = end != nullptr ? static_cast<size_t>(end - dir) : strlen(dir);
+    if (dir_len + 1 + file_len < sizeof buf) {
+      memcpy(buf, dir, dir_len);
+      size_t n = dir_len;
+      if (n > 0) buf[n++] = '/';
+      memcpy(buf + n, file, file_len + 1);
+      ::execve(buf, argv, envp);
+      err = errno;
+      if (err == EACCES) {
+        seen_eacces = true;
+      } else if (err != ENOENT && err != ENOTDIR) {
+        return err;  // it exists but cannot run: say why
+      }
+    }
+    if (end == nullptr) break;
+    dir = end;
+  }
+  return seen_eacces ? EACCES : err;
+}
+
 int ChildMain(void* p) {
   ChildArgs& args = *static_cast<ChildArgs*>(p);
   const Config& config = *args.config;
@@ -92,8 +133,7 @@ int ChildMain(void* p) {
   }
   if (config.listen_fds) RewriteListenPid(args.envp);
 
-  ::execvpe(config.command[0], config.command, args.envp);
-  const int err = errno;
+  const int err = ExecSearchingPath(config.command[0], config.command, args.envp);
   args.exec_err = err;
   switch (config.style) {
     case MessageStyle::kTini:
