@@ -2,8 +2,11 @@
 // 0.1.7 and Kubernetes' pause, parsed into Config with each tool's options,
 // environment variables, defaults, messages and exit codes. Pure (getpid()
 // only, for the tools' "name (pid)" prefixes); builds for musl and glibc.
+// Texts are terse paraphrases (the init has a size budget); lines that
+// scripts may match (usage lines, errors, versions) are kept verbatim.
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,22 +21,67 @@ using common::Formatter;
 
 ParseResult Exit(int code, int fd) { return ParseResult{false, code, fd}; }
 
-const char* Arg0(int argc, char** argv, const char* fallback) {
-  return argc > 0 && argv[0] != nullptr ? argv[0] : fallback;
-}
-
-const char* Basename(const char* path) {
-  const char* slash = strrchr(path, '/');
-  return slash != nullptr ? slash + 1 : path;
-}
-
 // glibc's getopt permutes unless POSIXLY_CORRECT is set, whatever its value.
 bool Permute(char** envp) { return GetEnv(envp, "POSIXLY_CORRECT") == nullptr; }
 
-void Begin(Config& c, Personality p, MessageStyle s, const char* name) {
-  c.personality = p;
-  c.style = s;
-  c.program_name = name;
+// What each tool does before its options change anything, applied by one
+// function rather than four runs of stores (the init counts its bytes).
+enum : uint8_t { kChdirRoot = 1, kCloseFds = 2, kListenPid = 4, kBlockJobControl = 8,
+                 kPauseMessage = 16 };
+
+struct Profile {
+  Personality personality;
+  MessageStyle style;
+  Placement placement;
+  JobControl job_control;
+  ChildSignals child_signals;
+  Subreaper subreaper;
+  int8_t verbosity;
+  uint8_t flags;
+  int8_t exit_not_found;
+  int8_t exit_not_executable;
+  int8_t exit_exec_other;
+  const char* name;  // as the tool names itself in its messages
+};
+
+// tini: its own group in the foreground; warns (runtime) when neither PID 1
+// nor a subreaper; exec fails with 127 (ENOENT), 126 (EACCES), else 1.
+constexpr Profile kTini = {Personality::kTini, MessageStyle::kTini, Placement::kOwnGroup,
+                           JobControl::kTini, ChildSignals::kInherited, Subreaper::kNever,
+                           1, 0, 127, 126, 1, "tini"};
+// dumb-init, setsid mode; -c and DUMB_INIT_SETSID=0 change the placement.
+constexpr Profile kDumbInit = {Personality::kDumbInit, MessageStyle::kDumbInit,
+                               Placement::kNewSession, JobControl::kStopSelf,
+                               ChildSignals::kReset, Subreaper::kNever,
+                               0, kChdirRoot, 2, 2, 2, "dumb-init"};
+// catatonit 0.1.7 (it does not chdir yet); errors only unless CATATONIT_DEBUG.
+constexpr Profile kCatatonit = {Personality::kCatatonit, MessageStyle::kCatatonit,
+                                Placement::kOwnGroup, JobControl::kDropAll,
+                                ChildSignals::kInherited, Subreaper::kAlways,
+                                0, kCloseFds | kListenPid | kBlockJobControl, 1, 1, 1,
+                                "catatonit"};
+constexpr Profile kPause = {Personality::kPause, MessageStyle::kPause, Placement::kOwnGroup,
+                            JobControl::kDropAll, ChildSignals::kInherited, Subreaper::kNever,
+                            1, kPauseMessage, 1, 1, 1, "pause"};
+
+void Apply(Config& c, const Profile& p) {
+  c.personality = p.personality;
+  c.style = p.style;
+  c.program_name = p.name;
+  c.placement = p.placement;
+  c.job_control = p.job_control;
+  c.child_signals = p.child_signals;
+  c.subreaper = p.subreaper;
+  c.verbosity = p.verbosity;
+  c.chdir_root = (p.flags & kChdirRoot) != 0;
+  c.close_inherited_fds = (p.flags & kCloseFds) != 0;
+  c.listen_fds = (p.flags & kListenPid) != 0;
+  c.child_blocks_job_control = (p.flags & kBlockJobControl) != 0;
+  c.pause_message = (p.flags & kPauseMessage) != 0;
+  c.exit_not_found = p.exit_not_found;
+  c.exit_not_executable = p.exit_not_executable;
+  c.exit_exec_other = p.exit_exec_other;
+  c.exit_setup_failed = 1;  // all four exit 1 when their own setup fails
   ResetRewrites(c);
 }
 
@@ -44,68 +92,41 @@ long CStrtol(const char* s, const char** end) {
   while (*p == ' ' || (*p >= '\t' && *p <= '\r')) ++p;
   const bool negative = *p == '-';
   if (*p == '-' || *p == '+') ++p;
-  if (*p < '0' || *p > '9') {
-    *end = s;
-    return 0;
-  }
-  const unsigned long limit = static_cast<unsigned long>(LONG_MAX) + (negative ? 1 : 0);
+  *end = s;
+  if (*p < '0' || *p > '9') return 0;
   unsigned long v = 0;
-  bool overflow = false;
-  for (; *p >= '0' && *p <= '9'; ++p) {
-    const unsigned long digit = static_cast<unsigned long>(*p - '0');
-    if (v > (limit - digit) / 10) {
-      overflow = true;
-    } else {
-      v = v * 10 + digit;
-    }
-  }
+  // Below 2^60, v * 10 + 9 cannot wrap; past it the value only saturates.
+  for (; *p >= '0' && *p <= '9'; ++p) v = v >> 60 ? 1UL << 63 : v * 10 + (*p - '0');
   *end = p;
-  if (overflow) return negative ? LONG_MIN : LONG_MAX;
-  return static_cast<long>(negative ? 0UL - v : v);  // modular, as C++20 defines
+  if (v > static_cast<unsigned long>(LONG_MAX)) return negative ? LONG_MIN : LONG_MAX;
+  return negative ? -static_cast<long>(v) : static_cast<long>(v);
 }
 
 // tini -l and catatonit -L: this binary's license, not the tool's.
 void License(Formatter& out) {
-  out.Printf("minipod-init %s\n"
-             "Licensed under the Apache License, Version 2.0\n"
-             "<https://www.apache.org/licenses/LICENSE-2.0>, without warranties or\n"
-             "conditions of any kind.\n",
-             kVersion);
+  out.Printf("minipod-init %s: Apache License 2.0\n"
+             "<https://www.apache.org/licenses/LICENSE-2.0>\n", kVersion);
 }
 
 // --- tini 0.19 --------------------------------------------------------------
 
 constexpr char kTiniVersion[] = "tini version 0.19.0 - minipod-init ";
 
-// Same layout as tini's usage (the first two lines verbatim but for the
-// version); printed to stdout for -h, to stderr after a usage error.
+// tini's first two lines, verbatim but for the version, then a terse
+// summary. On stdout for -h, on stderr after a usage error.
 constexpr char kTiniUsage[] =
     "%s (%s%s)\n"
     "Usage: %s [OPTIONS] PROGRAM -- [ARGS] | --version\n"
     "\n"
-    "Run a program as the child of a valid init process (%s)\n"
-    "\n"
-    "Command line options:\n"
-    "\n"
-    "  --version: Print the version and exit (only as the sole argument).\n"
-    "  -h: Print this help and exit.\n"
-    "  -s: Register as a child subreaper (needs Linux >= 3.4).\n"
-    "  -p SIGNAL: Receive SIGNAL when the parent dies, e.g. \"-p SIGKILL\".\n"
-    "  -v: More verbose output; repeat for more.\n"
-    "  -w: Warn about every orphaned process reaped.\n"
-    "  -g: Forward signals to the child's process group.\n"
-    "  -e EXIT_CODE: Report the child's EXIT_CODE (0 to 255) as 0; repeatable.\n"
-    "  -l: Print the license and exit.\n"
-    "\n"
-    "Environment variables:\n"
-    "\n"
-    "  TINI_SUBREAPER: Register as a child subreaper (needs Linux >= 3.4).\n"
-    "  TINI_VERBOSITY: The verbosity level (default: 1).\n"
-    "  TINI_KILL_PROCESS_GROUP: Forward signals to the child's process group.\n"
-    "\n";
+    "Options: -h help, -s subreaper, -p SIGNAL on parent death (e.g. SIGKILL),\n"
+    "-v verbose, -w warn on reaping, -g signal the child's group,\n"
+    "-e EXIT_CODE (0-255) reported as 0, -l license; --version alone.\n"
+    "Environment: TINI_SUBREAPER, TINI_VERBOSITY (default: 1), TINI_KILL_PROCESS_GROUP.\n";
 
-ParseResult TiniUsage(Formatter& out, const char* name, int code) {
-  out.Printf(kTiniUsage, name, kTiniVersion, kVersion, name, name);
+ParseResult TiniUsage(Formatter& out, const char* argv0, int code) {
+  const char* slash = strrchr(argv0, '/');
+  const char* name = slash != nullptr ? slash + 1 : argv0;
+  out.Printf(kTiniUsage, name, kTiniVersion, kVersion, name);
   return Exit(code, code == 0 ? STDOUT_FILENO : STDERR_FILENO);
 }
 
@@ -119,11 +140,8 @@ ParseResult TiniFatal(Formatter& out, char option, const char* arg) {
 // numbers, and SIGSTKFLT, SIGIO, SIGPWR and real-time signals are missing.
 int TiniSignal(const char* arg) {
   if (strncmp(arg, "SIG", 3) != 0) return 0;
-  for (const common::SignalName& e : common::kSignalNames) {
-    if (e.number == SIGSTKFLT || e.number == SIGIO || e.number == SIGPWR) continue;
-    if (strcmp(arg + 3, e.name) == 0) return e.number;
-  }
-  return 0;
+  const int sig = common::ClassicSignalNumber(arg + 3, /*ignore_case=*/false);
+  return sig == SIGSTKFLT || sig == SIGIO || sig == SIGPWR ? 0 : sig;
 }
 
 // --- dumb-init 1.2.5 --------------------------------------------------------
@@ -138,62 +156,39 @@ constexpr char kDumbInitVersion[] = "dumb-init v1.2.5 - minipod-init %s\n";
 constexpr char kDumbInitHelp[] =
     "Usage: %s [option] command [[arg] ...]\n"
     "\n"
-    "Runs command as PID 1's child in a minimal container: forwards signals to\n"
-    "its children and reaps zombies.\n"
-    "\n"
-    "Optional arguments:\n"
-    "   -c, --single-child   Single-child mode: proxy signals to the direct\n"
-    "                        child only, not to its descendants.\n"
-    "   -r, --rewrite s:r    Proxy received signal s as signal r; r=0 drops s.\n"
-    "                        May be given several times.\n"
-    "   -v, --verbose        Print debugging information to stderr.\n"
-    "   -h, --help           Print this help message and exit.\n"
-    "   -V, --version        Print the current version and exit.\n"
-    "\n"
-    "Environment: DUMB_INIT_SETSID=0 acts as -c, DUMB_INIT_DEBUG=1 as -v.\n";
+    "   -c, --single-child   signal the direct child only\n"
+    "   -r, --rewrite s:r    forward signal s as r (0: drop); repeatable\n"
+    "   -v, --verbose        debug output on stderr\n"
+    "   -h, --help / -V, --version\n";
 
-// Verbatim: scripts may match it.
 constexpr char kDumbInitRewriteUsage[] =
     "Usage: -r option takes <signum>:<signum>, where <signum> is between 1 and 31.\n"
     "This option can be specified multiple times.\n"
     "Use --help for full usage.\n";
 
-// sscanf's %d: blanks, a sign, digits, read as a long and truncated to int.
-bool ScanInt(const char*& p, int& value) {
-  const char* end = nullptr;
-  const long v = CStrtol(p, &end);
-  if (end == p) return false;
-  value = static_cast<int>(v);
-  p = end;
-  return true;
-}
-
-// sscanf(arg, "%d:%d") == 2 with 1 <= s <= 31 and 0 <= r <= 31; anything
-// after the second number is ignored, as sscanf does.
+// sscanf(arg, "%d:%d") == 2 (each %d a strtol truncated to int; anything
+// after the second number ignored) with 1 <= s <= 31 and 0 <= r <= 31.
 bool DumbInitRewrite(const char* arg, int& from, int& to) {
-  const char* p = arg;
-  if (!ScanInt(p, from) || *p++ != ':' || !ScanInt(p, to)) return false;
-  return from >= 1 && from <= 31 && to >= 0 && to <= 31;
+  const char* end = nullptr;
+  from = static_cast<int>(CStrtol(arg, &end));
+  if (end == arg || *end != ':') return false;
+  arg = end + 1;
+  to = static_cast<int>(CStrtol(arg, &end));
+  return end != arg && from >= 1 && from <= 31 && to >= 0 && to <= 31;
 }
 
 // --- catatonit 0.1.7 --------------------------------------------------------
 
 constexpr LongOption kCatatonitLong[] = {{"version", false, 'V'}};
 
-// Verbatim: scripts may match it.
 constexpr char kCatatonitUsage[] =
     "usage: catatonit [-ghLPV] [--] <progname> [<arguments>...]\n";
 
 constexpr char kCatatonitHelp[] =
-    "\n"
-    "options:\n"
-    "  -g              Forward signals to the process group of pid1 (the program).\n"
-    "  -h              Print this help.\n"
-    "  -L              Print the license.\n"
-    "  -P              Pause mode: run no program, exit on SIGINT or SIGTERM.\n"
-    "  -V, --version   Print the version.\n"
-    "\n"
-    "This is minipod-init %s speaking catatonit's command line.\n";
+    "  -g             signal pid1's process group\n"
+    "  -P             pause mode: no program; exit on SIGINT or SIGTERM\n"
+    "  -h, -L         this help, the license\n"
+    "  -V, --version  the version\n";
 
 ParseResult CatatonitError(Formatter& out, const char* what, bool usage) {
   out.Printf("ERROR (catatonit:%d): %s\n", static_cast<int>(getpid()), what);
@@ -208,16 +203,7 @@ ParseResult CatatonitError(Formatter& out, const char* what, bool usage) {
 // TINI_VERBOSITY replaces any -v.
 ParseResult ParseTini(int argc, char** argv, char** envp, Config& config,
                       common::Formatter& out) {
-  Begin(config, Personality::kTini, MessageStyle::kTini, "tini");
-  config.placement = Placement::kOwnGroup;
-  config.job_control = JobControl::kTini;
-  config.child_signals = ChildSignals::kInherited;
-  config.exit_not_found = 127;
-  config.exit_not_executable = 126;
-  config.exit_exec_other = 1;
-  config.exit_setup_failed = 1;
-  const char* name = Basename(Arg0(argc, argv, "tini"));
-
+  Apply(config, kTini);
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
     out.Printf("%s%s\n", kTiniVersion, kVersion);
     return Exit(0, STDOUT_FILENO);
@@ -230,15 +216,16 @@ ParseResult ParseTini(int argc, char** argv, char** envp, Config& config,
     const int opt = scan.Next(out);
     if (opt == OptionScanner::kEnd) break;
     const char* arg = scan.arg();
+    char bad = 0;  // the option whose argument tini refuses
     switch (opt) {
       case 'h':
-        return TiniUsage(out, name, 0);
+        return TiniUsage(out, argv[0], 0);
       case 's':
         subreaper = true;
         break;
       case 'p':
         config.pdeathsig = TiniSignal(arg);
-        if (config.pdeathsig == 0) return TiniFatal(out, 'p', arg);
+        if (config.pdeathsig == 0) bad = 'p';
         break;
       case 'v':
         ++verbosity;
@@ -254,18 +241,22 @@ ParseResult ParseTini(int argc, char** argv, char** envp, Config& config,
         // does "" (as 0); "7 " and "0x7" do not.
         const char* end = nullptr;
         const long code = CStrtol(arg, &end);
-        if (*end != '\0' || code < 0 || code > 255) return TiniFatal(out, 'e', arg);
-        SetExpectedExit(config, static_cast<int>(code));
+        if (*end != '\0' || code < 0 || code > 255) {
+          bad = 'e';
+        } else {
+          SetExpectedExit(config, static_cast<int>(code));
+        }
         break;
       }
       case 'l':
         License(out);
         return Exit(0, STDOUT_FILENO);
       default:  // glibc's diagnostic is already in out
-        return TiniUsage(out, name, 1);
+        return TiniUsage(out, argv[0], 1);
     }
+    if (bad != 0) return TiniFatal(out, bad, arg);
   }
-  if (scan.OperandCount() == 0) return TiniUsage(out, name, 1);
+  if (scan.OperandCount() == 0) return TiniUsage(out, argv[0], 1);
 
   // Set at all, even empty, counts; TINI_VERBOSITY goes through atoi() into
   // an unsigned, so "-1" means everything and "abc" means fatal errors only.
@@ -276,7 +267,7 @@ ParseResult ParseTini(int argc, char** argv, char** envp, Config& config,
     verbosity = static_cast<unsigned>(static_cast<int>(CStrtol(v, &end)));
   }
   config.verbosity = verbosity > 4 ? 4 : static_cast<int>(verbosity);
-  config.subreaper = subreaper ? Subreaper::kAlways : Subreaper::kNever;
+  if (subreaper) config.subreaper = Subreaper::kAlways;
   config.forward_to_group = group;
   config.command = scan.Operands();
   return ParseResult{};
@@ -287,27 +278,23 @@ ParseResult ParseTini(int argc, char** argv, char** envp, Config& config,
 // line. Its debug lines about the environment are left in out with run=true.
 ParseResult ParseDumbInit(int argc, char** argv, char** envp, Config& config,
                           common::Formatter& out) {
-  Begin(config, Personality::kDumbInit, MessageStyle::kDumbInit, "dumb-init");
-  const char* argv0 = Arg0(argc, argv, "dumb-init");
+  Apply(config, kDumbInit);
   OptionScanner scan(argc, argv, "hvVcr:", kDumbInitLong,
                      sizeof kDumbInitLong / sizeof kDumbInitLong[0], /*permute=*/false);
   bool setsid = true;
-  bool debug = false;
   uint32_t user_rewrote = 0;  // bit s: -r s:... was given
   for (;;) {
     const int opt = scan.Next(out);
     if (opt == OptionScanner::kEnd) break;
     switch (opt) {
       case 'h':
-        out.Printf(kDumbInitVersion, kVersion);
-        out.Printf(kDumbInitHelp, argv0);
-        return Exit(0, STDERR_FILENO);
-      case 'v':
-        debug = true;
-        break;
       case 'V':
         out.Printf(kDumbInitVersion, kVersion);
+        if (opt == 'h') out.Printf(kDumbInitHelp, argv[0]);
         return Exit(0, STDERR_FILENO);
+      case 'v':
+        config.verbosity = 3;
+        break;
       case 'c':
         setsid = false;
         break;
@@ -327,24 +314,24 @@ ParseResult ParseDumbInit(int argc, char** argv, char** envp, Config& config,
     }
   }
   if (scan.OperandCount() == 0) {
-    out.Printf("Usage: %s [option] program [args]\nTry %s --help for full usage.\n", argv0,
-               argv0);
+    out.Printf("Usage: %s [option] program [args]\nTry %s --help for full usage.\n", argv[0],
+               argv[0]);
     return Exit(1, STDERR_FILENO);
   }
 
+  // dumb-init prints errors only, or (debug) everything.
   if (const char* e = GetEnv(envp, "DUMB_INIT_DEBUG"); e != nullptr && strcmp(e, "1") == 0) {
-    debug = true;
+    config.verbosity = 3;
     out.Str("[dumb-init] Running in debug mode.\n");
   }
   if (const char* e = GetEnv(envp, "DUMB_INIT_SETSID"); e != nullptr && strcmp(e, "0") == 0) {
     setsid = false;
-    if (debug) out.Str("[dumb-init] Not running in setsid mode.\n");
+    if (config.verbosity != 0) out.Str("[dumb-init] Not running in setsid mode.\n");
   }
 
   if (setsid) {
-    // The child leads a new session; signals go to its whole group, and
-    // job-control signals stop that group (as SIGSTOP, unless rewritten).
-    config.placement = Placement::kNewSession;
+    // Job-control signals stop the child's whole group, as SIGSTOP, unless
+    // the user rewrote them (even to themselves).
     constexpr int kJobControl[] = {SIGTSTP, SIGTTOU, SIGTTIN};
     for (int s : kJobControl) {
       if ((user_rewrote & (1u << s)) == 0) config.rewrite[s] = SIGSTOP;
@@ -355,15 +342,6 @@ ParseResult ParseDumbInit(int argc, char** argv, char** envp, Config& config,
   config.forward_to_group = setsid;
   config.tty_handoff = setsid;
   config.term_group_on_exit = setsid;
-  config.job_control = JobControl::kStopSelf;
-  config.child_signals = ChildSignals::kReset;
-  config.subreaper = Subreaper::kNever;
-  config.chdir_root = true;
-  config.verbosity = debug ? 3 : 0;  // dumb-init prints errors, or everything
-  config.exit_not_found = 2;
-  config.exit_not_executable = 2;
-  config.exit_exec_other = 2;
-  config.exit_setup_failed = 1;
   config.command = scan.Operands();
   return ParseResult{};
 }
@@ -372,13 +350,12 @@ ParseResult ParseDumbInit(int argc, char** argv, char** envp, Config& config,
 // errors print the usage line; CATATONIT_LOG is refused before anything else.
 ParseResult ParseCatatonit(int argc, char** argv, char** envp, Config& config,
                            common::Formatter& out) {
-  Begin(config, Personality::kCatatonit, MessageStyle::kCatatonit, "catatonit");
-  const bool debug = GetEnv(envp, "CATATONIT_DEBUG") != nullptr;  // any value
+  Apply(config, kCatatonit);
+  if (GetEnv(envp, "CATATONIT_DEBUG") != nullptr) config.verbosity = 3;  // any value
   if (GetEnv(envp, "CATATONIT_LOG") != nullptr) {
     return CatatonitError(out, "CATATONIT_LOG is reserved for future use", /*usage=*/false);
   }
-  OptionScanner scan(argc, argv, "ghLPV", kCatatonitLong,
-                     sizeof kCatatonitLong / sizeof kCatatonitLong[0], Permute(envp));
+  OptionScanner scan(argc, argv, "ghLPV", kCatatonitLong, 1, Permute(envp));
   bool pause = false;
   for (;;) {
     const int opt = scan.Next(out);
@@ -392,7 +369,7 @@ ParseResult ParseCatatonit(int argc, char** argv, char** envp, Config& config,
         break;
       case 'h':
         out.Str(kCatatonitUsage);
-        out.Printf(kCatatonitHelp, kVersion);
+        out.Str(kCatatonitHelp);
         return Exit(0, STDERR_FILENO);
       case 'L':
         License(out);
@@ -409,20 +386,7 @@ ParseResult ParseCatatonit(int argc, char** argv, char** envp, Config& config,
   if (scan.OperandCount() == 0 && !pause) {
     return CatatonitError(out, "missing program name", /*usage=*/true);
   }
-  config.placement = Placement::kOwnGroup;
-  config.job_control = JobControl::kDropAll;
-  config.child_signals = ChildSignals::kInherited;
-  config.child_blocks_job_control = true;
-  config.subreaper = Subreaper::kAlways;
-  config.close_inherited_fds = true;
-  config.listen_fds = true;
-  config.verbosity = debug ? 3 : 0;  // catatonit shows errors only by default
-  config.exit_not_found = 1;
-  config.exit_not_executable = 1;
-  config.exit_exec_other = 1;
-  config.exit_setup_failed = 1;
-  // -P ignores any operands.
-  config.command = pause ? nullptr : scan.Operands();
+  config.command = pause ? nullptr : scan.Operands();  // -P ignores operands
   return ParseResult{};
 }
 
@@ -430,18 +394,15 @@ ParseResult ParseCatatonit(int argc, char** argv, char** envp, Config& config,
 // version; everything else is ignored. It never runs a command.
 ParseResult ParsePause(int argc, char** argv, char** /*envp*/, Config& config,
                        common::Formatter& out) {
-  Begin(config, Personality::kPause, MessageStyle::kPause, "pause");
+  Apply(config, kPause);
   for (int i = 1; i < argc; ++i) {
-    if (strlen(argv[i]) == 2 && common::EqualsIgnoreCase(argv[i], "-v", 2)) {
+    const char* a = argv[i];
+    if (a[0] == '-' && (a[1] | 0x20) == 'v' && a[2] == '\0') {
       out.Printf("pause.c 3.10 - minipod-init %s\n", kVersion);
       return Exit(0, STDOUT_FILENO);
     }
   }
   config.command = nullptr;
-  config.pause_message = true;
-  config.subreaper = Subreaper::kNever;
-  config.verbosity = 1;
-  config.exit_setup_failed = 1;
   return ParseResult{};
 }
 
