@@ -9,6 +9,19 @@
 
 namespace common {
 
+// The first c in s, or the terminating NUL's position when c == '\0';
+// nullptr when c does not occur. last: the last occurrence instead.
+inline const char* FindChar(const char* s, char c, bool last = false) {
+  const char* found = nullptr;
+  for (;; ++s) {
+    if (*s == c) {
+      found = s;
+      if (!last || c == '\0') return found;
+    }
+    if (*s == '\0') return found;
+  }
+}
+
 // Appends formatted text to buf[0..cap). Output that does not fit is dropped
 // and truncated() turns true; the buffer is always NUL-terminated when cap > 0.
 // Deliberately small (the static init pays for every byte): the conversions

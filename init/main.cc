@@ -12,9 +12,8 @@ int main(int argc, char** argv, char** envp) {
   char text[8192];
   common::Formatter out(text, sizeof text);
   const init::ParseResult parsed = init::ParseCommandLine(argc, argv, envp, config, out);
-  if (!parsed.run) {
-    common::WriteAll(parsed.out_fd, out.data(), out.size());
-    return parsed.exit_code;
-  }
+  // Text may come with run=true too (dumb-init's debug notes).
+  common::WriteAll(parsed.out_fd, out.data(), out.size());
+  if (!parsed.run) return parsed.exit_code;
   return init::Run(config, envp);
 }

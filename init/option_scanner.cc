@@ -75,7 +75,7 @@ int OptionScanner::ShortOption(common::Formatter& err) {
 }
 
 int OptionScanner::LongOpt(const char* body, common::Formatter& err) {
-  const char* eq = strchr(body, '=');
+  const char* eq = common::FindChar(body, '=');
   const size_t len = eq != nullptr ? static_cast<size_t>(eq - body) : strlen(body);
   const LongOption* match = nullptr;
   bool ambiguous = false;

@@ -8,36 +8,16 @@
 
 #include "common/signal_set.h"
 #include "init/option_scanner.h"
+#include "init/texts.h"
 #include "init/timing.h"
 
 namespace init {
 namespace {
 
 const char* Basename(const char* path) {
-  const char* slash = strrchr(path, '/');
+  const char* slash = common::FindChar(path, '/', /*last=*/true);
   return slash != nullptr ? slash + 1 : path;
 }
-
-constexpr const char kMinipodUsage[] =
-    "Usage: %s [OPTIONS] [--] [COMMAND [ARG]...]\n"
-    "Run COMMAND under a minimal init: forward signals, reap zombies, exit with its\n"
-    "status (128+N for signal N). No COMMAND: pause until SIGINT/SIGTERM.\n"
-    "  -g, --process-group     signal the child's process group\n"
-    "  -s, --subreaper         be a child subreaper (automatic when not PID 1)\n"
-    "  -e, --expect-exit CODE  report exit code CODE as 0 (repeatable)\n"
-    "  -r, --rewrite FROM:TO   forward signal FROM as TO; TO=0 drops it\n"
-    "  -p, --pdeathsig SIG     signal to get when our parent dies\n"
-    "      --setsid            child in a new session, job control as dumb-init\n"
-    "      --grace D           SIGKILL the group D after SIGTERM/SIGINT; after the\n"
-    "                          child exits, wait up to D for the rest\n"
-    "      --restart POLICY    always, on-failure or never (default)\n"
-    "      --backoff-initial D first restart delay (10s), doubling up to\n"
-    "      --backoff-max D     (5m); reset after a run of\n"
-    "      --backoff-reset D   (10m)\n"
-    "  -v, --verbose / -q, --quiet / -h, --help / -V, --version\n"
-    "D: 500ms, 10s, 1.5m, 1h, 1m30s. As tini, docker-init, dumb-init, catatonit\n"
-    "or pause it takes that tool's command line. Exit: the child's; 125 init\n"
-    "failure, 126 not executable, 127 not found, 2 usage.\n";
 
 enum LongId : int {
   kOptSetsid = 1000,
@@ -71,9 +51,20 @@ ParseResult Fail(common::Formatter& out, const char* prog, int code) {
   return ParseResult{false, code, STDERR_FILENO};
 }
 
+// "minipod-init: invalid duration 'soon' for --grace", then the hint.
+ParseResult Invalid(common::Formatter& out, const char* prog, const char* what,
+                    const char* arg, int option_id) {
+  const char* option = "?";
+  for (const LongOption& o : kMinipodLong) {
+    if (o.id == option_id) option = o.name;
+  }
+  out.Printf("%s: invalid %s '%s' for --%s\n", prog, what, arg, option);
+  return Fail(out, prog, kExitUsage);
+}
+
 // "FROM:TO" with signal names or numbers; TO may be 0 (drop).
 bool ParseRewrite(const char* s, int& from, int& to) {
-  const char* colon = strchr(s, ':');
+  const char* colon = common::FindChar(s, ':');
   if (colon == nullptr || colon == s) return false;
   char name[32];
   const size_t n = static_cast<size_t>(colon - s);
@@ -160,8 +151,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
       case 'e': {
         const int code = common::ParseSmallUnsigned(arg);
         if (code < 0 || code > 255) {
-          out.Printf("%s: invalid exit code '%s': expected 0..255\n", prog, arg);
-          return Fail(out, prog, kExitUsage);
+          return Invalid(out, prog, "exit code (0-255)", arg, opt);
         }
         SetExpectedExit(config, code);
         break;
@@ -170,8 +160,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
         int from = 0;
         int to = 0;
         if (!ParseRewrite(arg, from, to)) {
-          out.Printf("%s: invalid rewrite '%s': expected FROM:TO signals\n", prog, arg);
-          return Fail(out, prog, kExitUsage);
+          return Invalid(out, prog, "FROM:TO", arg, opt);
         }
         config.rewrite[from] = static_cast<uint8_t>(to);
         break;
@@ -179,8 +168,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
       case 'p': {
         const int sig = common::ParseSignal(arg);
         if (sig == 0) {
-          out.Printf("%s: unknown signal '%s' for -p\n", prog, arg);
-          return Fail(out, prog, kExitUsage);
+          return Invalid(out, prog, "signal", arg, opt);
         }
         config.pdeathsig = sig;
         break;
@@ -192,7 +180,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
         config.verbosity = 0;
         break;
       case 'h':
-        out.Printf(kMinipodUsage, prog);
+        PrintText(out, Text::kMinipodUsage, prog);
         return ParseResult{false, 0, STDOUT_FILENO};
       case 'V':
         out.Printf("minipod-init %s\n", kVersion);
@@ -206,8 +194,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
       case kOptBackoffReset: {
         const int64_t ms = ParseDurationMs(arg);
         if (ms < 0) {
-          out.Printf("%s: invalid duration '%s'\n", prog, arg);
-          return Fail(out, prog, kExitUsage);
+          return Invalid(out, prog, "duration", arg, opt);
         }
         if (opt == kOptGrace) config.grace_ms = ms;
         if (opt == kOptBackoffInitial) config.backoff_initial_ms = ms;
@@ -224,8 +211,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
         } else if (strcmp(arg, "never") == 0) {
           config.restart = RestartPolicy::kNever;
         } else {
-          out.Printf("%s: invalid restart policy '%s'\n", prog, arg);
-          return Fail(out, prog, kExitUsage);
+          return Invalid(out, prog, "policy", arg, opt);
         }
         break;
       default:

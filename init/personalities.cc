@@ -13,6 +13,7 @@
 #include "common/signal_set.h"
 #include "init/option_scanner.h"
 #include "init/options.h"
+#include "init/texts.h"
 
 namespace init {
 namespace {
@@ -104,29 +105,17 @@ long CStrtol(const char* s, const char** end) {
 
 // tini -l and catatonit -L: this binary's license, not the tool's.
 void License(Formatter& out) {
-  out.Printf("minipod-init %s: Apache License 2.0\n"
-             "<https://www.apache.org/licenses/LICENSE-2.0>\n", kVersion);
+  PrintText(out, Text::kLicense, kVersion);
 }
 
 // --- tini 0.19 --------------------------------------------------------------
 
 constexpr char kTiniVersion[] = "tini version 0.19.0 - minipod-init ";
 
-// tini's first two lines, verbatim but for the version, then a terse
-// summary. On stdout for -h, on stderr after a usage error.
-constexpr char kTiniUsage[] =
-    "%s (%s%s)\n"
-    "Usage: %s [OPTIONS] PROGRAM -- [ARGS] | --version\n"
-    "\n"
-    "Options: -h help, -s subreaper, -p SIGNAL on parent death (e.g. SIGKILL),\n"
-    "-v verbose, -w warn on reaping, -g signal the child's group,\n"
-    "-e EXIT_CODE (0-255) reported as 0, -l license; --version alone.\n"
-    "Environment: TINI_SUBREAPER, TINI_VERBOSITY (default: 1), TINI_KILL_PROCESS_GROUP.\n";
-
 ParseResult TiniUsage(Formatter& out, const char* argv0, int code) {
-  const char* slash = strrchr(argv0, '/');
+  const char* slash = common::FindChar(argv0, '/', /*last=*/true);
   const char* name = slash != nullptr ? slash + 1 : argv0;
-  out.Printf(kTiniUsage, name, kTiniVersion, kVersion, name);
+  PrintText(out, Text::kTiniUsage, name, kTiniVersion, kVersion, name);
   return Exit(code, code == 0 ? STDOUT_FILENO : STDERR_FILENO);
 }
 
@@ -153,19 +142,6 @@ constexpr LongOption kDumbInitLong[] = {
 
 constexpr char kDumbInitVersion[] = "dumb-init v1.2.5 - minipod-init %s\n";
 
-constexpr char kDumbInitHelp[] =
-    "Usage: %s [option] command [[arg] ...]\n"
-    "\n"
-    "   -c, --single-child   signal the direct child only\n"
-    "   -r, --rewrite s:r    forward signal s as r (0: drop); repeatable\n"
-    "   -v, --verbose        debug output on stderr\n"
-    "   -h, --help / -V, --version\n";
-
-constexpr char kDumbInitRewriteUsage[] =
-    "Usage: -r option takes <signum>:<signum>, where <signum> is between 1 and 31.\n"
-    "This option can be specified multiple times.\n"
-    "Use --help for full usage.\n";
-
 // sscanf(arg, "%d:%d") == 2 (each %d a strtol truncated to int; anything
 // after the second number ignored) with 1 <= s <= 31 and 0 <= r <= 31.
 bool DumbInitRewrite(const char* arg, int& from, int& to) {
@@ -181,18 +157,9 @@ bool DumbInitRewrite(const char* arg, int& from, int& to) {
 
 constexpr LongOption kCatatonitLong[] = {{"version", false, 'V'}};
 
-constexpr char kCatatonitUsage[] =
-    "usage: catatonit [-ghLPV] [--] <progname> [<arguments>...]\n";
-
-constexpr char kCatatonitHelp[] =
-    "  -g             signal pid1's process group\n"
-    "  -P             pause mode: no program; exit on SIGINT or SIGTERM\n"
-    "  -h, -L         this help, the license\n"
-    "  -V, --version  the version\n";
-
 ParseResult CatatonitError(Formatter& out, const char* what, bool usage) {
   out.Printf("ERROR (catatonit:%d): %s\n", static_cast<int>(getpid()), what);
-  if (usage) out.Str(kCatatonitUsage);
+  if (usage) out.Str(GetText(Text::kCatatonitUsage));
   return Exit(1, STDERR_FILENO);
 }
 
@@ -290,7 +257,7 @@ ParseResult ParseDumbInit(int argc, char** argv, char** envp, Config& config,
       case 'h':
       case 'V':
         out.Printf(kDumbInitVersion, kVersion);
-        if (opt == 'h') out.Printf(kDumbInitHelp, argv[0]);
+        if (opt == 'h') PrintText(out, Text::kDumbInitHelp, argv[0]);
         return Exit(0, STDERR_FILENO);
       case 'v':
         config.verbosity = 3;
@@ -302,7 +269,7 @@ ParseResult ParseDumbInit(int argc, char** argv, char** envp, Config& config,
         int from = 0;
         int to = 0;
         if (!DumbInitRewrite(scan.arg(), from, to)) {
-          out.Str(kDumbInitRewriteUsage);
+          out.Str(GetText(Text::kDumbInitRewriteUsage));
           return Exit(1, STDERR_FILENO);
         }
         config.rewrite[from] = static_cast<uint8_t>(to);
@@ -368,8 +335,8 @@ ParseResult ParseCatatonit(int argc, char** argv, char** envp, Config& config,
         pause = true;
         break;
       case 'h':
-        out.Str(kCatatonitUsage);
-        out.Str(kCatatonitHelp);
+        out.Str(GetText(Text::kCatatonitUsage));
+        out.Str(GetText(Text::kCatatonitHelp));
         return Exit(0, STDERR_FILENO);
       case 'L':
         License(out);
@@ -379,7 +346,7 @@ ParseResult ParseCatatonit(int argc, char** argv, char** envp, Config& config,
         out.Printf("tini version 0.1.7_catatonit - minipod-init %s\n", kVersion);
         return Exit(0, STDOUT_FILENO);
       default:  // glibc's diagnostic is already in out
-        out.Str(kCatatonitUsage);
+        out.Str(GetText(Text::kCatatonitUsage));
         return Exit(1, STDERR_FILENO);
     }
   }

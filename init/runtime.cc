@@ -18,6 +18,7 @@
 #include "common/wait_status.h"
 #include "init/say.h"
 #include "init/spawn.h"
+#include "init/texts.h"
 #include "init/timing.h"
 
 namespace init {
@@ -31,7 +32,17 @@ constexpr long long kNever = -1;
 // processes stuck in uninterruptible sleep.
 constexpr long long kKillSettleMs = 5'000;
 
-const char* SigName(int sig, char (&buf)[16]) { return common::SignalNameOf(sig, buf); }
+// "SIGTERM" for the classic signals, "signal 40" for the others: cheaper
+// than formatting RTMIN+N, and only for messages.
+const char* SigName(int sig, char (&buf)[16]) {
+  common::Formatter f(buf, sizeof buf);
+  if (const char* name = common::ClassicSignalName(sig); name != nullptr) {
+    f.Printf("SIG%s", name);
+  } else {
+    f.Printf("signal %d", sig);
+  }
+  return buf;
+}
 
 // Sends sig to every process the init is responsible for: as PID 1 of a
 // namespace that is everything but itself (kill(-1)); as a subreaper, its
@@ -45,9 +56,10 @@ void SignalDescendants(int sig, pid_t group) {
   char path[64];
   common::Formatter p(path, sizeof path);
   p.Printf("/proc/self/task/%d/children", static_cast<int>(::getpid()));
-  const common::SysResult fd = sys::Open(path, O_RDONLY);
-  if (!fd.ok()) return;
-  common::UniqueFd owned(static_cast<int>(fd.value));
+  // The raw syscall keeps libc's open() wrapper out of the static init.
+  const long fd = ::syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  common::UniqueFd owned(static_cast<int>(fd));
   char buf[4096];
   for (;;) {
     const common::SysResult n = sys::Read(owned.get(), buf, sizeof buf - 1);
@@ -84,8 +96,9 @@ class Loop {
       : config_(config), original_mask_(original_mask), envp_(envp), sfd_(sfd),
         backoff_{config.backoff_initial_ms, config.backoff_max_ms, config.backoff_reset_ms} {}
 
-  int RunCommand();
-  int RunPause();
+  // Runs the command, or holds in pause mode without one; returns the exit
+  // status.
+  int Run();
 
  private:
   // Starts the command; false when it could not be started at all.
@@ -141,7 +154,8 @@ bool Loop::Start() {
     stopping_ = true;
     return true;  // the child exits with 126/127; Reap() collects it
   }
-  Say(Level::kInfo, "started '%s' as pid %d", config_.command[0], static_cast<int>(s.pid));
+  Say(Level::kInfo, "Spawned child process '%s' with pid '%d'", config_.command[0],
+      static_cast<int>(s.pid));
   if (config_.chdir_root) (void)sys::Chdir("/");
   if (config_.close_inherited_fds) CloseFdsExcept(sfd_);
   return true;
@@ -151,18 +165,18 @@ void Loop::Forward(int sig) {
   char name[16];
   const int to = sig <= kMaxSignalNumber ? config_.rewrite[sig] : sig;
   if (to == 0) {
-    Say(Level::kDebug, "not forwarding SIG%s (dropped by rewrite)", SigName(sig, name));
+    Say(Level::kDebug, "not forwarding %s (dropped by rewrite)", SigName(sig, name));
     return;
   }
   if (child_ == 0 && !(config_.forward_to_group && child_group_ > 0)) {
-    Say(Level::kDebug, "no child to forward SIG%s to", SigName(sig, name));
+    Say(Level::kDebug, "no child to forward %s to", SigName(sig, name));
     return;
   }
   const pid_t target = ForwardTarget();
   if (common::SysResult r = sys::Kill(target, to); !r.ok() && r.err != ESRCH) {
     Say(Level::kWarn, "kill(%d, %d): %s", static_cast<int>(target), to, ErrorText(r.err));
   } else {
-    Say(Level::kDebug, "forwarded SIG%s as %d to %d", SigName(sig, name), to,
+    Say(Level::kDebug, "forwarded %s as %d to %d", SigName(sig, name), to,
         static_cast<int>(target));
   }
 }
@@ -170,6 +184,19 @@ void Loop::Forward(int sig) {
 void Loop::OnSignal(const signalfd_siginfo& info) {
   const int sig = static_cast<int>(info.ssi_signo);
   if (sig == SIGCHLD) return;  // reaping follows every wake-up
+  const bool terminate = sig == SIGTERM || sig == SIGINT;
+  if (config_.command == nullptr) {
+    // Pause mode: only SIGINT and SIGTERM mean anything.
+    if (terminate) {
+      if (config_.pause_message) {
+        // strsignal()'s words for the two signals, without its table.
+        Say(Level::kError, "Shutting down, got signal: %s",
+            sig == SIGINT ? "Interrupt" : "Terminated");
+      }
+      finished_ = true;
+    }
+    return;
+  }
   if (sig > 0 && sig <= kMaxSignalNumber && ignore_once_[sig]) {
     ignore_once_[sig] = false;  // the tty hand-off's own SIGHUP/SIGCONT
     return;
@@ -189,7 +216,6 @@ void Loop::OnSignal(const signalfd_siginfo& info) {
         return;
     }
   }
-  const bool terminate = sig == SIGTERM || sig == SIGINT;
   if (terminate && config_.restart != RestartPolicy::kNever && !stopping_) {
     Say(Level::kInfo, "got SIG%s: stopping supervision", sig == SIGTERM ? "TERM" : "INT");
     stopping_ = true;
@@ -219,10 +245,10 @@ void Loop::OnChildExit(int wait_status) {
   const long long now = sys::MonotonicMs();
   int code = common::ExitCodeFromWaitStatus(wait_status);
   if (WIFSIGNALED(wait_status)) {
-    Say(Level::kInfo, "child %d killed by SIG%s", static_cast<int>(child_),
+    Say(Level::kInfo, "Main child exited with signal (with signal '%s')",
         SigName(WTERMSIG(wait_status), name));
   } else {
-    Say(Level::kInfo, "child %d exited with %d", static_cast<int>(child_), code);
+    Say(Level::kInfo, "Main child exited normally (with status '%d')", code);
   }
   if (IsExpectedExit(config_, code)) code = 0;
   exit_code_ = code;
@@ -327,7 +353,7 @@ bool Loop::WaitForSignals(long long deadline) {
   return true;
 }
 
-int Loop::RunCommand() {
+int Loop::Run() {
   if (config_.tty_handoff) {
     // Give up our controlling terminal so the child's new session can take
     // it. If we led the session, the kernel sends our group SIGHUP and
@@ -337,7 +363,7 @@ int Loop::RunCommand() {
       ignore_once_[SIGCONT] = true;
     }
   }
-  if (!Start()) return exit_code_;
+  if (config_.command != nullptr && !Start()) return exit_code_;
   while (!finished_) {
     if (!WaitForSignals(NextDeadline())) {
       Say(Level::kWarn, "reading signals failed: %s", ErrorText(errno));
@@ -346,35 +372,6 @@ int Loop::RunCommand() {
     CheckDeadlines();
   }
   return exit_code_;
-}
-
-int Loop::RunPause() {
-  for (;;) {
-    struct signalfd_siginfo info;
-    const common::SysResult n = sys::Read(sfd_, &info, sizeof info);
-    if (!n.ok()) {
-      Say(Level::kWarn, "reading signals failed: %s", ErrorText(n.err));
-      continue;
-    }
-    const int sig = static_cast<int>(info.ssi_signo);
-    if (sig == SIGCHLD) {
-      int status;
-      while (sys::WaitPid(-1, &status, WNOHANG).value > 0) {
-      }
-      continue;
-    }
-    if (sig == SIGINT || sig == SIGTERM) {
-      if (config_.pause_message) {
-        // strsignal()'s words for the two signals, without its table.
-        Say(Level::kError, "Shutting down, got signal: %s",
-            sig == SIGINT ? "Interrupt" : "Terminated");
-      } else {
-        char name[16];
-        Say(Level::kInfo, "got SIG%s: exiting", SigName(sig, name));
-      }
-      return 0;
-    }
-  }
 }
 
 }  // namespace
@@ -411,6 +408,10 @@ int Run(const Config& config, char** envp) {
                    (config.subreaper == Subreaper::kWhenNotPid1 && !pid1);
   if (subreaper && !pid1) {
     if (common::SysResult r = sys::Prctl(PR_SET_CHILD_SUBREAPER, 1); !r.ok()) {
+      if (config.style == MessageStyle::kCatatonit) {
+        Say(Level::kError, "failed to set child-reaper as non-pid1: %s", ErrorText(r.err));
+        return config.exit_setup_failed;
+      }
       Say(Level::kWarn, "prctl(PR_SET_CHILD_SUBREAPER): %s", ErrorText(r.err));
       subreaper = false;
     }
@@ -424,11 +425,7 @@ int Run(const Config& config, char** envp) {
         break;
       case MessageStyle::kTini:
         if (!subreaper) {
-          Say(Level::kWarn,
-              "Tini is not running as PID 1 and isn't registered as a child subreaper.\n"
-              " Zombie processes will not be re-parented to Tini, so zombie reaping won't work.\n"
-              " To fix the problem, use the -s option or set the environment variable "
-              "TINI_SUBREAPER to register Tini as a child subreaper, or run Tini as PID 1.");
+          Say(Level::kWarn, "%s", GetText(Text::kTiniNotReaper));
         }
         break;
       case MessageStyle::kPause:
@@ -440,7 +437,7 @@ int Run(const Config& config, char** envp) {
   }
 
   Loop loop(config, original_mask, envp, signal_fd.get());
-  return pause ? loop.RunPause() : loop.RunCommand();
+  return loop.Run();
 }
 
 }  // namespace init

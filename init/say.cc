@@ -30,18 +30,15 @@ const char* TiniLevel(common::Level level) {
 // words, without libc's whole table.
 constexpr char kErrorTable[] =
     "\001Operation not permitted\0\002No such file or directory\0\003No such process\0"
-    "\004Interrupted system call\0\005I/O error\0\007Argument list too long\0"
-    "\010Exec format error\0\011Bad file descriptor\0\012No child process\0"
+    "\007Argument list too long\0\010Exec format error\0"
     "\013Resource temporarily unavailable\0\014Out of memory\0\015Permission denied\0"
-    "\016Bad address\0\024Not a directory\0\025Is a directory\0\026Invalid argument\0"
-    "\030No file descriptors available\0\031Not a tty\0\032Text file busy\0"
-    "\044Filename too long\0\046Function not implemented\0\050Symbolic link loop\0"
-    "\120Accessing a corrupted shared library\0";
-static_assert(EPERM == 1 && ENOENT == 2 && ESRCH == 3 && EINTR == 4 && EIO == 5 &&
-              E2BIG == 7 && ENOEXEC == 8 && EBADF == 9 && ECHILD == 10 && EAGAIN == 11 &&
-              ENOMEM == 12 && EACCES == 13 && EFAULT == 14 && ENOTDIR == 20 &&
-              EISDIR == 21 && EINVAL == 22 && EMFILE == 24 && ENOTTY == 25 &&
-              ETXTBSY == 26 && ENAMETOOLONG == 36 && ENOSYS == 38 && ELOOP == 40 &&
+    "\024Not a directory\0\025Is a directory\0\026Invalid argument\0"
+    "\032Text file busy\0\044Filename too long\0\046Function not implemented\0"
+    "\050Symbolic link loop\0\120Accessing a corrupted shared library\0";
+static_assert(EPERM == 1 && ENOENT == 2 && ESRCH == 3 && E2BIG == 7 && ENOEXEC == 8 &&
+              EAGAIN == 11 && ENOMEM == 12 && EACCES == 13 && ENOTDIR == 20 &&
+              EISDIR == 21 && EINVAL == 22 && ETXTBSY == 26 && ENAMETOOLONG == 36 &&
+              ENOSYS == 38 && ELOOP == 40 &&
               ELIBBAD == 80, "kErrorTable assumes Linux errno values");
 
 }  // namespace
@@ -82,7 +79,7 @@ void Say(common::Level level, const char* fmt, ...) {
       f.Str("[dumb-init] ");
       break;
     case MessageStyle::kCatatonit:
-      f.Printf("%s %s (%d): ", common::g_log.name, TiniLevel(level), pid);
+      f.Printf("%s (%s:%d): ", common::LevelName(level), common::g_log.name, pid);
       break;
     case MessageStyle::kPause:
       break;
@@ -93,7 +90,9 @@ void Say(common::Level level, const char* fmt, ...) {
   va_end(ap);
   size_t len = f.size();
   buf[len++] = '\n';
-  common::WriteAll(STDERR_FILENO, buf, len);
+  // tini writes INFO and more verbose lines to stdout.
+  const bool to_stdout = g_style == MessageStyle::kTini && level > common::Level::kWarn;
+  common::WriteAll(to_stdout ? STDOUT_FILENO : STDERR_FILENO, buf, len);
   errno = saved_errno;
 }
 

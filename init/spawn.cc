@@ -31,16 +31,22 @@ alignas(16) char g_child_stack[32 * 1024];
 // the envp slot the child rewrites belongs to the parent too.
 char g_listen_pid[32];
 
-// Puts "LISTEN_PID=<our pid>" in place of an existing LISTEN_PID entry, so
-// socket activation keeps working for the real service (catatonit -L).
+// Socket activation through the init: when LISTEN_PID names the init (its
+// leading digits, as strtol reads them), the service is the real recipient,
+// so LISTEN_PID becomes the child's pid (catatonit).
 void RewriteListenPid(char** envp) {
-  if (envp == nullptr || GetEnv(envp, "LISTEN_FDS") == nullptr) return;
+  if (envp == nullptr) return;
   for (char** e = envp; *e != nullptr; ++e) {
-    if (strncmp(*e, "LISTEN_PID=", 11) == 0) {
-      common::Formatter f(g_listen_pid, sizeof g_listen_pid);
-      f.Printf("LISTEN_PID=%d", static_cast<int>(::getpid()));
-      *e = g_listen_pid;
+    if (strncmp(*e, "LISTEN_PID=", 11) != 0) continue;
+    long named = 0;
+    for (const char* d = *e + 11; *d >= '0' && *d <= '9' && named < 1L << 40; ++d) {
+      named = named * 10 + (*d - '0');
     }
+    if (named != ::getppid()) return;
+    common::Formatter f(g_listen_pid, sizeof g_listen_pid);
+    f.Printf("LISTEN_PID=%d", static_cast<int>(::getpid()));
+    *e = g_listen_pid;
+    return;
   }
 }
 
@@ -65,7 +71,7 @@ void ResetDispositions() {
 // last error, as execvp does.
 int ExecSearchingPath(const char* file, char** argv, char** envp) {
   if (*file == '\0') return ENOENT;
-  if (strchr(file, '/') != nullptr) {
+  if (common::FindChar(file, '/') != nullptr) {
     ::execve(file, argv, envp);
     return errno;
   }
@@ -77,7 +83,7 @@ int ExecSearchingPath(const char* file, char** argv, char** envp) {
   int err = ENOENT;
   char buf[PATH_MAX];
   for (const char* dir = path;; ++dir) {
-    const char* end = strchr(dir, ':');
+    const char* end = common::FindChar(dir, ':');
     const size_t dir_len = end != nullptr ? static_cast<size_t>(end - dir) : strlen(dir);
     if (dir_len + 1 + file_len < sizeof buf) {
       memcpy(buf, dir, dir_len);
@@ -129,7 +135,13 @@ int ChildMain(void* p) {
     sigemptyset(&none);
     (void)common::sys::SigProcMask(SIG_SETMASK, &none, nullptr);
   } else {
-    (void)common::sys::SigProcMask(SIG_SETMASK, args.original_mask, nullptr);
+    sigset_t mask = *args.original_mask;
+    if (config.child_blocks_job_control) {
+      sigaddset(&mask, SIGTSTP);
+      sigaddset(&mask, SIGTTIN);
+      sigaddset(&mask, SIGTTOU);
+    }
+    (void)common::sys::SigProcMask(SIG_SETMASK, &mask, nullptr);
   }
   if (config.listen_fds) RewriteListenPid(args.envp);
 
@@ -140,8 +152,10 @@ int ChildMain(void* p) {
       Say(common::Level::kError, "exec %s failed: %s", config.command[0], ErrorText(err));
       break;
     case MessageStyle::kDumbInit:
-    case MessageStyle::kCatatonit:
       Say(common::Level::kError, "%s: %s", config.command[0], ErrorText(err));
+      break;
+    case MessageStyle::kCatatonit:
+      Say(common::Level::kError, "failed to exec pid1: %s", ErrorText(err));
       break;
     default:
       Say(common::Level::kError, "cannot run '%s': %s", config.command[0], ErrorText(err));

@@ -23,7 +23,9 @@ SpawnResult Spawn(const Config& config, const sigset_t& original_mask, char** en
 
 // The exit code for an execve failure with errno err.
 constexpr int ExecFailureExitCode(const Config& config, int err) {
-  return err == ENOENT ? config.exit_not_found : config.exit_not_executable;
+  if (err == ENOENT) return config.exit_not_found;
+  if (err == EACCES || config.exit_exec_other < 0) return config.exit_not_executable;
+  return config.exit_exec_other;
 }
 
 }  // namespace init
