@@ -91,11 +91,17 @@ int OptionScanner::LongOpt(const char* body, common::Formatter& err) {
     if (match == nullptr) match = &o;
   }
   if (ambiguous) {
-    err.Printf("%s: option '--%.*s' is ambiguous\n", argv_[0], static_cast<int>(len), body);
+    // glibc lists every candidate.
+    err.Printf("%s: option '--%.*s' is ambiguous; possibilities:", argv_[0],
+               static_cast<int>(len), body);
+    for (size_t i = 0; i < nlong_; ++i) {
+      if (strncmp(longopts_[i].name, body, len) == 0) err.Printf(" '--%s'", longopts_[i].name);
+    }
+    err.Str("\n");
     return kError;
   }
   if (match == nullptr) {
-    err.Printf("%s: unrecognized option '--%.*s'\n", argv_[0], static_cast<int>(len), body);
+    err.Printf("%s: unrecognized option '--%s'\n", argv_[0], body);
     return kError;
   }
   if (!match->has_arg) {

@@ -117,7 +117,9 @@ TEST(OptionScannerTest, Errors) {
             "prog: option '--help' doesn't allow an argument\n");
   EXPECT_EQ(ScanArgs({"prog", "--rewrite"}, false).errors,
             "prog: option '--rewrite' requires an argument\n");
-  EXPECT_EQ(ScanArgs({"prog", "--se"}, false).errors, "prog: option '--se' is ambiguous\n");
+  EXPECT_EQ(ScanArgs({"prog", "--se"}, false).errors,
+            "prog: option '--se' is ambiguous; possibilities: '--setsid' '--set'\n");
+  EXPECT_EQ(ScanArgs({"prog", "--nope=1"}, false).errors, "prog: unrecognized option '--nope=1'\n");
 }
 
 TEST(OptionScannerTest, ArgumentMayStartWithDash) {

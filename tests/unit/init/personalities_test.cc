@@ -682,7 +682,7 @@ TEST(PersonalitiesTest, DispatchByArgv0) {
 // glibc's getopt_long prints the whole "--name=value" of an unknown option
 // and lists the candidates of an ambiguous prefix. OptionScanner does not
 // yet (init/option_scanner.cc, not a personality concern): enable once it does.
-TEST(PersonalitiesTest, DISABLED_GlibcLongOptionDiagnostics) {
+TEST(PersonalitiesTest, GlibcLongOptionDiagnostics) {
   const Outcome unknown = Parse(ParseDumbInit, {"dumb-init", "--foo=bar"}, {});
   EXPECT_EQ(unknown.text, "dumb-init: unrecognized option '--foo=bar'\n");
   const Outcome ambiguous = Parse(ParseDumbInit, {"dumb-init", "--ver"}, {});
