@@ -130,6 +130,7 @@ class Loop {
   long long kill_at_ = kNever;     // grace after a forwarded TERM/INT
   long long restart_at_ = kNever;  // back-off before the next run
   long long drain_until_ = kNever; // grace for descendants
+  bool reap_pending_ = true;   // SIGCHLD seen (or start-up): waitpid until empty
   bool ignore_once_[kMaxSignalNumber + 1] = {};
 };
 
@@ -183,7 +184,6 @@ void Loop::Forward(int sig) {
 
 void Loop::OnSignal(const signalfd_siginfo& info) {
   const int sig = static_cast<int>(info.ssi_signo);
-  if (sig == SIGCHLD) return;  // reaping follows every wake-up
   const bool terminate = sig == SIGTERM || sig == SIGINT;
   if (config_.command == nullptr) {
     // Pause mode: only SIGINT and SIGTERM mean anything.
@@ -277,6 +277,10 @@ void Loop::OnChildExit(int wait_status) {
 }
 
 void Loop::Reap() {
+  // Every child's exit queues a SIGCHLD, and one that exits after the last
+  // waitpid below queues another: reaping only after SIGCHLD misses none.
+  if (!reap_pending_) return;
+  reap_pending_ = false;
   for (;;) {
     int status = 0;
     const common::SysResult r = sys::WaitPid(-1, &status, WNOHANG);
@@ -308,6 +312,7 @@ long long Loop::NextDeadline() const {
 }
 
 void Loop::CheckDeadlines() {
+  if (NextDeadline() == kNever) return;  // no clock read on the common path
   const long long now = sys::MonotonicMs();
   if (kill_at_ != kNever && now >= kill_at_) {
     kill_at_ = kNever;
@@ -337,19 +342,26 @@ void Loop::CheckDeadlines() {
 // Waits for signals until one arrives or the deadline passes, then handles
 // everything queued. Returns false only if the signalfd itself broke.
 bool Loop::WaitForSignals(long long deadline) {
-  int timeout = -1;
+  // Without a deadline a blocking read is all it takes: one system call per
+  // wake-up. poll() only when a timeout is needed.
   if (deadline != kNever) {
     const long long left = deadline - sys::MonotonicMs();
-    timeout = left <= 0 ? 0 : left > 60'000 ? 60'000 : static_cast<int>(left);
+    const int timeout = left <= 0 ? 0 : left > 60'000 ? 60'000 : static_cast<int>(left);
+    struct pollfd p = {sfd_, POLLIN, 0};
+    const common::SysResult r = sys::Poll(&p, 1, timeout);
+    if (!r.ok()) return r.err == EINTR;
+    if (r.value == 0) return true;
   }
-  struct pollfd p = {sfd_, POLLIN, 0};
-  const common::SysResult r = sys::Poll(&p, 1, timeout);
-  if (!r.ok()) return r.err == EINTR;
-  if (r.value == 0) return true;
   signalfd_siginfo infos[16];
   const common::SysResult n = sys::Read(sfd_, infos, sizeof infos);
   if (!n.ok()) return n.err == EAGAIN;
-  for (long i = 0; i < n.value / static_cast<long>(sizeof infos[0]); ++i) OnSignal(infos[i]);
+  for (long i = 0; i < n.value / static_cast<long>(sizeof infos[0]); ++i) {
+    if (infos[i].ssi_signo == SIGCHLD) {
+      reap_pending_ = true;
+    } else {
+      OnSignal(infos[i]);
+    }
+  }
   return true;
 }
 
@@ -393,6 +405,7 @@ int Run(const Config& config, char** envp) {
     return config.exit_setup_failed;
   }
   common::UniqueFd signal_fd(static_cast<int>(sfd.value));
+  TakeOverSigchld();
 
   if (config.pdeathsig != 0) {
     if (common::SysResult r = sys::Prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(config.pdeathsig));

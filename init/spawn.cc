@@ -50,17 +50,27 @@ void RewriteListenPid(char** envp) {
   }
 }
 
-// Resets signals 1..31 to SIG_DFL with the raw syscall: this child shares
-// the parent's memory, and libc's sigaction keeps bookkeeping there.
+// The kernel's struct sigaction; the raw syscall is used because the child
+// shares the parent's memory, and libc's sigaction keeps bookkeeping there.
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  unsigned long mask;
+};
+
+void SetDisposition(int sig, void (*handler)(int), KernelSigaction* old = nullptr) {
+  const KernelSigaction action = {handler, 0, nullptr, 0};
+  ::syscall(SYS_rt_sigaction, sig, &action, old, 8);
+}
+
+// Whether the init inherited SIGCHLD ignored (see TakeOverSigchld).
+bool g_sigchld_was_ignored = false;
+
+// Resets signals 1..31 to SIG_DFL.
 void ResetDispositions() {
-  struct KernelSigaction {
-    void (*handler)(int);
-    unsigned long flags;
-    void (*restorer)();
-    unsigned long mask;
-  } dfl = {SIG_DFL, 0, nullptr, 0};
   for (int s = 1; s < 32; ++s) {
-    if (s != SIGKILL && s != SIGSTOP) ::syscall(SYS_rt_sigaction, s, &dfl, nullptr, 8);
+    if (s != SIGKILL && s != SIGSTOP) SetDisposition(s, SIG_DFL);
   }
 }
 
@@ -141,6 +151,8 @@ int ChildMain(void* p) {
       sigaddset(&mask, SIGTTIN);
       sigaddset(&mask, SIGTTOU);
     }
+    // Hand back exactly the dispositions the init inherited.
+    if (g_sigchld_was_ignored) SetDisposition(SIGCHLD, SIG_IGN);
     (void)common::sys::SigProcMask(SIG_SETMASK, &mask, nullptr);
   }
   if (config.listen_fds) RewriteListenPid(args.envp);
@@ -166,6 +178,12 @@ int ChildMain(void* p) {
 
 }  // namespace
 
+void TakeOverSigchld() {
+  KernelSigaction old{};
+  SetDisposition(SIGCHLD, SIG_DFL, &old);
+  g_sigchld_was_ignored = old.handler == SIG_IGN;
+}
+
 SpawnResult Spawn(const Config& config, const sigset_t& original_mask, char** envp) {
   SpawnResult result;
   ChildArgs args{&config, &original_mask, envp, 0};
@@ -179,12 +197,9 @@ SpawnResult Spawn(const Config& config, const sigset_t& original_mask, char** en
     result.fork_err = errno;
     return result;
   }
+  // With CLONE_VFORK the child has already placed itself (setpgid/setsid)
+  // before we resume: no second setpgid from this side is needed.
   result.pid = pid;
-  if (config.placement == Placement::kOwnGroup) {
-    // Also from this side, in case the child's own setpgid failed; EACCES
-    // after its execve is expected and harmless.
-    (void)common::sys::SetPgid(pid, pid);
-  }
   result.exec_err = args.exec_err;
   return result;
 }

@@ -17,6 +17,11 @@ struct SpawnResult {
   int exec_err = 0;   // errno of a failed execve (the child has exited)
 };
 
+// An inherited SIG_IGN on SIGCHLD would make the kernel reap our children
+// itself, leaving no exit status to report: reset it to SIG_DFL. The child
+// gets SIG_IGN back when its signals are inherited (ChildSignals::kInherited).
+void TakeOverSigchld();
+
 // envp may be modified in the child only (LISTEN_PID). original_mask is the
 // mask the init started with, restored in the child for kInherited.
 SpawnResult Spawn(const Config& config, const sigset_t& original_mask, char** envp);

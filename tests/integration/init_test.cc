@@ -743,6 +743,27 @@ TEST_F(CommandLineTest, ChildGetsItsOwnProcessGroupAndTheInheritedSignalState) {
   EXPECT_THAT(r.out, HasSubstr("fds=none\n"));
 }
 
+TEST_F(CommandLineTest, InheritedIgnoredSigchldStillReportsTheExitStatus) {
+  // With SIGCHLD ignored the kernel would reap the child by itself and the
+  // status would be lost (tini and catatonit hang there). The init takes
+  // SIGCHLD over and gives the child its inherited SIG_IGN back.
+  SpawnOptions o;
+  o.path = InitPath();
+  o.argv = {"minipod-init", "--", ProbePath("pidinfo"), "--relations"};
+  o.ignored = {SIGCHLD};
+  auto p = Proc::Start(o);
+  const Result r = p->Wait(Ms(10'000));
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("sigign=0000000000010000\n")) << "CHLD ignored, as the init was started";
+
+  o.argv = {"minipod-init", "--", "/bin/sh", "-c", "exit 5"};
+  auto q = Proc::Start(o);
+  const Result s = q->Wait(Ms(10'000));
+  ASSERT_TRUE(s.exited) << Describe(s);
+  EXPECT_EQ(s.exit_code, 5) << Describe(s);
+}
+
 TEST_F(CommandLineTest, SubreaperWarningIsSilencedByQuietOrExplicitFlag) {
   for (const char* flag : {"-q", "-s", "--subreaper", "--quiet"}) {
     SCOPED_TRACE(flag);
