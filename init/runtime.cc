@@ -194,6 +194,16 @@ void Loop::OnSignal(const signalfd_siginfo& info) {
             sig == SIGINT ? "Interrupt" : "Terminated");
       }
       finished_ = true;
+    } else if (config_.style == MessageStyle::kPause) {
+      // pause.c leaves the other signals at their default action: let the
+      // kernel apply it (terminate, stop, or nothing for PID 1 and for
+      // signals that were ignored when we started).
+      sigset_t one;
+      sigemptyset(&one);
+      sigaddset(&one, sig);
+      (void)sys::SigProcMask(SIG_UNBLOCK, &one, nullptr);
+      (void)sys::Kill(::getpid(), sig);
+      (void)sys::SigProcMask(SIG_BLOCK, &one, nullptr);
     }
     return;
   }

@@ -514,6 +514,25 @@ TEST_P(PauseTest, TermAndIntExitZeroWithPsignalMessage) {
   }
 }
 
+TEST_P(PauseTest, OtherSignalsTakeTheirDefaultAction) {
+  // pause.c handles only INT, TERM and CHLD: SIGHUP kills it, except as
+  // PID 1, where the kernel drops signals left at their default action.
+  auto p = Start({});
+  p->Pump(Ms(150));
+  ASSERT_TRUE(p->Running()) << p->err();
+  ASSERT_TRUE(p->Signal(SIGHUP));
+  if (GetParam() == Where::kPidNs) {
+    p->Pump(Ms(200));
+    ASSERT_TRUE(p->Running()) << "PID 1 ignores SIGHUP: " << p->err();
+    ASSERT_TRUE(p->Signal(SIGTERM));
+    const Result r = p->Wait(Ms(5'000));
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  } else {
+    const Result r = p->Wait(Ms(5'000));
+    EXPECT_EQ(r.term_signal, SIGHUP) << Describe(r);
+  }
+}
+
 TEST_P(PauseTest, ExtraArgumentsAreIgnored) {
   auto p = Start({"some", "args"});
   p->Pump(Ms(150));
