@@ -1,0 +1,48 @@
+// Fuzzes the minipod command's option parser and the parsers of option
+// values (--add SRC[:DST], output format and compression, image paths):
+// NUL-separated words, parsed against rootfs build's option table.
+#include <stddef.h>
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include "rootfs/build_plan.h"
+#include "rootfs/manifest.h"
+#include "sandbox/cli.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > 4096) return 0;
+  static const std::vector<minipod::cli::OptionSpec> kSpecs = {
+      {"output", 'o', minipod::cli::ArgKind::kValue, "OUT", ""},
+      {"format", 0, minipod::cli::ArgKind::kValue, "FMT", ""},
+      {"compress", 0, minipod::cli::ArgKind::kValue, "C", ""},
+      {"add", 0, minipod::cli::ArgKind::kList, "SRC[:DST]", ""},
+      {"force", 'f', minipod::cli::ArgKind::kFlag, "", ""},
+      {"strip", 's', minipod::cli::ArgKind::kFlag, "", ""},
+  };
+  std::vector<std::string> args;
+  std::string cur;
+  for (size_t i = 0; i < size; ++i) {
+    if (data[i] == '\0') {
+      args.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(static_cast<char>(data[i]));
+    }
+  }
+  args.push_back(cur);
+  auto parsed = minipod::cli::Parse(kSpecs, args);
+  if (!parsed.ok()) return 0;
+  (void)rootfs::ChooseOutput(parsed->Value("output"), parsed->Value("format"),
+                             parsed->Value("compress"));
+  for (const std::string& a : parsed->Values("add")) {
+    // Absolute sources only: a relative one would be resolved on the host.
+    if (!a.empty() && a[0] == '/') (void)rootfs::ParseAddSpec(a);
+  }
+  for (const std::string& op : parsed->operands()) {
+    (void)rootfs::NormalizeImagePath(op);
+    (void)rootfs::ResolveLinkText("/usr/lib", op);
+  }
+  return 0;
+}
