@@ -43,6 +43,8 @@ absl::Status Configure(struct archive* a, const ArchiveOptions& o) {
       // libarchive's gzip header carries no name and a zero timestamp.
       f = archive_write_add_filter_gzip(a);
       if (f == ARCHIVE_OK) f = archive_write_set_filter_option(a, "gzip", "compression-level", "9");
+      // The gzip header's MTIME would be the time of the build: leave it 0.
+      if (f == ARCHIVE_OK) f = archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
       break;
     case Compression::kZstd:
       f = archive_write_add_filter_zstd(a);

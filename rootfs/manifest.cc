@@ -116,6 +116,15 @@ absl::Status Manifest::Put(const std::string& path, const Entry& entry) {
                                                Describe(it->second), " and ", Describe(entry)));
 }
 
+absl::Status Manifest::ReplaceSource(absl::string_view path, absl::string_view source) {
+  auto it = entries_.find(std::string(path));
+  if (it == entries_.end() || it->second.kind != Entry::Kind::kFile) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such file in the image"));
+  }
+  it->second.source = std::string(source);
+  return absl::OkStatus();
+}
+
 absl::Status Manifest::AddDir(absl::string_view path, mode_t mode) {
   ASSIGN_OR_RETURN(const std::string p, NormalizeImagePath(path));
   if (p == "/") return absl::OkStatus();

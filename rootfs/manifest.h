@@ -53,6 +53,11 @@ class Manifest {
   // empty: copying a tree is the caller's choice.
   absl::StatusOr<std::string> AddHostPath(absl::string_view host_path);
 
+  // Points the file at path to another host file with the same content
+  // after processing (a stripped copy, say); an error if path is no file.
+  absl::Status ReplaceSource(absl::string_view path, absl::string_view source);
+
+  bool Contains(absl::string_view path) const { return entries_.contains(std::string(path)); }
   const std::map<std::string, Entry>& entries() const { return entries_; }
   // Number of regular files.
   size_t file_count() const;

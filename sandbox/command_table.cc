@@ -1,10 +1,16 @@
-// The table of minipod subcommands.
+// The table of minipod subcommands, in the order `minipod --help` lists them.
 #include "sandbox/commands.h"
 
 namespace minipod {
 
+std::vector<Command> RootfsCommands();
+
 const std::vector<Command>& Commands() {
-  static const auto* commands = new std::vector<Command>{};
+  static const auto* commands = [] {
+    auto* all = new std::vector<Command>;
+    for (Command& c : RootfsCommands()) all->push_back(std::move(c));
+    return all;
+  }();
   return *commands;
 }
 

@@ -1,0 +1,313 @@
+// `minipod rootfs` end to end, as root: real host binaries bundled into a
+// tree, run inside it with chroot and compared with the same command on the
+// host; the library set against ldd; --nss, --strip, --init archives built
+// by an unprivileged user, OCI output through skopeo and umoci, and the
+// errors that must leave the output untouched.
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/integration/harness.h"
+
+namespace itest {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+namespace fs = std::filesystem;
+
+// A fixed, short PATH for the host runs and for minipod's own lookups, so
+// the result does not depend on the caller's shims.
+constexpr char kPath[] = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct ShResult {
+  int status = -1;
+  std::string out;  // stdout and stderr
+};
+
+// Runs a shell command with a bounded time; stdin is /dev/null.
+ShResult Sh(const std::string& cmd) {
+  ShResult r;
+  const std::string full = "env -i PATH=" + std::string(kPath) + " LC_ALL=C timeout 120 sh -c '" + cmd +
+                           "' </dev/null 2>&1";
+  FILE* p = ::popen(full.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  const int ws = ::pclose(p);
+  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  return r;
+}
+
+std::string Minipod() {
+  const char* p = getenv("MINIPOD");
+  return p != nullptr ? p : "minipod";
+}
+
+struct Case {
+  const char* name;  // looked up in PATH by minipod
+  std::string args;  // shell words after it
+};
+
+// Commands whose output and status do not depend on the file system they
+// run in; each binary is bundled by name.
+std::vector<Case> Cases() {
+  return {
+      {"bash", "-c \"echo bash \\$((6*7)); exit 3\""},
+      {"dash", "-c \"echo dash; exit 4\""},
+      {"echo", "hello world"},
+      {"true", ""},
+      {"false", ""},
+      {"printf", "\"%05d|%s\\n\" 42 x"},
+      {"seq", "3 2 11"},
+      {"expr", "6 \\* 7"},
+      {"basename", "/a/b/c.txt .txt"},
+      {"dirname", "/a/b/c"},
+      {"date", "-u -d @86400 +%F"},
+      {"sha256sum", "--version"},
+      {"sort", "--version"},
+      {"ls", "--version"},
+      {"uname", "-s"},
+      {"id", "-u"},
+      {"stat", "--version"},
+      {"grep", "-c x /nonexistent"},
+      {"sed", "--version"},
+      {"mawk", "\"BEGIN { print 6*7 }\""},
+      {"tar", "--version"},
+      {"gzip", "--version"},
+      {"xz", "--version"},
+      {"zstd", "--version"},
+      {"find", "--version"},
+      {"diff", "--version"},
+      {"cpio", "--version"},
+      {"perl", "-e \"print 6*7, qq(\\n); exit 5\""},
+      {"python3", "-c \"import sys, json; print(json.dumps([6*7, sys.version_info[0]]))\""},
+      {"git", "--version"},
+      {"curl", "--version"},
+      {"openssl", "version"},
+      {"ssh", "-V"},
+      {"make", "--version"},
+  };
+}
+
+// The file name resolves to in kPath, "" if none.
+std::string HostPath(const std::string& name) {
+  size_t start = 0;
+  const std::string path = kPath;
+  while (start <= path.size()) {
+    const size_t colon = std::min(path.find(':', start), path.size());
+    const std::string candidate = path.substr(start, colon - start) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return fs::canonical(candidate).string();
+    start = colon + 1;
+  }
+  return "";
+}
+
+bool OnHost(const char* name) { return !HostPath(name).empty(); }
+
+// What a runtime provides and a chroot does not: programs open /dev/null.
+void AddDevNull(const std::string& root) {
+  ASSERT_EQ(::mkdir((root + "/dev").c_str(), 0755), 0);
+  ASSERT_EQ(::mknod((root + "/dev/null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+}
+
+class RootfsTest : public ::testing::Test {
+ protected:
+  TempDir tmp_;
+};
+
+TEST_F(RootfsTest, HostBinariesRunInsideTheImageAsOnTheHost) {
+  std::string bins;
+  std::vector<Case> present;
+  for (const Case& c : Cases()) {
+    if (!OnHost(c.name)) continue;
+    present.push_back(c);
+    bins += std::string(" ") + c.name;
+  }
+  ASSERT_GE(present.size(), 20u) << "too few of the usual binaries on this host";
+  std::string add;
+  if (OnHost("python3")) {
+    // Python's standard library is data, not a dependency ld.so knows.
+    const ShResult stdlib = Sh("python3 -c \"import sysconfig; print(sysconfig.get_path(\\\"stdlib\\\"))\"");
+    ASSERT_EQ(stdlib.status, 0) << stdlib.out;
+    add = " --add " + stdlib.out.substr(0, stdlib.out.find('\n'));
+  }
+  const std::string root = tmp_.Join("root");
+  // ssh looks up the user it runs as: --nss.
+  const ShResult build = Sh(Minipod() + " rootfs build --nss -o " + root + add + bins);
+  ASSERT_EQ(build.status, 0) << build.out;
+  EXPECT_THAT(build.out, HasSubstr(root + ": "));
+  EXPECT_THAT(build.out, HasSubstr(" files, "));
+  AddDevNull(root);
+
+  for (const Case& c : present) {
+    const ShResult host = Sh(std::string(c.name) + " " + c.args);
+    const ShResult inside = Sh("chroot " + root + " " + c.name + " " + c.args);
+    EXPECT_EQ(inside.status, host.status) << c.name << ": " << inside.out;
+    EXPECT_EQ(inside.out, host.out) << c.name;
+  }
+}
+
+// The shared objects in the image are exactly what ldd reports for the
+// binaries: nothing missing, nothing extra.
+TEST_F(RootfsTest, LibrarySetEqualsLdd) {
+  std::vector<std::string> names;
+  for (const Case& c : Cases()) {
+    if (OnHost(c.name)) names.push_back(c.name);
+  }
+  std::string bins;
+  std::set<std::string> binaries, want;
+  for (const std::string& n : names) {
+    binaries.insert(HostPath(n));
+    bins += " " + n;
+    const ShResult ldd = Sh("ldd " + HostPath(n) + " | awk \"\\$2==\\\"=>\\\" && \\$3 ~ /^\\// {print \\$3} \\$1 ~ /^\\// {print \\$1}\" | xargs -r realpath");
+    ASSERT_EQ(ldd.status, 0) << n << ": " << ldd.out;
+    size_t start = 0;
+    for (size_t nl; (nl = ldd.out.find('\n', start)) != std::string::npos; start = nl + 1) {
+      want.insert(ldd.out.substr(start, nl - start));
+    }
+  }
+  const std::string root = tmp_.Join("root");
+  const ShResult build = Sh(Minipod() + " rootfs build -o " + root + bins);
+  ASSERT_EQ(build.status, 0) << build.out;
+  std::set<std::string> got;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file(/*symlink_nofollow*/) || e.is_symlink()) continue;
+    const std::string path = e.path().string().substr(root.size());
+    if (binaries.contains(path)) continue;
+    got.insert(path);
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(RootfsTest, NssMakesUserLookupsWork) {
+  const std::string plain = tmp_.Join("plain"), nss = tmp_.Join("nss");
+  ASSERT_EQ(Sh(Minipod() + " rootfs build -o " + plain + " id whoami getent").status, 0);
+  const ShResult built = Sh(Minipod() + " rootfs build --nss -o " + nss + " id whoami getent");
+  ASSERT_EQ(built.status, 0) << built.out;
+
+  EXPECT_EQ(Sh("chroot " + nss + " id").out, "uid=0(root) gid=0(root) groups=0(root)\n");
+  EXPECT_EQ(Sh("chroot " + nss + " whoami").out, "root\n");
+  EXPECT_EQ(Sh("chroot " + nss + " getent passwd nobody").out,
+            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+  EXPECT_EQ(Sh("chroot " + nss + " getent group 0").out, "root:x:0:\n");
+  EXPECT_EQ(Sh("chroot " + nss + " getent hosts 127.0.0.1").out, "127.0.0.1       localhost\n");
+  // Without --nss there are no names to find.
+  EXPECT_EQ(Sh("chroot " + plain + " id").out, "uid=0 gid=0 groups=0\n");
+  EXPECT_NE(Sh("chroot " + plain + " whoami").status, 0);
+}
+
+TEST_F(RootfsTest, StripStoresSmallerCopiesThatStillRun) {
+  const std::string full = tmp_.Join("full"), stripped = tmp_.Join("stripped");
+  // Debian's binaries come stripped already; minipod itself has symbols.
+  ASSERT_EQ(Sh(Minipod() + " rootfs build -o " + full + " bash ls " + Minipod()).status, 0);
+  const ShResult s = Sh(Minipod() + " rootfs build --strip -o " + stripped + " bash ls " + Minipod());
+  ASSERT_EQ(s.status, 0) << s.out;
+  EXPECT_EQ(Sh("chroot " + stripped + " bash -c \"ls -d /usr\"").out, "/usr\n");
+  const ShResult du = Sh("du -sb --apparent-size " + full + " " + stripped + " | cut -f1");
+  const size_t nl = du.out.find('\n');
+  ASSERT_NE(nl, std::string::npos) << du.out;
+  EXPECT_LT(std::stoull(du.out.substr(nl + 1)), std::stoull(du.out.substr(0, nl)));
+  // The host's files are untouched: still not stripped.
+  EXPECT_THAT(Sh("file -L " + Minipod()).out, HasSubstr("not stripped"));
+  EXPECT_THAT(Sh("file -L " + stripped + Minipod()).out, Not(HasSubstr("not stripped")));
+}
+
+TEST_F(RootfsTest, InitramfsNeedsNoRootAndIsReproducible) {
+  const std::string out = tmp_.Join("out");
+  ASSERT_EQ(::mkdir(out.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(out.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  const ShResult a = Sh(as_nobody + Minipod() + " rootfs build --init -o " + out + "/a.cpio.gz bash");
+  ASSERT_EQ(a.status, 0) << a.out;
+  const ShResult b = Sh(as_nobody + Minipod() + " rootfs build --init -o " + out + "/b.cpio.gz bash");
+  ASSERT_EQ(b.status, 0) << b.out;
+  EXPECT_EQ(Sh("cmp " + out + "/a.cpio.gz " + out + "/b.cpio.gz").status, 0);
+  const ShResult list = Sh("zcat " + out + "/a.cpio.gz | cpio -itv --quiet");
+  ASSERT_EQ(list.status, 0) << list.out;
+  EXPECT_THAT(list.out, HasSubstr("crw------- "));
+  EXPECT_THAT(list.out, HasSubstr(" dev/console"));
+  EXPECT_THAT(list.out, HasSubstr(" init"));
+  EXPECT_THAT(list.out, HasSubstr("sbin/init -> /init"));
+  EXPECT_THAT(list.out, HasSubstr(" usr/bin/bash"));
+}
+
+TEST_F(RootfsTest, OciImagePassesSkopeoAndUmoci) {
+  if (!OnHost("skopeo") || !OnHost("umoci")) GTEST_SKIP() << "skopeo or umoci not installed (scripts/setup installs them)";
+  const std::string image = tmp_.Join("image");
+  const ShResult built = Sh(Minipod() + " rootfs build --init --format oci -o " + image + " bash");
+  ASSERT_EQ(built.status, 0) << built.out;
+  const ShResult inspect = Sh("skopeo inspect oci:" + image + ":latest");
+  ASSERT_EQ(inspect.status, 0) << inspect.out;
+  EXPECT_THAT(inspect.out, HasSubstr("\"Layers\""));
+  const ShResult config = Sh("skopeo inspect --config oci:" + image + ":latest");
+  EXPECT_THAT(config.out, HasSubstr("/sbin/init"));
+  const std::string bundle = tmp_.Join("bundle");
+  const ShResult unpack = Sh("umoci unpack --image " + image + ":latest " + bundle);
+  ASSERT_EQ(unpack.status, 0) << unpack.out;
+  EXPECT_EQ(Sh("chroot " + bundle + "/rootfs bash -c \"echo \\$((2+2))\"").out, "4\n");
+}
+
+TEST_F(RootfsTest, DepsJsonIsValidAndNamesRules) {
+  const ShResult deps = Sh(Minipod() + " rootfs deps --json ls");
+  ASSERT_EQ(deps.status, 0) << deps.out;
+  const std::string json = tmp_.WriteFile("deps.json", deps.out, 0644);
+  const ShResult check = Sh("python3 -c \"import json,sys; d=json.load(open(sys.argv[1])); "
+                       "print(d[0][\\\"objects\\\"][1][\\\"rule\\\"], len(d[0][\\\"objects\\\"]) > 2)\" " + json);
+  if (OnHost("python3")) {
+    EXPECT_EQ(check.out, "interpreter True\n");
+  }
+  const ShResult tree = Sh(Minipod() + " rootfs deps ls");
+  EXPECT_THAT(tree.out, HasSubstr("libc.so.6 => "));
+}
+
+TEST_F(RootfsTest, BadInputsFailWithOneLineAndLeaveNothing) {
+  const std::string out = tmp_.Join("out");
+  const std::string text = tmp_.WriteFile("notes.txt", "plain text\n", 0755);
+  struct Bad {
+    std::string args, message;
+  } bad[] = {
+      {"-o " + out + " mpfx-no-such-binary", "mpfx-no-such-binary: not found in PATH"},
+      {"-o " + out + " " + text, text + ": not an ELF file or a #! script"},
+      {"-o " + out + ".cpio --format tar bash", "--format"},
+      {"-o " + out + " --frobnicate bash", "unknown option '--frobnicate'"},
+  };
+  for (const Bad& b : bad) {
+    const ShResult r = Sh(Minipod() + " rootfs build " + b.args);
+    EXPECT_NE(r.status, 0) << b.args;
+    EXPECT_THAT(r.out, HasSubstr(b.message)) << b.args;
+    // The reason comes first, on one line.
+    EXPECT_THAT(r.out.substr(0, r.out.find('\n')), HasSubstr(b.message)) << b.args;
+  }
+  // Nothing was written next to OUT.
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(tmp_.path())) left.push_back(e.path().filename().string());
+  EXPECT_THAT(left, ::testing::UnorderedElementsAre("notes.txt"));
+
+  // An existing OUT is refused without --force and kept as it was.
+  ASSERT_EQ(Sh(Minipod() + " rootfs build -o " + out + " true").status, 0);
+  const ShResult again = Sh(Minipod() + " rootfs build -o " + out + " bash");
+  EXPECT_NE(again.status, 0);
+  EXPECT_THAT(again.out, HasSubstr("exists"));
+  EXPECT_FALSE(fs::exists(out + "/usr/bin/bash"));
+  ASSERT_EQ(Sh(Minipod() + " rootfs build --force -o " + out + " bash").status, 0);
+  EXPECT_TRUE(fs::exists(out + "/usr/bin/bash"));
+  EXPECT_FALSE(fs::exists(out + "/usr/bin/true"));
+}
+
+}  // namespace
+}  // namespace itest
