@@ -18,6 +18,7 @@
 #include "rootfs/build_plan.h"
 #include "rootfs/closure.h"
 #include "rootfs/manifest.h"
+#include "rootfs/modules.h"
 #include "rootfs/nss.h"
 #include "rootfs/oci_writer.h"
 #include "rootfs/staging.h"
@@ -69,8 +70,9 @@ absl::StatusOr<int> RunBuild(const cli::ParsedArgs& args) {
   clock_gettime(CLOCK_MONOTONIC, &start);
   const std::string out = args.Value("output");
   if (out.empty()) return absl::InvalidArgumentError("missing -o OUT");
-  if (args.operands().empty() && args.Values("add").empty() && !args.Has("init")) {
-    return absl::InvalidArgumentError("nothing to put in the image: give BIN, --add or --init");
+  if (args.operands().empty() && args.Values("add").empty() && !args.Has("init") &&
+      args.Values("module").empty() && !args.Has("nss")) {
+    return absl::InvalidArgumentError("nothing to put in the image: give BIN, --add, --init, --nss or --module");
   }
   ASSIGN_OR_RETURN(const rootfs::OutputSpec spec,
                    rootfs::ChooseOutput(out, args.Value("format"), args.Value("compress")));
@@ -105,6 +107,30 @@ absl::StatusOr<int> RunBuild(const cli::ParsedArgs& args) {
   if (args.Has("init")) {
     ASSIGN_OR_RETURN(const std::string init, FindInit());
     RETURN_IF_ERROR(rootfs::AddInitSkeleton(manifest, init));
+  }
+  if (!args.Values("module").empty()) {
+    rootfs::ModuleOptions mopts;
+    mopts.kernel_release = args.Value("kernel-release");
+    if (args.Has("kernel-dir")) {
+      // dracut's --kerneldir: the directory holding modules.dep.
+      std::string dir = args.Value("kernel-dir");
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      const size_t slash = dir.rfind('/');
+      if (slash == std::string::npos || slash + 1 == dir.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("--kernel-dir '", dir, "' must name /PATH/RELEASE"));
+      }
+      if (!mopts.kernel_release.empty() && mopts.kernel_release != dir.substr(slash + 1)) {
+        return absl::InvalidArgumentError(absl::StrCat("--kernel-dir ", dir, " is not for --kernel-release ",
+                                                       mopts.kernel_release));
+      }
+      mopts.modules_root = slash == 0 ? "/" : dir.substr(0, slash);
+      mopts.kernel_release = dir.substr(slash + 1);
+    }
+    ASSIGN_OR_RETURN(const rootfs::ModulePlan plan,
+                     rootfs::AddKernelModules(manifest, staging, args.Values("module"), mopts));
+    for (const std::string& note : plan.notes) fprintf(stderr, "minipod rootfs build: note: %s\n", note.c_str());
+  } else if (args.Has("kernel-release") || args.Has("kernel-dir")) {
+    return absl::InvalidArgumentError("--kernel-release and --kernel-dir only apply with --module");
   }
   if (args.Has("strip")) {
     RETURN_IF_ERROR(rootfs::StripElfFiles(manifest, staging).status());
@@ -233,6 +259,9 @@ std::vector<Command> RootfsCommands() {
           {"add", 0, ArgKind::kList, "SRC[:DST]", "copy a file or tree into the image"},
           {"init", 0, ArgKind::kFlag, "", "minipod-init as /init and /sbin/init, plus /dev/console, /proc, /sys, /tmp, /run"},
           {"nss", 0, ArgKind::kFlag, "", "NSS modules and /etc files so id, whoami and getent work"},
+          {"module", 'm', ArgKind::kList, "NAME", "a kernel module (or alias) with its modules.dep closure"},
+          {"kernel-release", 0, ArgKind::kValue, "R", "modules from /lib/modules/R (default: the running kernel)"},
+          {"kernel-dir", 0, ArgKind::kValue, "DIR", "modules from DIR instead (holds modules.dep; its name is R)"},
           {"strip", 0, ArgKind::kFlag, "", "store stripped copies of ELF files"},
           {"allow-missing", 0, ArgKind::kFlag, "", "warn about a missing library instead of failing"},
           {"force", 'f', ArgKind::kFlag, "", "replace OUT if it exists (atomically)"},

@@ -246,6 +246,37 @@ TEST_F(RootfsTest, InitramfsNeedsNoRootAndIsReproducible) {
   EXPECT_THAT(list.out, HasSubstr(" usr/bin/bash"));
 }
 
+TEST_F(RootfsTest, KernelModulesComeWithTheirDependenciesInLoadOrder) {
+  // This machine's kernel has no /lib/modules; a tree shaped like one does.
+  const std::string kdir = tmp_.Join("modules/6.1.0-test");
+  ASSERT_EQ(Sh("mkdir -p " + kdir + "/kernel/fs/overlayfs " + kdir + "/kernel/lib && cd " + kdir +
+               " && echo overlay > kernel/fs/overlayfs/overlay.ko && echo crc > kernel/lib/libcrc.ko"
+               " && echo zlib > kernel/lib/zlib.ko && xz kernel/lib/zlib.ko"
+               " && printf \"kernel/fs/overlayfs/overlay.ko: kernel/lib/libcrc.ko kernel/lib/zlib.ko.xz\\n"
+               "kernel/lib/libcrc.ko: kernel/lib/zlib.ko.xz\\nkernel/lib/zlib.ko.xz:\\n\" > modules.dep"
+               " && echo \"alias fs-overlay overlay\" > modules.alias && echo kernel/fs/ext4/ext4.ko > modules.builtin")
+                .status,
+            0);
+  const std::string image = tmp_.Join("m.cpio");
+  const ShResult built = Sh(Minipod() + " rootfs build --kernel-dir " + kdir +
+                            " --module fs-overlay --module ext4 -o " + image);
+  ASSERT_EQ(built.status, 0) << built.out;
+  EXPECT_THAT(built.out, HasSubstr("ext4: built into the kernel"));
+  const std::string x = tmp_.Join("x");
+  ASSERT_EQ(Sh("mkdir " + x + " && cd " + x + " && cpio -id --quiet < " + image).status, 0);
+  EXPECT_EQ(Sh("cat " + x + "/etc/minipod/modules").out,
+            "/lib/modules/6.1.0-test/kernel/lib/zlib.ko\n"
+            "/lib/modules/6.1.0-test/kernel/lib/libcrc.ko\n"
+            "/lib/modules/6.1.0-test/kernel/fs/overlayfs/overlay.ko\n");
+  EXPECT_EQ(Sh("cat " + x + "/lib/modules/6.1.0-test/kernel/lib/zlib.ko").out, "zlib\n");
+
+  const ShResult missing = Sh(Minipod() + " rootfs build --kernel-release 0.0-none --module overlay -o " +
+                              tmp_.Join("none"));
+  EXPECT_NE(missing.status, 0);
+  EXPECT_THAT(missing.out, HasSubstr("0.0-none"));
+  EXPECT_FALSE(fs::exists(tmp_.Join("none")));
+}
+
 TEST_F(RootfsTest, OciImagePassesSkopeoAndUmoci) {
   if (!OnHost("skopeo") || !OnHost("umoci")) GTEST_SKIP() << "skopeo or umoci not installed (scripts/setup installs them)";
   const std::string image = tmp_.Join("image");
