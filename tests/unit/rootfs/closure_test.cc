@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rootfs/ld_paths.h"
@@ -41,16 +42,6 @@ int Sh(const std::string& cmd) {
 
 void WriteText(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
-}
-
-std::string ReadText(const std::string& path) {
-  std::string data;
-  if (FILE* f = fopen(path.c_str(), "rb")) {
-    char buf[65536];
-    while (size_t n = fread(buf, 1, sizeof buf, f)) data.append(buf, n);
-    fclose(f);
-  }
-  return data;
 }
 
 // Every fixture lives under one directory made once per test program.
@@ -191,7 +182,7 @@ TEST_F(ClosureTest, RunpathServesOnlyTheObjectsOwnNeeds) {
 // executable's DT_DEBUG entry into a DT_RUNPATH pointing into the RPATH
 // string: "/x/first:/x/second" as RPATH, "/x/second" as RUNPATH.
 void AddRunpathToRpathBinary(const std::string& path) {
-  std::string bytes = ReadText(path);
+  std::string bytes = common::ReadFileToString(path).value_or("");
   ASSERT_GT(bytes.size(), 64u);
   size_t rpath_at = std::string::npos, debug_at = std::string::npos;
   for (size_t off = 0; off + 16 <= bytes.size(); off += 8) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rootfs/tree_writer.h"
@@ -240,13 +241,7 @@ class ModulesTree : public ::testing::Test {
   }
 
   static std::string ReadText(const std::string& path) {
-    std::string data;
-    if (FILE* f = fopen(path.c_str(), "rb")) {
-      char buf[65536];
-      while (size_t n = fread(buf, 1, sizeof buf, f)) data.append(buf, n);
-      fclose(f);
-    }
-    return data;
+    return common::ReadFileToString(path).value_or("");
   }
 
   ModuleOptions Options() const {
