@@ -291,6 +291,20 @@ TEST_F(RootfsTest, OciImagePassesSkopeoAndUmoci) {
   const ShResult unpack = Sh("umoci unpack --image " + image + ":latest " + bundle);
   ASSERT_EQ(unpack.status, 0) << unpack.out;
   EXPECT_EQ(Sh("chroot " + bundle + "/rootfs bash -c \"echo \\$((2+2))\"").out, "4\n");
+
+  if (!OnHost("podman")) return;
+  // A private store (vfs: no mounts) so the host's images are untouched and
+  // the temporary directory takes everything with it. Running a container
+  // is not tried: crun cannot set rlimits inside this machine's sandbox.
+  const std::string podman = "podman --root " + tmp_.Join("store") + " --runroot " + tmp_.Join("run") +
+                             " --storage-driver vfs ";
+  // Relative: podman names the image after the path, which must be lowercase.
+  const ShResult pull = Sh("cd " + tmp_.path() + " && " + podman + "pull -q oci:image");
+  ASSERT_EQ(pull.status, 0) << pull.out;
+  const ShResult podman_inspect =
+      Sh(podman + "image inspect --format \"{{.Config.Entrypoint}} {{.Os}} {{len .RootFS.Layers}}\" " +
+         pull.out.substr(0, pull.out.find('\n')));
+  EXPECT_EQ(podman_inspect.out, "[/sbin/init] linux 1\n");
 }
 
 TEST_F(RootfsTest, DepsJsonIsValidAndNamesRules) {
