@@ -1,6 +1,10 @@
 #include "rootfs/nss.h"
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "common/status_util.h"
 
 namespace rootfs {
@@ -25,15 +29,30 @@ const char kHosts[] =
     "127.0.0.1\tlocalhost\n"
     "::1\t\tlocalhost ip6-localhost ip6-loopback\n";
 
-absl::Status AddNss(Manifest& manifest, Staging& staging, Resolver& resolver, const std::string& like) {
-  // glibc 2.34 and later have both built into libc.so.6 and keep these as
-  // stubs; older and other builds dlopen them, so they go in either way.
-  for (const char* module : {"libnss_files.so.2", "libnss_dns.so.2"}) {
-    ASSIGN_OR_RETURN(const Closure closure, resolver.ResolveLibrary(module, like));
-    for (const std::string& path : closure.files) {
-      RETURN_IF_ERROR(common::Annotate(manifest.AddHostPath(path).status(), "--nss"));
+std::vector<std::string> NsswitchSources(absl::string_view text) {
+  std::vector<std::string> sources;
+  absl::flat_hash_set<std::string> seen;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (const size_t hash = line.find('#'); hash != absl::string_view::npos) line = line.substr(0, hash);
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    bool in_action = false;  // inside "[NOTFOUND=return]"
+    for (absl::string_view word : absl::StrSplit(line.substr(colon + 1), absl::ByAnyChar(" \t\r"), absl::SkipEmpty())) {
+      if (in_action || word[0] == '[') {
+        in_action = word.back() != ']';
+        continue;
+      }
+      // A module name is made of what a file name may hold.
+      bool ok = true;
+      for (char c : word) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+      if (ok && seen.insert(std::string(word)).second) sources.emplace_back(word);
     }
   }
+  return sources;
+}
+
+absl::Status AddNss(Manifest& manifest, Staging& staging, Resolver& resolver, const std::string& like,
+                    std::vector<std::string>* warnings) {
   const struct {
     const char* path;
     const char* text;
@@ -47,6 +66,36 @@ absl::Status AddNss(Manifest& manifest, Staging& staging, Resolver& resolver, co
     if (manifest.Contains(f.path)) continue;
     ASSIGN_OR_RETURN(const std::string source, staging.WriteFile(f.path, f.text, 0644));
     RETURN_IF_ERROR(manifest.AddFile(f.path, source, 0644));
+  }
+
+  // The image's nsswitch.conf, ours or the one given, says what glibc will
+  // dlopen. glibc 2.34 and later have files and dns built into libc.so.6
+  // and keep their modules as stubs; other builds dlopen them, so they go
+  // in either way.
+  std::vector<std::string> sources = {"files", "dns"};
+  const auto conf = manifest.entries().find("/etc/nsswitch.conf");
+  if (conf != manifest.entries().end() && conf->second.kind == Entry::Kind::kFile) {
+    ASSIGN_OR_RETURN(const std::string text, common::ReadFileToString(conf->second.source, 1 << 20));
+    for (std::string& s : NsswitchSources(text)) {
+      if (s != "files" && s != "dns") sources.push_back(std::move(s));
+    }
+  }
+  for (const std::string& source : sources) {
+    const std::string module = absl::StrCat("libnss_", source, ".so.2");
+    absl::StatusOr<Closure> closure = resolver.ResolveLibrary(module, like);
+    if (!closure.ok()) {
+      if (!absl::IsNotFound(closure.status()) || source == "files" || source == "dns") {
+        return common::Annotate(closure.status(), "--nss");
+      }
+      if (warnings != nullptr) {
+        warnings->push_back(absl::StrCat("--nss: nsswitch.conf names '", source, "' but ", module,
+                                         " is not on this host; lookups skip it"));
+      }
+      continue;
+    }
+    for (const std::string& path : closure->files) {
+      RETURN_IF_ERROR(common::Annotate(manifest.AddHostPath(path).status(), "--nss"));
+    }
   }
   return absl::OkStatus();
 }

@@ -102,7 +102,9 @@ absl::StatusOr<int> RunBuild(const cli::ParsedArgs& args) {
   if (args.Has("nss")) {
     // Without a dynamic binary to go by, the modules are the host's own kind.
     if (first_elf.empty()) first_elf = "/bin/sh";
-    RETURN_IF_ERROR(rootfs::AddNss(manifest, staging, resolver, first_elf));
+    std::vector<std::string> warnings;
+    RETURN_IF_ERROR(rootfs::AddNss(manifest, staging, resolver, first_elf, &warnings));
+    for (const std::string& w : warnings) fprintf(stderr, "minipod rootfs build: warning: %s\n", w.c_str());
   }
   if (args.Has("init")) {
     ASSIGN_OR_RETURN(const std::string init, FindInit());

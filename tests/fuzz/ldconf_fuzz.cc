@@ -1,11 +1,13 @@
-// libFuzzer target: ld.so.conf text and search-path strings, the other
-// outside input the closure resolver reads besides ELF files.
+// libFuzzer target: ld.so.conf text, search-path strings and
+// nsswitch.conf text, the configuration the closure resolver and --nss
+// read besides ELF files.
 #include <stddef.h>
 #include <stdint.h>
 
 #include <string>
 
 #include "rootfs/ld_paths.h"
+#include "rootfs/nss.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -21,5 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)rootfs::ExpandDst(element, "/origin", traits);
   }
   (void)rootfs::DirName(text);
+  for (const std::string& source : rootfs::NsswitchSources(text)) {
+    // A source becomes part of a file name: never a path.
+    if (source.empty() || source.find('/') != std::string::npos) __builtin_trap();
+  }
   return 0;
 }

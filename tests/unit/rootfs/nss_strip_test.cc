@@ -31,7 +31,7 @@ TEST(Nss, ModulesAndEtcFilesUnlessGiven) {
   // A passwd file given with --add beats the generated one.
   ASSERT_TRUE(m.AddFile("/etc/passwd", "/etc/hostname", 0644).ok());
   Resolver resolver(ClosureOptions{});
-  ASSERT_TRUE(AddNss(m, *staging, resolver, "/bin/sh").ok());
+  ASSERT_TRUE(AddNss(m, *staging, resolver, "/bin/sh", nullptr).ok());
   const auto& e = m.entries();
   EXPECT_TRUE(e.contains("/usr/lib/x86_64-linux-gnu/libnss_files.so.2"));
   EXPECT_TRUE(e.contains("/usr/lib/x86_64-linux-gnu/libnss_dns.so.2"));
@@ -44,12 +44,33 @@ TEST(Nss, ModulesAndEtcFilesUnlessGiven) {
   EXPECT_TRUE(e.contains("/etc/hosts"));
 }
 
+TEST(Nss, SourcesOfAGivenNsswitchConfComeWithTheirModules) {
+  EXPECT_THAT(NsswitchSources("# x\npasswd:  files systemd\ngroup: files [NOTFOUND=return] db\n"
+                              "hosts: files mdns4_minimal [NOTFOUND=return] dns\nbad line\nnetgroup: nis\r\n"
+                              "x: [ !UNAVAIL=return ] compat ../evil\n"),
+              ::testing::ElementsAre("files", "systemd", "db", "mdns4_minimal", "dns", "nis", "compat"));
+  auto staging = Staging::Create();
+  ASSERT_TRUE(staging.ok());
+  auto conf = staging->WriteFile("nsswitch.conf", "passwd: files systemd\nhosts: files mpfx-none\n", 0644);
+  ASSERT_TRUE(conf.ok());
+  Manifest m;
+  ASSERT_TRUE(m.AddFile("/etc/nsswitch.conf", *conf, 0644).ok());
+  Resolver resolver(ClosureOptions{});
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(AddNss(m, *staging, resolver, "/bin/sh", &warnings).ok());
+  if (::access("/lib/x86_64-linux-gnu/libnss_systemd.so.2", F_OK) == 0) {
+    EXPECT_TRUE(m.entries().contains("/usr/lib/x86_64-linux-gnu/libnss_systemd.so.2"));
+  }
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("'mpfx-none' but libnss_mpfx-none.so.2 is not on this host"));
+}
+
 TEST(Nss, ErrorNamesAMissingLikeBinary) {
   auto staging = Staging::Create();
   ASSERT_TRUE(staging.ok());
   Manifest m;
   Resolver resolver(ClosureOptions{});
-  const absl::Status s = AddNss(m, *staging, resolver, "/nonexistent/bin");
+  const absl::Status s = AddNss(m, *staging, resolver, "/nonexistent/bin", nullptr);
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(s.message(), HasSubstr("/nonexistent/bin"));
 }
