@@ -45,7 +45,7 @@ const std::vector<std::string>& ParsedArgs::Values(absl::string_view long_name) 
 }
 
 absl::StatusOr<ParsedArgs> Parse(absl::Span<const OptionSpec> specs,
-                                 absl::Span<const std::string> args) {
+                                 absl::Span<const std::string> args, bool stop_at_operand) {
   ParsedArgs out;
   auto record = [&out](const OptionSpec& s, std::string value) {
     std::vector<std::string>& v = out.values_[s.long_name];
@@ -109,6 +109,11 @@ absl::StatusOr<ParsedArgs> Parse(absl::Span<const OptionSpec> specs,
         break;
       }
       continue;
+    }
+    if (stop_at_operand) {
+      // The first operand starts a command line of its own: "run ls -l".
+      out.operands_.insert(out.operands_.end(), args.begin() + i, args.end());
+      break;
     }
     out.operands_.push_back(a);  // "-" alone is an operand, as usual
   }

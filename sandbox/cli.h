@@ -39,7 +39,7 @@ class ParsedArgs {
 
  private:
   friend absl::StatusOr<ParsedArgs> Parse(absl::Span<const OptionSpec>,
-                                          absl::Span<const std::string>);
+                                          absl::Span<const std::string>, bool);
   absl::flat_hash_map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> operands_;
   bool help_ = false;
@@ -50,9 +50,10 @@ class ParsedArgs {
 // ("-fs"), operands anywhere, and "--" to end options. "-h"/"--help" set
 // help() and stop parsing. Long names must match exactly: a later option
 // cannot change what an abbreviation used to mean. Errors name the option
-// and the reason.
+// and the reason. With stop_at_operand, the first operand and everything
+// after it are operands (a command and its own options).
 absl::StatusOr<ParsedArgs> Parse(absl::Span<const OptionSpec> specs,
-                                 absl::Span<const std::string> args);
+                                 absl::Span<const std::string> args, bool stop_at_operand = false);
 
 // "Usage: minipod rootfs deps [OPTIONS] BIN...", the description, then one
 // line per option with its help, aligned.

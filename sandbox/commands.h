@@ -23,6 +23,11 @@ struct Command {
   // Returns the exit status; an error Status is printed by main as one line
   // and exits 1 (2 for InvalidArgument: a usage error).
   std::function<absl::StatusOr<int>(const cli::ParsedArgs&)> run;
+  // Options end at the first operand (which starts a command line).
+  bool stop_at_operand = false;
+  // Exit status for a usage error or a failed Status; 0: 2 and 1 as above.
+  // `run` uses 125, the container convention for the launcher's own failure.
+  int failure_status = 0;
 };
 
 // Every subcommand, in the order `minipod --help` lists them.

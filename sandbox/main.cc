@@ -55,11 +55,11 @@ int main(int argc, char** argv) {
   }
   const std::string name = "minipod " + absl::StrJoin(command->words, " ");
   const auto parsed = minipod::cli::Parse(
-      command->options, absl::MakeConstSpan(args).subspan(used));
+      command->options, absl::MakeConstSpan(args).subspan(used), command->stop_at_operand);
   if (!parsed.ok()) {
     fprintf(stderr, "%s: %s\nTry '%s --help'.\n", name.c_str(),
             std::string(parsed.status().message()).c_str(), name.c_str());
-    return 2;
+    return command->failure_status != 0 ? command->failure_status : 2;
   }
   if (parsed->help()) {
     fputs(minipod::cli::Usage(name, command->synopsis, command->description, command->options)
@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   const absl::StatusOr<int> status = command->run(*parsed);
   if (!status.ok()) {
     fprintf(stderr, "%s: %s\n", name.c_str(), std::string(status.status().message()).c_str());
+    if (command->failure_status != 0) return command->failure_status;
     return status.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   return *status;

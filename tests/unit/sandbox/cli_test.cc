@@ -103,3 +103,23 @@ TEST(CliUsage, ListsEveryOptionAligned) {
 
 }  // namespace
 }  // namespace minipod::cli
+
+namespace minipod::cli {
+namespace {
+
+TEST(ParseStopAtOperand, TheCommandKeepsItsOwnOptions) {
+  const OptionSpec specs[] = {{"rootfs", 0, ArgKind::kValue, "DIR", ""}, {"ro", 'r', ArgKind::kFlag, "", ""}};
+  const std::vector<std::string> args = {"--rootfs", "/r", "-r", "ls", "-l", "--rootfs", "x"};
+  auto p = Parse(specs, args, /*stop_at_operand=*/true);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->Value("rootfs"), "/r");
+  EXPECT_TRUE(p->Has("ro"));
+  EXPECT_EQ(p->operands(), (std::vector<std::string>{"ls", "-l", "--rootfs", "x"}));
+  p = Parse(specs, {"-r", "--", "--rootfs"}, true);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->operands(), (std::vector<std::string>{"--rootfs"}));
+  EXPECT_FALSE(Parse(specs, args, false).ok());  // "-l" is no option of ours
+}
+
+}  // namespace
+}  // namespace minipod::cli
