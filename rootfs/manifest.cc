@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <deque>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -166,52 +167,62 @@ absl::Status Manifest::AddCharDevice(absl::string_view path, mode_t mode, unsign
 }
 
 absl::StatusOr<std::string> Manifest::AddHostPath(absl::string_view host_path) {
-  ASSIGN_OR_RETURN(std::string path, NormalizeImagePath(host_path));
-  for (int links = 0;; ++links) {
-    if (links > kMaxLinks) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(host_path, ": too many levels of symbolic links"));
-    }
-    // Walk the components; cur is always free of symlinks on the host.
-    const std::vector<std::string> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
-    std::string cur;
-    bool restarted = false;
-    for (size_t i = 0; i < parts.size(); ++i) {
-      const std::string next = absl::StrCat(cur, "/", parts[i]);
-      struct stat st;
-      if (::lstat(next.c_str(), &st) != 0) {
-        return common::ErrnoStatus(errno, absl::StrCat("lstat(", next, ")"));
-      }
-      if (S_ISLNK(st.st_mode)) {
-        std::string text(static_cast<size_t>(st.st_size > 0 ? st.st_size : 4096) + 1, '\0');
-        const ssize_t n = ::readlink(next.c_str(), text.data(), text.size());
-        if (n < 0) return common::ErrnoStatus(errno, absl::StrCat("readlink(", next, ")"));
-        if (static_cast<size_t>(n) >= text.size()) {
-          return absl::InvalidArgumentError(absl::StrCat(next, ": symlink changed while read"));
-        }
-        text.resize(static_cast<size_t>(n));
-        RETURN_IF_ERROR(AddSymlink(next, text));
-        std::string rest;
-        for (size_t j = i + 1; j < parts.size(); ++j) absl::StrAppend(&rest, "/", parts[j]);
-        path = ResolveLinkText(cur.empty() ? "/" : cur, absl::StrCat(text, rest));
-        restarted = true;
-        break;
-      }
-      const bool last = i + 1 == parts.size();
-      if (S_ISDIR(st.st_mode)) {
-        RETURN_IF_ERROR(AddDir(next, last ? st.st_mode : 0755));
-      } else if (!last) {
-        return common::ErrnoStatus(ENOTDIR, absl::StrCat("lstat(", path, ")"));
-      } else if (S_ISREG(st.st_mode)) {
-        RETURN_IF_ERROR(AddFile(next, next, st.st_mode));
-      } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat(next, ": not a regular file, directory or symlink"));
-      }
-      cur = next;
-    }
-    if (!restarted) return cur.empty() ? std::string("/") : cur;
+  if (host_path.empty() || host_path[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat("'", host_path, "' is not an absolute path"));
   }
+  if (host_path.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError("path contains a NUL byte");
+  }
+  // The components still to walk, front first. ".." is taken from the
+  // directory reached so far, which holds no symlink, so it means what it
+  // means to the kernel ("$ORIGIN/../lib" below a symlinked bin/).
+  std::deque<std::string> parts;
+  for (absl::string_view c : absl::StrSplit(host_path, '/', absl::SkipEmpty())) parts.emplace_back(c);
+  std::string cur;  // "" is the root
+  int links = 0;
+  while (!parts.empty()) {
+    const std::string c = std::move(parts.front());
+    parts.pop_front();
+    if (c == ".") continue;
+    if (c == "..") {
+      cur.resize(cur.empty() ? 0 : cur.rfind('/'));
+      continue;
+    }
+    const std::string next = absl::StrCat(cur, "/", c);
+    struct stat st;
+    if (::lstat(next.c_str(), &st) != 0) {
+      return common::ErrnoStatus(errno, absl::StrCat("lstat(", next, ")"));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      if (++links > kMaxLinks) {
+        return absl::InvalidArgumentError(absl::StrCat(host_path, ": too many levels of symbolic links"));
+      }
+      std::string text(static_cast<size_t>(st.st_size > 0 ? st.st_size : 4096) + 1, '\0');
+      const ssize_t n = ::readlink(next.c_str(), text.data(), text.size());
+      if (n < 0) return common::ErrnoStatus(errno, absl::StrCat("readlink(", next, ")"));
+      if (static_cast<size_t>(n) >= text.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(next, ": symlink changed while read"));
+      }
+      text.resize(static_cast<size_t>(n));
+      RETURN_IF_ERROR(AddSymlink(next, text));
+      std::vector<std::string> link_parts = absl::StrSplit(text, '/', absl::SkipEmpty());
+      parts.insert(parts.begin(), link_parts.begin(), link_parts.end());
+      if (!text.empty() && text[0] == '/') cur.clear();
+      continue;
+    }
+    const bool last = parts.empty();
+    if (S_ISDIR(st.st_mode)) {
+      RETURN_IF_ERROR(AddDir(next, last ? st.st_mode : 0755));
+    } else if (!last) {
+      return common::ErrnoStatus(ENOTDIR, absl::StrCat("lstat(", next, "/", parts.front(), ")"));
+    } else if (S_ISREG(st.st_mode)) {
+      RETURN_IF_ERROR(AddFile(next, next, st.st_mode));
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(next, ": not a regular file, directory or symlink"));
+    }
+    cur = next;
+  }
+  return cur.empty() ? std::string("/") : cur;
 }
 
 size_t Manifest::file_count() const {

@@ -209,6 +209,29 @@ void AddRunpathToRpathBinary(const std::string& path) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
+// The executable's $ORIGIN is its real directory (the kernel's
+// /proc/self/exe), so a binary reached through a symlink finds its
+// libraries next to the real file, and "bin/../lib" must go through the
+// real bin/ too.
+TEST_F(ClosureTest, OriginOfASymlinkedExecutableIsItsRealDirectory) {
+  const std::string d = Dir("java");
+  ASSERT_EQ(Sh(absl::StrCat("cd ", d, " && mkdir -p jdk/bin jdk/lib usr && ln -s ../jdk/bin usr/bin && cd ", Root(),
+                            " && gcc -shared -fPIC -o ", d, "/jdk/lib/libmpc.so c.c",
+                            " && gcc -o ", d, "/jdk/bin/java main_c.c -Wl,-rpath-link,link -Llink -lmpc",
+                            " -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../lib'")),
+            0);
+  ASSERT_EQ(Sh(d + "/usr/bin/java"), 0);
+  auto c = ResolveClosure(d + "/usr/bin/java", Options());
+  ASSERT_TRUE(c.ok()) << c.status();
+  const Dependency* dep = Find(*c, "libmpc.so");
+  ASSERT_NE(dep, nullptr);
+  EXPECT_EQ(dep->path, d + "/jdk/bin/../lib/libmpc.so");
+  Manifest m;
+  for (const std::string& f : c->files) ASSERT_TRUE(m.AddHostPath(f).ok()) << f;
+  EXPECT_EQ(m.entries().at(d + "/jdk/lib/libmpc.so").kind, Entry::Kind::kFile);
+  EXPECT_EQ(m.entries().at(d + "/usr/bin").kind, Entry::Kind::kSymlink);
+}
+
 TEST_F(ClosureTest, RunpathOverridesRpath) {
   const std::string d = Dir("both");
   ASSERT_EQ(Sh(absl::StrCat("cd ", d, " && mkdir -p rpath-first rpath-second && cd ", Root(),

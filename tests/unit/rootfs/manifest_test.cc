@@ -116,6 +116,46 @@ TEST(Manifest, HostPathMirrorsSymlinkChainsAndSymlinkedDirectories) {
   EXPECT_THAT(loop.status().message(), HasSubstr("too many levels of symbolic links"));
 }
 
+TEST(Manifest, DotDotIsTakenPhysicallyAsTheKernelDoes) {
+  TempDir t;
+  const std::string d = t.path();
+  for (const char* dir : {"/jdk", "/jdk/bin", "/jdk/lib", "/usr"}) ASSERT_EQ(mkdir((d + dir).c_str(), 0755), 0);
+  t.Write("jdk/lib/libjli.so", "ELF", 0644);
+  ASSERT_EQ(symlink("../jdk/bin", (d + "/usr/bin").c_str()), 0);
+  // usr/bin/.. is jdk, not usr: lexical ".." would look for usr/lib.
+  Manifest m;
+  auto real = m.AddHostPath(d + "/usr/bin/../lib/libjli.so");
+  ASSERT_TRUE(real.ok()) << real.status();
+  EXPECT_EQ(*real, d + "/jdk/lib/libjli.so");
+  EXPECT_EQ(m.entries().at(d + "/usr/bin").kind, Entry::Kind::kSymlink);
+  EXPECT_EQ(m.entries().at(d + "/jdk/lib/libjli.so").kind, Entry::Kind::kFile);
+  EXPECT_FALSE(m.entries().contains(d + "/usr/lib"));
+  // ".." above the root stays at the root, and "." is nothing.
+  auto up = m.AddHostPath("/../../" + d.substr(1) + "/./jdk/lib/libjli.so");
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(*up, d + "/jdk/lib/libjli.so");
+  auto notdir = m.AddHostPath(d + "/jdk/lib/libjli.so/x");
+  ASSERT_FALSE(notdir.ok());
+  EXPECT_THAT(notdir.status().message(), HasSubstr("Not a directory"));
+}
+
+TEST(WriteTree, CopiesAcrossFileSystems) {
+  TempDir t;
+  const std::string src = t.Write("data", std::string(200000, 'x'), 0640);
+  struct stat a, b;
+  ASSERT_EQ(stat(src.c_str(), &a), 0);
+  if (stat("/dev/shm", &b) != 0 || a.st_dev == b.st_dev) GTEST_SKIP() << "no second file system at /dev/shm";
+  char tmpl[] = "/dev/shm/minipod-manifest-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string out = std::string(tmpl) + "/tree";
+  Manifest m;
+  ASSERT_TRUE(m.AddFile("/d/data", src, 0640).ok());
+  auto stats = WriteTree(m, out, false);
+  EXPECT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(ReadFile(out + "/d/data"), std::string(200000, 'x'));
+  ASSERT_TRUE(RemoveTree(tmpl).ok());
+}
+
 TEST(WriteTree, BuildsAtomicallyAndRefusesToOverwrite) {
   TempDir src, dst;
   const std::string f = src.Write("tool", "#!/bin/sh\necho hi\n", 0755);
