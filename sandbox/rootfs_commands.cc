@@ -25,28 +25,12 @@
 #include "rootfs/strip.h"
 #include "rootfs/tree_writer.h"
 #include "sandbox/commands.h"
+#include "sandbox/self_path.h"
 
 namespace minipod {
 namespace {
 
 using cli::ArgKind;
-
-// The static init shipped with this minipod: next to the binary when
-// installed, in the build tree's init/ when run from there.
-absl::StatusOr<std::string> FindInit() {
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n < 0) return common::ErrnoStatus(errno, "readlink(/proc/self/exe)");
-  self[n] = '\0';
-  std::string dir(self);
-  dir.resize(dir.rfind('/'));
-  for (const std::string& candidate :
-       {dir + "/minipod-init", dir + "/../init/minipod-init", dir + "/../lib/minipod/minipod-init"}) {
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return absl::NotFoundError(absl::StrCat("minipod-init not found next to ", self,
-                                          " (needed by --init)"));
-}
 
 absl::StatusOr<int64_t> SourceDateEpoch() {
   const char* s = ::getenv("SOURCE_DATE_EPOCH");
@@ -107,7 +91,7 @@ absl::StatusOr<int> RunBuild(const cli::ParsedArgs& args) {
     for (const std::string& w : warnings) fprintf(stderr, "minipod rootfs build: warning: %s\n", w.c_str());
   }
   if (args.Has("init")) {
-    ASSIGN_OR_RETURN(const std::string init, FindInit());
+    ASSIGN_OR_RETURN(const std::string init, FindInit("--init"));
     RETURN_IF_ERROR(rootfs::AddInitSkeleton(manifest, init));
   }
   if (!args.Values("module").empty()) {

@@ -1,6 +1,7 @@
 // Fuzzes the minipod command's option parser and the parsers of option
 // values (--add SRC[:DST], output format and compression, image paths):
-// NUL-separated words, parsed against rootfs build's option table.
+// NUL-separated words, parsed against rootfs build's option table; and the
+// same words as a `minipod run` command line (binds, ids, env, paths).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,6 +11,7 @@
 #include "rootfs/build_plan.h"
 #include "rootfs/manifest.h"
 #include "sandbox/cli.h"
+#include "sandbox/run_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 4096) return 0;
@@ -32,6 +34,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   args.push_back(cur);
+  if (auto run = minipod::cli::Parse(sandbox::RunOptions(), args, /*stop_at_operand=*/true); run.ok()) {
+    if (auto config = sandbox::ParseRunConfig(*run); config.ok()) {
+      for (const sandbox::BindSpec& b : config->binds) {
+        // Checked paths only: absolute, no "..", never / or inside /proc.
+        if (b.dest.empty() || b.dest[0] != '/' || b.dest == "/" || b.dest.find("/..") != std::string::npos ||
+            b.dest == "/proc" || b.dest.rfind("/proc/", 0) == 0) {
+          __builtin_trap();
+        }
+      }
+      (void)sandbox::CommandEnvironment(*config, "xterm");
+    }
+  }
   auto parsed = minipod::cli::Parse(kSpecs, args);
   if (!parsed.ok()) return 0;
   (void)rootfs::ChooseOutput(parsed->Value("output"), parsed->Value("format"),

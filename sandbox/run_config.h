@@ -1,0 +1,62 @@
+// `minipod run`'s command line as data: every option checked and turned
+// into the values the launcher plans with. Pure (no system calls besides
+// none at all), so every rule is unit-tested and fuzzed; whether paths exist
+// is the launcher's business.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "sandbox/cli.h"
+
+namespace sandbox {
+
+struct BindSpec {
+  std::string source;  // host path, absolute
+  std::string dest;    // path inside, absolute, normalized
+  bool writable = false;
+};
+
+struct RunConfig {
+  std::string rootfs;                // --rootfs DIR ("" with --bundle)
+  std::vector<std::string> bundle;   // --bundle BIN...
+  bool read_only = false;            // --read-only: no overlay
+  std::string upper;                 // --upper DIR: keep the overlay's upper layer there
+  std::vector<BindSpec> binds;       // --bind SRC:DST[:rw|:ro]
+  std::vector<std::string> tmpfs;    // --tmpfs PATH
+  std::string hostname = "minipod";  // --hostname
+  std::vector<std::string> env;      // K=V, after the defaults (PATH, HOME, TERM, HOSTNAME)
+  std::string workdir = "/";         // --workdir
+  uid_t uid = 0;                     // --user UID[:GID]
+  gid_t gid = 0;
+  bool net_host = false;             // --net host (default none: new netns, lo up)
+  std::optional<std::string> memory, pids, cpus;  // raw; parsed by the cgroup code
+  std::vector<std::string> cap_add, cap_drop;
+  std::string seccomp = "default";   // default | unconfined | FILE
+  bool init = true;                  // --no-init: the command is PID 1 itself
+  int status_fd = -1;                // --status-fd FD
+  std::vector<std::string> command;  // CMD [ARGS]
+};
+
+// The options table of `minipod run`, shared by the command and its help.
+const std::vector<minipod::cli::OptionSpec>& RunOptions();
+
+// Checks every value: absolute and clean paths (no "..", no NUL; binds
+// must not cover "/" or the special mounts /proc, /dev, /sys themselves),
+// K=V environment entries, numeric ids, --net none|host, a status fd >= 3,
+// exactly one of --rootfs and --bundle, --upper only without --read-only,
+// a command. Errors name the option and the value.
+absl::StatusOr<RunConfig> ParseRunConfig(const minipod::cli::ParsedArgs& args);
+
+// The environment the command starts with: PATH, HOSTNAME, HOME (/root for
+// uid 0, / otherwise) and TERM (from the caller's, if set), then --env in
+// order; a later K replaces an earlier one.
+std::vector<std::string> CommandEnvironment(const RunConfig& config, const char* caller_term);
+
+}  // namespace sandbox

@@ -1,0 +1,123 @@
+#include "sandbox/run_config.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sandbox {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+absl::StatusOr<RunConfig> Parse(const std::vector<std::string>& args) {
+  auto parsed = minipod::cli::Parse(RunOptions(), args, /*stop_at_operand=*/true);
+  if (!parsed.ok()) return parsed.status();
+  return ParseRunConfig(*parsed);
+}
+
+TEST(RunConfig, DefaultsAndEveryOption) {
+  auto c = Parse({"--rootfs", "/srv/root/", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rootfs, "/srv/root");
+  EXPECT_FALSE(c->read_only);
+  EXPECT_EQ(c->hostname, "minipod");
+  EXPECT_EQ(c->workdir, "/");
+  EXPECT_EQ(c->uid, 0u);
+  EXPECT_FALSE(c->net_host);
+  EXPECT_TRUE(c->init);
+  EXPECT_EQ(c->seccomp, "default");
+  EXPECT_EQ(c->status_fd, -1);
+  EXPECT_THAT(c->command, ElementsAre("true"));
+
+  c = Parse({"-r", "/r", "--read-only", "--bind", "/a:/mnt/a", "--bind", "/b:/b:rw", "--bind", "/c:/c:ro",
+             "--tmpfs", "/scratch", "--hostname", "box-1", "-e", "A=1", "--env=B=x=y", "-w", "/work",
+             "-u", "1000:100", "--net", "host", "-m", "64m", "--pids", "10", "--cpus", "0.5", "--cap-add",
+             "NET_ADMIN", "--cap-drop", "ALL", "--seccomp", "unconfined", "--no-init", "--status-fd", "3",
+             "ls", "-l", "--rootfs"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->read_only);
+  ASSERT_EQ(c->binds.size(), 3u);
+  EXPECT_EQ(c->binds[0].dest, "/mnt/a");
+  EXPECT_FALSE(c->binds[0].writable);
+  EXPECT_TRUE(c->binds[1].writable);
+  EXPECT_FALSE(c->binds[2].writable);
+  EXPECT_THAT(c->tmpfs, ElementsAre("/scratch"));
+  EXPECT_EQ(c->hostname, "box-1");
+  EXPECT_THAT(c->env, ElementsAre("A=1", "B=x=y"));
+  EXPECT_EQ(c->workdir, "/work");
+  EXPECT_EQ(c->uid, 1000u);
+  EXPECT_EQ(c->gid, 100u);
+  EXPECT_TRUE(c->net_host);
+  EXPECT_EQ(c->memory, "64m");
+  EXPECT_EQ(c->pids, "10");
+  EXPECT_EQ(c->cpus, "0.5");
+  EXPECT_THAT(c->cap_add, ElementsAre("NET_ADMIN"));
+  EXPECT_THAT(c->cap_drop, ElementsAre("ALL"));
+  EXPECT_EQ(c->seccomp, "unconfined");
+  EXPECT_FALSE(c->init);
+  EXPECT_EQ(c->status_fd, 3);
+  EXPECT_THAT(c->command, ElementsAre("ls", "-l", "--rootfs"));  // the command's own options
+
+  c = Parse({"--bundle", "bash", "-b", "ls", "--user", "7", "--", "bash"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->bundle, ElementsAre("bash", "ls"));
+  EXPECT_EQ(c->gid, 7u);
+}
+
+TEST(RunConfig, BadInputsNameTheOptionAndTheValue) {
+  const struct {
+    std::vector<std::string> args;
+    const char* message;
+  } cases[] = {
+      {{"--rootfs", "/r"}, "missing the command"},
+      {{"true"}, "exactly one of --rootfs DIR and --bundle BIN"},
+      {{"-r", "/r", "-b", "ls", "true"}, "exactly one of"},
+      {{"-r", "root", "true"}, "--rootfs 'root': not an absolute path"},
+      {{"-r", "/r/../etc", "true"}, "contains '..'"},
+      {{"-r", "/r", "--read-only", "--upper", "/u", "true"}, "--upper needs the overlay"},
+      {{"-r", "/r", "--bind", "/a", "true"}, "--bind '/a': expected SRC:DST"},
+      {{"-r", "/r", "--bind", "/a:/b:rx", "true"}, "rw or ro"},
+      {{"-r", "/r", "--bind", "/a:/", "true"}, "cannot replace the root"},
+      {{"-r", "/r", "--bind", "/a:/proc/sys", "true"}, "inside /proc, which is the sandbox's own"},
+      {{"-r", "/r", "--bind", "/a:/", "true"}, "cannot replace the root"},
+      {{"-r", "/r", "--bind", "/a:/dev", "true"}, "would cover /dev"},
+      {{"-r", "/r", "--tmpfs", "/sys", "true"}, "--tmpfs '/sys': would cover /sys"},
+      {{"-r", "/r", "--hostname", "a b", "true"}, "--hostname 'a b'"},
+      {{"-r", "/r", "--hostname", std::string(65, 'h'), "true"}, "1 to 64 characters"},
+      {{"-r", "/r", "--env", "NOVALUE", "true"}, "--env 'NOVALUE': expected K=V"},
+      {{"-r", "/r", "--env", "=x", "true"}, "expected K=V"},
+      {{"-r", "/r", "--user", "root", "true"}, "--user 'root': ids are numbers"},
+      {{"-r", "/r", "--user", "1:x", "true"}, "--user '1:x'"},
+      {{"-r", "/r", "--user", "-1", "true"}, "ids are numbers"},
+      {{"-r", "/r", "--net", "bridge", "true"}, "--net 'bridge': none or host"},
+      {{"-r", "/r", "--status-fd", "1", "true"}, "--status-fd '1'"},
+      {{"-r", "/r", "--status-fd", "x", "true"}, "a descriptor number"},
+      {{"-r", "/r", "--seccomp=", "true"}, "--seccomp ''"},
+      {{"-r", "/r", "--workdir", "rel", "true"}, "--workdir 'rel'"},
+      {{"-r", "/r", "--frob", "true"}, "unknown option '--frob'"},
+  };
+  for (const auto& c : cases) {
+    auto r = Parse(c.args);
+    ASSERT_FALSE(r.ok()) << c.args[0] << " " << c.message;
+    EXPECT_THAT(r.status().message(), HasSubstr(c.message));
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(RunConfig, EnvironmentDefaultsThenOverrides) {
+  auto c = Parse({"-r", "/r", "-e", "PATH=/bin", "-e", "X=1", "-e", "X=2", "true"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_THAT(CommandEnvironment(*c, "xterm"),
+              ElementsAre("PATH=/bin", "HOSTNAME=minipod", "HOME=/root", "TERM=xterm", "X=2"));
+  c = Parse({"-r", "/r", "-u", "1000", "true"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_THAT(CommandEnvironment(*c, nullptr),
+              ElementsAre("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=minipod",
+                          "HOME=/"));
+}
+
+}  // namespace
+}  // namespace sandbox
