@@ -1,0 +1,319 @@
+// Capabilities and loopback as real root: forked children drop the
+// bounding set and set their capabilities to Docker's defaults (as root and
+// after changing to an unprivileged uid) and /proc/self/status shows exactly
+// the mask; a child in a new network namespace brings lo up and carries a
+// TCP connection over 127.0.0.1, and the namespace dies with it.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sandbox/caps.h"
+#include "sandbox/ns_net.h"
+
+namespace itest {
+namespace {
+
+using sandbox::CapBit;
+using sandbox::CapMask;
+
+struct ChildReport {
+  int rc = -1;
+  char step[64] = {};
+  char status[4096] = {};  // /proc/self/status at the end
+  unsigned flags_before = 0, flags_after = 0;
+  int tcp_before = -1, tcp_after = -1;
+  ino_t netns = 0;
+};
+
+void CopyStr(char (&dst)[64], const char* src) {
+  if (src != nullptr) strncpy(dst, src, sizeof dst - 1);
+}
+
+void ReadStatus(ChildReport& r) {
+  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  size_t off = 0;
+  for (ssize_t n; off < sizeof r.status - 1 && (n = ::read(fd, r.status + off, sizeof r.status - 1 - off)) > 0;) {
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
+// Runs fn in a forked child; waits at most 10 s for its report and its
+// exit, and kills and reaps it on every path.
+std::optional<ChildReport> RunInChild(const std::function<void(ChildReport&)>& fn) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    ChildReport r;
+    fn(r);
+    (void)!::write(fds[1], &r, sizeof r);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto left_ms = [&] {
+    return static_cast<int>(std::max<long long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+               .count()));
+  };
+  ChildReport report;
+  size_t got = 0;
+  auto* bytes = reinterpret_cast<char*>(&report);
+  while (got < sizeof report) {
+    pollfd pfd{fds[0], POLLIN, 0};
+    const int p = ::poll(&pfd, 1, left_ms());
+    if (p < 0 && errno == EINTR) continue;
+    if (p <= 0) break;
+    const ssize_t n = ::read(fds[0], bytes + got, sizeof report - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fds[0]);
+  int ws = 0;
+  pid_t w = 0;
+  while ((w = ::waitpid(pid, &ws, WNOHANG)) == 0 && left_ms() > 0) ::usleep(10'000);
+  if (w == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &ws, 0);
+  }
+  if (got != sizeof report) return std::nullopt;
+  return report;
+}
+
+std::optional<CapMask> StatusMask(const char* status, const std::string& field) {
+  const char* line = strstr(status, (field + ":\t").c_str());
+  if (line == nullptr) return std::nullopt;
+  return strtoull(line + field.size() + 2, nullptr, 16);
+}
+
+std::string StatusLine(const char* status, const std::string& field) {
+  const char* line = strstr(status, (field + ":\t").c_str());
+  if (line == nullptr) return "";
+  return std::string(line, strcspn(line, "\n"));
+}
+
+unsigned LoFlags() {
+  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return 0;
+  ifreq ifr{};
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  const int rc = ::ioctl(s, SIOCGIFFLAGS, &ifr);
+  ::close(s);
+  return rc == 0 ? static_cast<unsigned>(static_cast<unsigned short>(ifr.ifr_flags)) : 0;
+}
+
+// A listener on 127.0.0.1, a client connecting to the port it bound, one
+// byte across; every wait bounded. 0 or the errno of the failing call.
+int TcpRoundTrip() {
+  int err = 0;
+  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int a = -1;
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  pollfd pfd{};
+  char byte = 0;
+  if (l < 0 || c < 0) goto fail;
+  if (::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(l, 1) != 0 ||
+      ::getsockname(l, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    goto fail;
+  }
+  if (::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) goto fail;
+  pfd = {l, POLLIN, 0};
+  if (::poll(&pfd, 1, 5000) != 1) {
+    err = ETIMEDOUT;
+    goto done;
+  }
+  a = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+  if (a < 0) goto fail;
+  pfd = {c, POLLOUT, 0};
+  if (::poll(&pfd, 1, 5000) != 1) {
+    err = ETIMEDOUT;
+    goto done;
+  }
+  if (::write(c, "x", 1) != 1) goto fail;
+  pfd = {a, POLLIN, 0};
+  if (::poll(&pfd, 1, 5000) != 1) {
+    err = ETIMEDOUT;
+    goto done;
+  }
+  if (::read(a, &byte, 1) != 1 || byte != 'x') err = EIO;
+  goto done;
+fail:
+  err = errno;
+done:
+  if (a >= 0) ::close(a);
+  if (c >= 0) ::close(c);
+  if (l >= 0) ::close(l);
+  return err;
+}
+
+ino_t NetNsInode(const char* path) {
+  struct stat st {};
+  return ::stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+// Processes whose network namespace is `ino`.
+std::vector<pid_t> ProcessesInNetNs(ino_t ino) {
+  std::vector<pid_t> found;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return found;
+  while (dirent* e = ::readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(atoi(e->d_name));
+    if (pid <= 0) continue;
+    if (NetNsInode(("/proc/" + std::string(e->d_name) + "/ns/net").c_str()) == ino) found.push_back(pid);
+  }
+  ::closedir(proc);
+  return found;
+}
+
+class CapsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SETPCAP for the bounding set)";
+  }
+};
+
+TEST_F(CapsTest, RootGetsExactlyDockersDefaults) {
+  const CapMask keep = sandbox::DockerDefaultCaps();
+  const int last = sandbox::LastCap();
+  auto r = RunInChild([keep, last](ChildReport& rep) {
+    const char* step = nullptr;
+    rep.rc = sandbox::DropBoundingSetInChild(keep, last, &step);
+    if (rep.rc == 0) rep.rc = sandbox::SetCapsInChild(keep, /*uid_is_root=*/true, &step);
+    CopyStr(rep.step, step);
+    ReadStatus(rep);
+  });
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->rc, 0) << r->step << ": " << strerror(r->rc);
+  EXPECT_EQ(StatusMask(r->status, "CapBnd"), keep) << StatusLine(r->status, "CapBnd");
+  EXPECT_EQ(StatusMask(r->status, "CapPrm"), keep) << StatusLine(r->status, "CapPrm");
+  EXPECT_EQ(StatusMask(r->status, "CapEff"), keep) << StatusLine(r->status, "CapEff");
+  EXPECT_EQ(StatusMask(r->status, "CapInh"), CapMask{0}) << StatusLine(r->status, "CapInh");
+  EXPECT_EQ(StatusMask(r->status, "CapAmb"), CapMask{0}) << StatusLine(r->status, "CapAmb");
+  // Docker's own numbers for a default container.
+  EXPECT_EQ(StatusLine(r->status, "CapBnd"), "CapBnd:\t00000000a80425fb");
+}
+
+TEST_F(CapsTest, NonRootUidGetsNoCapabilitiesButKeepsTheBoundingSet) {
+  const CapMask keep = sandbox::DockerDefaultCaps();
+  const int last = sandbox::LastCap();
+  auto r = RunInChild([keep, last](ChildReport& rep) {
+    const char* step = nullptr;
+    rep.rc = sandbox::DropBoundingSetInChild(keep, last, &step);
+    // CAP_SETUID and CAP_SETGID are in the defaults, so the uid change
+    // still works after the bounding set shrank.
+    if (rep.rc == 0 && (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)) {
+      rep.rc = errno;
+      step = "setresuid(65534)";
+    }
+    if (rep.rc == 0) rep.rc = sandbox::SetCapsInChild(keep, /*uid_is_root=*/false, &step);
+    CopyStr(rep.step, step);
+    ReadStatus(rep);
+  });
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->rc, 0) << r->step << ": " << strerror(r->rc);
+  EXPECT_THAT(StatusLine(r->status, "Uid"), ::testing::StartsWith("Uid:\t65534\t65534\t65534"));
+  EXPECT_EQ(StatusMask(r->status, "CapBnd"), keep) << StatusLine(r->status, "CapBnd");
+  for (const char* field : {"CapPrm", "CapEff", "CapInh", "CapAmb"}) {
+    EXPECT_EQ(StatusMask(r->status, field), CapMask{0}) << StatusLine(r->status, field);
+  }
+}
+
+// The mask is what the kernel enforces: without CAP_NET_ADMIN (not a
+// default) lo stays down; --cap-add NET_ADMIN brings it up.
+TEST_F(CapsTest, NetAdminDecidesWhetherLoopbackComesUp) {
+  const auto with = sandbox::ComputeCaps({"NET_ADMIN"}, {});
+  ASSERT_TRUE(with.ok()) << with.status();
+  const sandbox::NetlinkRequest request = sandbox::PrepareLoopbackUp();
+  const int last = sandbox::LastCap();
+  for (const CapMask keep : {sandbox::DockerDefaultCaps(), *with}) {
+    auto r = RunInChild([keep, last, &request](ChildReport& rep) {
+      const char* step = "unshare(CLONE_NEWNET)";
+      rep.rc = ::unshare(CLONE_NEWNET) == 0 ? 0 : errno;
+      if (rep.rc == 0) rep.rc = sandbox::DropBoundingSetInChild(keep, last, &step);
+      if (rep.rc == 0) rep.rc = sandbox::SetCapsInChild(keep, /*uid_is_root=*/true, &step);
+      if (rep.rc == 0) rep.rc = sandbox::LoopbackUpInChild(request, &step);
+      CopyStr(rep.step, step);
+      rep.flags_after = LoFlags();
+    });
+    ASSERT_TRUE(r.has_value());
+    if (keep & CapBit(CAP_NET_ADMIN)) {
+      EXPECT_EQ(r->rc, 0) << r->step << ": " << strerror(r->rc);
+      EXPECT_EQ(r->flags_after & IFF_UP, unsigned{IFF_UP});
+    } else {
+      EXPECT_EQ(r->rc, EPERM) << r->step << ": " << strerror(r->rc);
+      EXPECT_STREQ(r->step, "RTM_NEWLINK lo up");
+      EXPECT_EQ(r->flags_after & IFF_UP, 0u);
+    }
+  }
+}
+
+TEST(LoopbackTest, ComesUpInANewNetnsCarriesTcpAndLeavesNothing) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs CAP_SYS_ADMIN for CLONE_NEWNET";
+  const ino_t own_netns = NetNsInode("/proc/self/ns/net");
+  const unsigned own_flags = LoFlags();
+  const sandbox::NetlinkRequest request = sandbox::PrepareLoopbackUp();
+  auto r = RunInChild([&request](ChildReport& rep) {
+    const char* step = "unshare(CLONE_NEWNET)";
+    rep.rc = ::unshare(CLONE_NEWNET) == 0 ? 0 : errno;
+    if (rep.rc == 0) {
+      rep.netns = NetNsInode("/proc/self/ns/net");
+      rep.flags_before = LoFlags();
+      rep.tcp_before = TcpRoundTrip();
+      rep.rc = sandbox::LoopbackUpInChild(request, &step);
+      rep.flags_after = LoFlags();
+      rep.tcp_after = TcpRoundTrip();
+    }
+    CopyStr(rep.step, step);
+  });
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->rc, 0) << r->step << ": " << strerror(r->rc);
+  ASSERT_NE(r->netns, 0u);
+  EXPECT_NE(r->netns, own_netns);
+  EXPECT_EQ(r->flags_before & (IFF_LOOPBACK | IFF_UP), unsigned{IFF_LOOPBACK}) << "lo exists and is down";
+  EXPECT_EQ(r->tcp_before, ENETUNREACH) << strerror(r->tcp_before);
+  EXPECT_EQ(r->flags_after & IFF_UP, unsigned{IFF_UP});
+  EXPECT_EQ(r->tcp_after, 0) << strerror(r->tcp_after);
+  // The test's own lo is as it was, and no process is left in the child's
+  // namespace: it went away with the child.
+  EXPECT_EQ(LoFlags(), own_flags);
+  EXPECT_THAT(ProcessesInNetNs(r->netns), ::testing::IsEmpty());
+}
+
+}  // namespace
+}  // namespace itest

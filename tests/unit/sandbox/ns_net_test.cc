@@ -1,0 +1,302 @@
+// Loopback up without root: the request's bytes, and LoopbackUpInChild
+// against the real kernel in forked children that own a new user and
+// network namespace (lo brought up and used, the kernel's errors, the
+// bounded wait). Nothing touches the test's own network namespace.
+#include "sandbox/ns_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sandbox/caps.h"
+
+namespace sandbox {
+namespace {
+
+using ::testing::ElementsAreArray;
+
+TEST(PrepareLoopbackUp, GoldenBytes) {
+  const NetlinkRequest r = PrepareLoopbackUp();
+  ASSERT_EQ(r.len, 32u);
+  const unsigned char want[32] = {
+      0x20, 0x00, 0x00, 0x00,  // nlmsg_len 32
+      0x10, 0x00,              // nlmsg_type RTM_NEWLINK (16)
+      0x05, 0x00,              // nlmsg_flags NLM_F_REQUEST | NLM_F_ACK
+      0x01, 0x00, 0x00, 0x00,  // nlmsg_seq 1
+      0x00, 0x00, 0x00, 0x00,  // nlmsg_pid 0
+      0x00, 0x00,              // ifi_family AF_UNSPEC, padding
+      0x00, 0x00,              // ifi_type
+      0x01, 0x00, 0x00, 0x00,  // ifi_index 1 (lo)
+      0x01, 0x00, 0x00, 0x00,  // ifi_flags IFF_UP
+      0x01, 0x00, 0x00, 0x00,  // ifi_change IFF_UP
+  };
+  EXPECT_THAT(std::vector<unsigned char>(r.buf, r.buf + r.len), ElementsAreArray(want));
+  // The rest of the buffer is zero.
+  for (size_t i = r.len; i < sizeof r.buf; ++i) ASSERT_EQ(r.buf[i], 0) << i;
+}
+
+TEST(PrepareLoopbackUp, HeaderAndIfinfomsgFields) {
+  const NetlinkRequest r = PrepareLoopbackUp();
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(r.buf);
+  EXPECT_EQ(nlh->nlmsg_len, r.len);
+  EXPECT_EQ(nlh->nlmsg_len, NLMSG_LENGTH(sizeof(ifinfomsg)));
+  EXPECT_EQ(nlh->nlmsg_type, RTM_NEWLINK);
+  EXPECT_EQ(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+  EXPECT_EQ(nlh->nlmsg_seq, kLoopbackUpSeq);
+  EXPECT_EQ(nlh->nlmsg_pid, 0u);
+  const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(nlh));
+  EXPECT_EQ(ifi->ifi_family, AF_UNSPEC);
+  EXPECT_EQ(ifi->ifi_index, kLoopbackIfIndex);
+  EXPECT_EQ(ifi->ifi_flags, unsigned{IFF_UP});
+  EXPECT_EQ(ifi->ifi_change, unsigned{IFF_UP});
+  // Two builds give the same bytes.
+  const NetlinkRequest again = PrepareLoopbackUp();
+  EXPECT_EQ(memcmp(r.buf, again.buf, sizeof r.buf), 0);
+}
+
+TEST(LoopbackUpInChild, RejectsAMalformedRequestBeforeAnySyscall) {
+  NetlinkRequest empty;
+  const char* step = nullptr;
+  EXPECT_EQ(LoopbackUpInChild(empty, &step), EINVAL);
+  EXPECT_STREQ(step, "netlink request");
+  NetlinkRequest huge = PrepareLoopbackUp();
+  huge.len = sizeof huge.buf + 1;
+  EXPECT_EQ(LoopbackUpInChild(huge, nullptr), EINVAL);
+}
+
+// ---- A forked child in its own user and network namespace.
+
+struct ChildReport {
+  int rc = -1;
+  int skip_errno = 0;
+  char step[64] = {};
+  unsigned flags_before = 0;
+  unsigned flags_after = 0;
+  int tcp_before = -1;   // TcpRoundTrip() before lo is up
+  int tcp = -1;          // 0 when a TCP round trip over 127.0.0.1 worked, else errno
+  long long elapsed_ms = -1;
+};
+
+void CopyStr(char (&dst)[64], const char* src) {
+  if (src != nullptr) strncpy(dst, src, sizeof dst - 1);
+}
+
+std::optional<ChildReport> RunInChild(const std::function<void(ChildReport&)>& fn) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    ChildReport r;
+    fn(r);
+    (void)!::write(fds[1], &r, sizeof r);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto left_ms = [&] {
+    return static_cast<int>(std::max<long long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+               .count()));
+  };
+  ChildReport report;
+  size_t got = 0;
+  auto* bytes = reinterpret_cast<char*>(&report);
+  while (got < sizeof report) {
+    pollfd pfd{fds[0], POLLIN, 0};
+    const int p = ::poll(&pfd, 1, left_ms());
+    if (p < 0 && errno == EINTR) continue;
+    if (p <= 0) break;
+    const ssize_t n = ::read(fds[0], bytes + got, sizeof report - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fds[0]);
+  int ws = 0;
+  pid_t w = 0;
+  while ((w = ::waitpid(pid, &ws, WNOHANG)) == 0 && left_ms() > 0) ::usleep(10'000);
+  if (w == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &ws, 0);
+  }
+  if (got != sizeof report) return std::nullopt;
+  return report;
+}
+
+bool EnterUserAndNetNs(ChildReport& r) {
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
+    r.skip_errno = errno;
+    CopyStr(r.step, "unshare(CLONE_NEWUSER|CLONE_NEWNET)");
+    return false;
+  }
+  return true;
+}
+
+unsigned LoFlags() {
+  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return 0;
+  ifreq ifr{};
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  const int rc = ::ioctl(s, SIOCGIFFLAGS, &ifr);
+  ::close(s);
+  return rc == 0 ? static_cast<unsigned>(static_cast<unsigned short>(ifr.ifr_flags)) : 0;
+}
+
+// A listener on 127.0.0.1, a client connecting to its port, one byte each
+// way; every wait bounded. 0 or the errno of the failing call.
+int TcpRoundTrip() {
+  int err = 0;
+  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int a = -1;
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  pollfd pfd{};
+  char byte = 'x';
+  if (l < 0 || c < 0) goto fail;
+  if (::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(l, 1) != 0 ||
+      ::getsockname(l, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    goto fail;
+  }
+  if (::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) goto fail;
+  pfd = {l, POLLIN, 0};
+  if (::poll(&pfd, 1, 5000) != 1) {
+    err = ETIMEDOUT;
+    goto done;
+  }
+  a = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+  if (a < 0) goto fail;
+  pfd = {c, POLLOUT, 0};
+  if (::poll(&pfd, 1, 5000) != 1) {
+    err = ETIMEDOUT;
+    goto done;
+  }
+  if (::write(c, "x", 1) != 1) goto fail;
+  pfd = {a, POLLIN, 0};
+  if (::poll(&pfd, 1, 5000) != 1) {
+    err = ETIMEDOUT;
+    goto done;
+  }
+  if (::read(a, &byte, 1) != 1 || byte != 'x') {
+    err = EIO;
+    goto done;
+  }
+  goto done;
+fail:
+  err = errno;
+done:
+  if (a >= 0) ::close(a);
+  if (c >= 0) ::close(c);
+  if (l >= 0) ::close(l);
+  return err;
+}
+
+long long NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(LoopbackUpInChild, BringsLoUpInANewNetns) {
+  const NetlinkRequest request = PrepareLoopbackUp();  // in the parent
+  auto r = RunInChild([&request](ChildReport& rep) {
+    if (!EnterUserAndNetNs(rep)) return;
+    rep.flags_before = LoFlags();
+    rep.tcp_before = TcpRoundTrip();
+    const char* step = nullptr;
+    rep.rc = LoopbackUpInChild(request, &step);
+    CopyStr(rep.step, step);
+    rep.flags_after = LoFlags();
+    rep.tcp = TcpRoundTrip();
+  });
+  ASSERT_TRUE(r.has_value());
+  if (r->skip_errno != 0) GTEST_SKIP() << r->step << ": " << strerror(r->skip_errno);
+  EXPECT_EQ(r->flags_before & IFF_LOOPBACK, unsigned{IFF_LOOPBACK}) << "lo is there";
+  EXPECT_EQ(r->flags_before & IFF_UP, 0u) << "and down in a new netns";
+  EXPECT_EQ(r->tcp_before, ENETUNREACH) << "no route to 127.0.0.1 while lo is down: " << strerror(r->tcp_before);
+  ASSERT_EQ(r->rc, 0) << r->step << ": " << strerror(r->rc);
+  EXPECT_EQ(r->flags_after & IFF_UP, unsigned{IFF_UP});
+  EXPECT_EQ(r->tcp, 0) << strerror(r->tcp);
+}
+
+TEST(LoopbackUpInChild, ReportsTheKernelsError) {
+  NetlinkRequest request = PrepareLoopbackUp();
+  reinterpret_cast<ifinfomsg*>(NLMSG_DATA(reinterpret_cast<nlmsghdr*>(request.buf)))->ifi_index = 4242;
+  auto r = RunInChild([&request](ChildReport& rep) {
+    if (!EnterUserAndNetNs(rep)) return;
+    const char* step = nullptr;
+    rep.rc = LoopbackUpInChild(request, &step);
+    CopyStr(rep.step, step);
+  });
+  ASSERT_TRUE(r.has_value());
+  if (r->skip_errno != 0) GTEST_SKIP() << r->step << ": " << strerror(r->skip_errno);
+  EXPECT_EQ(r->rc, ENODEV) << strerror(r->rc);
+  EXPECT_STREQ(r->step, "RTM_NEWLINK lo up");
+}
+
+TEST(LoopbackUpInChild, WithoutNetAdminIsEperm) {
+  const NetlinkRequest request = PrepareLoopbackUp();
+  auto r = RunInChild([&request](ChildReport& rep) {
+    if (!EnterUserAndNetNs(rep)) return;
+    const char* step = nullptr;
+    // Give up every capability over the new netns first.
+    if ((rep.rc = SetCapsInChild(0, /*uid_is_root=*/false, &step)) == 0) rep.rc = LoopbackUpInChild(request, &step);
+    CopyStr(rep.step, step);
+    rep.flags_after = LoFlags();
+  });
+  ASSERT_TRUE(r.has_value());
+  if (r->skip_errno != 0) GTEST_SKIP() << r->step << ": " << strerror(r->skip_errno);
+  EXPECT_EQ(r->rc, EPERM) << r->step << ": " << strerror(r->rc);
+  EXPECT_STREQ(r->step, "RTM_NEWLINK lo up");
+  EXPECT_EQ(r->flags_after & IFF_UP, 0u);
+}
+
+TEST(LoopbackUpInChild, WaitForTheAckIsBounded) {
+  // Without NLM_F_ACK a successful request gets no answer at all.
+  NetlinkRequest request = PrepareLoopbackUp();
+  reinterpret_cast<nlmsghdr*>(request.buf)->nlmsg_flags = NLM_F_REQUEST;
+  auto r = RunInChild([&request](ChildReport& rep) {
+    if (!EnterUserAndNetNs(rep)) return;
+    const char* step = nullptr;
+    const long long start = NowMs();
+    rep.rc = LoopbackUpInChild(request, &step, /*timeout_ms=*/200);
+    rep.elapsed_ms = NowMs() - start;
+    CopyStr(rep.step, step);
+    rep.flags_after = LoFlags();
+  });
+  ASSERT_TRUE(r.has_value());
+  if (r->skip_errno != 0) GTEST_SKIP() << r->step << ": " << strerror(r->skip_errno);
+  EXPECT_EQ(r->rc, ETIMEDOUT) << strerror(r->rc);
+  EXPECT_STREQ(r->step, "poll(netlink ack)");
+  EXPECT_GE(r->elapsed_ms, 200);
+  EXPECT_LT(r->elapsed_ms, 5000);
+  EXPECT_EQ(r->flags_after & IFF_UP, unsigned{IFF_UP}) << "the request itself was carried out";
+}
+
+}  // namespace
+}  // namespace sandbox
