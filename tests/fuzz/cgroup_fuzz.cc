@@ -1,0 +1,49 @@
+// libFuzzer target: the --memory, --pids and --cpus parsers, and cgroup
+// layout detection plus the plan over mountinfo, /proc/self/cgroup and
+// cgroup.controllers texts (the input split at NUL bytes, in that order).
+#include <stddef.h>
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "sandbox/cgroup.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  if (absl::StatusOr<int64_t> m = sandbox::ParseMemorySize(text); m.ok()) {
+    if (*m < sandbox::kMinMemoryBytes) __builtin_trap();
+  }
+  if (absl::StatusOr<int64_t> p = sandbox::ParsePidsLimit(text); p.ok()) {
+    if (*p < 1 || *p > sandbox::kMaxPids) __builtin_trap();
+  }
+  if (absl::StatusOr<double> c = sandbox::ParseCpus(text, 4); c.ok()) {
+    const int64_t quota = sandbox::CpuQuotaUs(*c);
+    if (quota < 1000 || quota > 4 * sandbox::kCpuPeriodUs) __builtin_trap();
+  }
+
+  const std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits('\0', 2));
+  const std::string& mountinfo = parts[0];
+  const std::string self_cgroup = parts.size() > 1 ? parts[1] : "";
+  const std::string controllers = parts.size() > 2 ? parts[2] : "";
+  const sandbox::CgroupLayout l = sandbox::DetectCgroupLayout(mountinfo, self_cgroup, controllers);
+  for (const auto& [controller, dir] : l.own_dirs) {
+    // Every directory is absolute and never climbs out with "..".
+    if (dir.empty() || dir[0] != '/' || dir.find("/../") != std::string::npos) __builtin_trap();
+  }
+  if (l.kind == sandbox::CgroupLayout::kV2 && l.own_dirs.count("") == 0) __builtin_trap();
+  sandbox::Limits limits;
+  limits.memory_bytes = 64 << 20;
+  limits.pids = 10;
+  limits.cpus = 0.5;
+  for (const char* name : {"sb", ".."}) {
+    absl::StatusOr<sandbox::CgroupPlan> plan = sandbox::PlanCgroup(name, limits, l, controllers);
+    if (!plan.ok()) continue;
+    if (plan->dirs.empty() || std::string(name) == "..") __builtin_trap();
+    for (const std::string& d : plan->dirs) {
+      if (d.size() < 3 || d.compare(d.size() - 3, 3, "/sb") != 0) __builtin_trap();
+    }
+  }
+  return 0;
+}
