@@ -4,10 +4,12 @@
 namespace minipod {
 
 std::vector<Command> RootfsCommands();
+std::vector<Command> RunCommands();
 
 const std::vector<Command>& Commands() {
   static const auto* commands = [] {
     auto* all = new std::vector<Command>;
+    for (Command& c : RunCommands()) all->push_back(std::move(c));
     for (Command& c : RootfsCommands()) all->push_back(std::move(c));
     return all;
   }();

@@ -103,6 +103,19 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
 
   // Nothing mounted from here on propagates back to the host.
   steps.push_back(Mount("", "/", "", MS_REC | MS_PRIVATE));
+  auto reopen = [&](const std::string& path, int fd, bool dir) {
+    if (fd < 0) return;
+    MountStep s = Simple(MountStep::Op::kReopen, "", dir ? S_IFDIR : 0);
+    s.source = path;
+    s.fd = fd;
+    steps.push_back(std::move(s));
+  };
+  reopen(in.rootfs_path, in.rootfs_fd, true);
+  reopen(in.upper_path, in.upper_fd, true);
+  reopen(in.init_path, in.init_fd, false);
+  for (size_t i = 0; i < config.binds.size() && i < in.bind_fds.size(); ++i) {
+    reopen(config.binds[i].source, in.bind_fds[i], i < in.bind_is_dir.size() && in.bind_is_dir[i]);
+  }
   steps.push_back(Mount("minipod", kScratch, "tmpfs", kNoSuidDev, "mode=0700"));
   steps.push_back(Simple(MountStep::Op::kMkdir, kNewRoot));
 
@@ -217,6 +230,8 @@ std::string DescribeStep(const MountStep& s) {
       return absl::StrCat("create ", inside(s.target));
     case MountStep::Op::kSymlink:
       return absl::StrCat("symlink ", inside(s.target), " -> ", s.source);
+    case MountStep::Op::kReopen:
+      return absl::StrCat("open ", s.source);
   }
   return "?";
 }
@@ -262,6 +277,16 @@ int ApplyMountsInChild(absl::Span<const MountStep> steps, size_t* failed_step) {
       case MountStep::Op::kSymlink:
         if (::symlink(s.source.c_str(), s.target.c_str()) != 0 && errno != EEXIST) err = errno;
         break;
+      case MountStep::Op::kReopen: {
+        const int fd = ::open(s.source.c_str(), O_PATH | O_CLOEXEC | (s.mode == S_IFDIR ? O_DIRECTORY : 0));
+        if (fd < 0) {
+          err = errno;
+        } else if (fd != s.fd) {
+          if (::dup3(fd, s.fd, O_CLOEXEC) < 0) err = errno;
+          ::close(fd);
+        }
+        break;
+      }
     }
     if (err != 0 && !(s.optional && (err == ENOENT || err == ENOTDIR))) {
       *failed_step = i;

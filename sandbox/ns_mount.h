@@ -3,9 +3,11 @@
 // unit-tested); the child, already in its new mount namespace, applies the
 // steps in order with no allocation (ApplyMountsInChild) and then pivots
 // into the result (PivotRootInChild). Host paths are reached through file
-// descriptors the parent opened before the clone (/proc/self/fd/N), so the
-// scratch tmpfs mounted over /tmp cannot hide a root or a bind source that
-// lives there.
+// descriptors (/proc/self/fd/N), so the scratch tmpfs mounted over /tmp
+// cannot hide a root or a bind source that lives there. The parent opens
+// them to check them and to reserve the numbers; the child opens each path
+// again onto the same number first thing, because the kernel takes overlay
+// layers and bind sources only from the caller's own mount namespace.
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +33,7 @@ struct MountStep {
     kMkdir,        // mkdir(target, mode); an existing directory is fine
     kTouch,        // an empty file at target (mode), for a bind of a file
     kSymlink,      // symlink(source, target); an existing entry is fine
+    kReopen,       // open(source, O_PATH) onto descriptor fd (O_DIRECTORY when mode is S_IFDIR)
   };
   Op op = Op::kMount;
   std::string source;
@@ -41,10 +44,14 @@ struct MountStep {
   mode_t mode = 0755;
   bool recursive = false;
   bool optional = false;  // a missing target or source is not an error (masks of files a kernel lacks)
+  int fd = -1;            // kReopen
 };
 
 // What the parent learned before planning.
 struct MountInputs {
+  std::string rootfs_path;         // what rootfs_fd was opened from
+  std::string upper_path;          // --upper
+  std::string init_path;           // minipod-init
   int rootfs_fd = -1;              // O_PATH directory
   int upper_fd = -1;               // O_PATH directory for --upper, else -1
   int init_fd = -1;                // O_PATH of minipod-init, -1 with --no-init

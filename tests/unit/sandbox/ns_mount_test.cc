@@ -2,6 +2,7 @@
 #include "sandbox/ns_mount.h"
 
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <string>
@@ -23,7 +24,9 @@ RunConfig Config() {
 
 MountInputs Inputs() {
   MountInputs in;
+  in.rootfs_path = "/srv/root";
   in.rootfs_fd = 10;
+  in.init_path = "/usr/lib/minipod/minipod-init";
   in.init_fd = 11;
   return in;
 }
@@ -42,11 +45,19 @@ int MountOn(const std::vector<MountStep>& steps, const std::string& target) {
 TEST(PlanMounts, OverlayRootProcSysDevInOrder) {
   const auto steps = PlanMounts(Config(), Inputs());
   ASSERT_GE(steps.size(), 10u);
-  // Private first, then the scratch tmpfs, then the root.
+  // Private first, then the host paths opened again in the new namespace
+  // onto the descriptors the plan names, then the scratch tmpfs, the root.
   EXPECT_EQ(steps[0].target, "/");
   EXPECT_EQ(steps[0].flags, static_cast<unsigned long>(MS_REC | MS_PRIVATE));
-  EXPECT_EQ(steps[1].fstype, "tmpfs");
-  EXPECT_EQ(steps[1].target, "/tmp");
+  EXPECT_EQ(steps[1].op, MountStep::Op::kReopen);
+  EXPECT_EQ(steps[1].source, "/srv/root");
+  EXPECT_EQ(steps[1].fd, 10);
+  EXPECT_EQ(steps[2].op, MountStep::Op::kReopen);
+  EXPECT_EQ(steps[2].source, "/usr/lib/minipod/minipod-init");
+  EXPECT_EQ(steps[2].fd, 11);
+  const int scratch = MountOn(steps, "/tmp");
+  ASSERT_EQ(scratch, 3);
+  EXPECT_EQ(steps[scratch].fstype, "tmpfs");
   const int root = MountOn(steps, "/tmp/root");
   ASSERT_GE(root, 0);
   EXPECT_EQ(steps[root].fstype, "overlay");
@@ -107,6 +118,10 @@ TEST(PlanMounts, ReadOnlyRootBindsTmpfsUpperAndRootless) {
   EXPECT_FALSE(steps.back().recursive);
   EXPECT_EQ(MountOn(steps, "/tmp/root/dev/init"), -1);
 
+  const int reopen_hosts = Find(steps, [](const MountStep& s) { return s.op == MountStep::Op::kReopen && s.fd == 22; });
+  ASSERT_GE(reopen_hosts, 0);
+  EXPECT_EQ(steps[reopen_hosts].source, "/etc/hosts");
+  EXPECT_NE(steps[reopen_hosts].mode, static_cast<mode_t>(S_IFDIR));
   const int data = MountOn(steps, "/tmp/root/mnt/data");
   ASSERT_GE(data, 0);
   EXPECT_EQ(steps[data].source, "/proc/self/fd/20");

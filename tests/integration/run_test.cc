@@ -1,0 +1,389 @@
+// `minipod run` end to end, as root (and once as nobody): the probe runs
+// inside a root file system built by `minipod rootfs build` and reports
+// what it sees and what it may do. Every run is bounded by timeout(1);
+// mounts and cgroups are compared before and after.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/integration/harness.h"
+
+namespace itest {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+namespace fs = std::filesystem;
+
+struct ShResult {
+  int status = -1;
+  std::string out;  // stdout and stderr
+};
+
+ShResult Sh(const std::string& cmd) {
+  ShResult r;
+  FILE* p = ::popen(("timeout -s KILL 60 sh -c '" + cmd + "' 2>&1 </dev/null").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  const int ws = ::pclose(p);
+  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  return r;
+}
+
+std::string Minipod() { return getenv("MINIPOD"); }
+std::string Probe() { return getenv("PROBE_SANDBOX"); }
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The mount table without the fields that change (ids), for before/after.
+std::string Mounts() {
+  std::string out;
+  std::istringstream in(ReadAll("/proc/self/mountinfo"));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    out += point + "\n";
+  }
+  return out;
+}
+
+// Every cgroup directory below our own in each v1 hierarchy and in the v2
+// mount.
+std::string Cgroups() {
+  std::string out;
+  for (const char* top : {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu,cpuacct",
+                          "/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(top, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory() && it->path().filename().string().rfind("minipod-", 0) == 0) {
+        out += it->path().string() + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+class RunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new TempDir();
+    ASSERT_EQ(::chmod(tmp_->path().c_str(), 0755), 0);
+    root_ = tmp_->Join("root");
+    const ShResult b = Sh("PATH=/usr/sbin:/usr/bin:/sbin:/bin " + Minipod() + " rootfs build --nss -o " + root_ +
+                          " sh sleep true false cat " + Probe());
+    ASSERT_EQ(b.status, 0) << b.out;
+    std::ofstream(root_ + "/etc/not-executable") << "data\n";
+  }
+  static void TearDownTestSuite() {
+    delete tmp_;
+    tmp_ = nullptr;
+  }
+  void SetUp() override {
+    mounts_before_ = Mounts();
+    cgroups_before_ = Cgroups();
+  }
+  void TearDown() override {
+    // Nothing a run made may stay behind: no mount, no cgroup.
+    EXPECT_EQ(Mounts(), mounts_before_);
+    for (int i = 0; i < 100 && Cgroups() != cgroups_before_; ++i) std::this_thread::sleep_for(Ms(50));
+    EXPECT_EQ(Cgroups(), cgroups_before_);
+  }
+
+  static ShResult Run(const std::string& options, const std::string& probe_args) {
+    return Sh(Minipod() + " run --rootfs " + root_ + " " + options + " -- " + Probe() + " " + probe_args);
+  }
+  static std::string Value(const std::string& out, const std::string& key) {
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(key + " ", 0) == 0) return line.substr(key.size() + 1);
+    }
+    return "<missing " + key + ">";
+  }
+
+  static TempDir* tmp_;
+  static std::string root_;
+  std::string mounts_before_, cgroups_before_;
+};
+TempDir* RunTest::tmp_ = nullptr;
+std::string RunTest::root_;
+
+TEST_F(RunTest, EveryNamespaceIsNewButTheUserOne) {
+  const ShResult r = Run("", "ns");
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* t : {"mnt", "pid", "ipc", "uts", "net", "cgroup"}) {
+    char host[128] = "";
+    const ssize_t n = readlink((std::string("/proc/self/ns/") + t).c_str(), host, sizeof host - 1);
+    ASSERT_GT(n, 0);
+    EXPECT_NE(Value(r.out, std::string("ns ") + t), host) << t;
+  }
+  char user[128] = "";
+  ASSERT_GT(readlink("/proc/self/ns/user", user, sizeof user - 1), 0);
+  EXPECT_EQ(Value(r.out, "ns user"), user) << "as root, no user namespace";
+}
+
+TEST_F(RunTest, InitIsPid1UnlessNoInit) {
+  ShResult r = Run("--hostname box-7 --workdir /etc", "self");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(Value(r.out, "pid1"), "init") << "minipod-init, bound at /dev/init";
+  EXPECT_EQ(Value(r.out, "pid"), "2");
+  EXPECT_EQ(Value(r.out, "hostname"), "box-7");
+  EXPECT_EQ(Value(r.out, "cwd"), "/etc");
+  EXPECT_EQ(Value(r.out, "uid"), "0");
+  r = Run("--no-init --user 1000:100", "self");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(Value(r.out, "pid"), "1");
+  EXPECT_EQ(Value(r.out, "pid1"), "probe_sandbox");
+  EXPECT_EQ(Value(r.out, "uid"), "1000");
+  EXPECT_EQ(Value(r.out, "gid"), "100");
+  char host[256] = "";
+  gethostname(host, sizeof host);
+  EXPECT_NE(std::string(host), "box-7");
+}
+
+TEST_F(RunTest, TheKernelSurfaceIsLockedDown) {
+  const ShResult r = Run("", "escape " + std::to_string(getpid()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* op : {"mknod", "mount", "umount", "init_module", "finit_module", "reboot", "keyctl", "ptrace",
+                         "raw_socket", "packet_socket", "tiocsti", "unshare_user", "sethostname"}) {
+    EXPECT_EQ(Value(r.out, op), "EPERM") << op;
+  }
+  EXPECT_EQ(Value(r.out, "kill"), "ESRCH") << "host processes are invisible";
+  EXPECT_EQ(Value(r.out, "proc_sys_write"), "EROFS");
+  // Kernels without magic SysRq or /proc/kcore (this VM's) have neither file.
+  EXPECT_EQ(Value(r.out, "sysrq_trigger"), fs::exists("/proc/sysrq-trigger") ? "EROFS" : "ENOENT");
+  EXPECT_THAT(Value(r.out, "sys_write"), ::testing::AnyOf("EROFS", "ENOENT"));
+  EXPECT_EQ(Value(r.out, "kcore_bytes"), fs::exists("/proc/kcore") ? "ok" : "ENOENT") << "masked: reads as empty";
+  const ShResult keys = Run("", "read /proc/keys");
+  EXPECT_EQ(Value(keys.out, "read"), "0") << "masked with /dev/null";
+}
+
+TEST_F(RunTest, CapabilitiesNoNewPrivsAndSeccomp) {
+  ShResult r = Run("", "caps");
+  ASSERT_EQ(r.status, 0) << r.out;
+  // Docker's default set.
+  EXPECT_THAT(r.out, HasSubstr("CapBnd:\t00000000a80425fb"));
+  EXPECT_THAT(r.out, HasSubstr("CapEff:\t00000000a80425fb"));
+  EXPECT_THAT(r.out, HasSubstr("CapAmb:\t0000000000000000"));
+  EXPECT_THAT(r.out, HasSubstr("NoNewPrivs:\t1"));
+  EXPECT_THAT(r.out, HasSubstr("Seccomp:\t2"));
+  r = Run("--cap-drop ALL --cap-add NET_BIND_SERVICE --seccomp unconfined", "caps");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("CapBnd:\t0000000000000400"));
+  EXPECT_THAT(r.out, HasSubstr("Seccomp:\t0"));
+  r = Run("--user 1000", "caps");
+  EXPECT_THAT(r.out, HasSubstr("CapEff:\t0000000000000000"));
+  EXPECT_THAT(r.out, HasSubstr("CapBnd:\t00000000a80425fb"));
+}
+
+TEST_F(RunTest, OnlyStdioIsInherited) {
+  const ShResult r = Sh("exec 7</etc/hostname 9>/dev/null; " + Minipod() + " run --rootfs " + root_ + " -- " +
+                        Probe() + " fds");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::set<std::string> fds;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("fd ", 0) == 0) fds.insert(line.substr(3, line.find(' ', 3) - 3));
+  }
+  EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2"})) << r.out;
+}
+
+TEST_F(RunTest, OverlayWritesVanishReadOnlyAndBindsHold) {
+  ShResult r = Run("", "write /etc/new-file");
+  EXPECT_EQ(Value(r.out, "write"), "ok") << r.out;
+  EXPECT_FALSE(fs::exists(root_ + "/etc/new-file")) << "the overlay's upper layer is thrown away";
+  r = Run("--read-only", "write /etc/new-file");
+  EXPECT_EQ(Value(r.out, "write"), "EROFS");
+  const std::string keep = tmp_->Join("upper");
+  r = Run("--upper " + keep, "write /etc/kept");
+  EXPECT_EQ(Value(r.out, "write"), "ok");
+  EXPECT_TRUE(fs::exists(keep + "/upper/etc/kept"));
+  fs::remove_all(keep);
+
+  const std::string data = tmp_->Join("data");
+  fs::create_directories(data);
+  std::ofstream(data + "/hello") << "hi\n";
+  r = Run("--bind " + data + ":/data", "write /data/x");
+  EXPECT_EQ(Value(r.out, "write"), "EROFS") << "read-only unless :rw";
+  r = Run("--bind " + data + ":/data", "read /data/hello");
+  EXPECT_EQ(Value(r.out, "read"), "3");
+  r = Run("--bind " + data + ":/srv/data:rw --tmpfs /scratch", "write /srv/data/x");
+  EXPECT_EQ(Value(r.out, "write"), "ok");
+  EXPECT_TRUE(fs::exists(data + "/x"));
+  // Nothing of the host outside the root is reachable.
+  r = Run("", "read " + data + "/hello");
+  EXPECT_EQ(Value(r.out, "read"), "ENOENT");
+  fs::remove_all(data);
+}
+
+TEST_F(RunTest, LoopbackWorksAndHostListenersAreUnreachable) {
+  const int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(l, 8), 0);
+  ASSERT_EQ(getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  ShResult r = Run("", "loopback");
+  EXPECT_EQ(Value(r.out, "loopback"), "ok") << r.out;
+  r = Run("", "connect " + port);
+  EXPECT_EQ(Value(r.out, "connect"), "ECONNREFUSED");
+  r = Run("--net host", "connect " + port);
+  EXPECT_EQ(Value(r.out, "connect"), "ok");
+  close(l);
+}
+
+TEST_F(RunTest, PidsAndMemoryLimitsHoldAndOomIsReported) {
+  ShResult r = Run("--pids 20", "forkbomb");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::string forked = Value(r.out, "forked");
+  EXPECT_THAT(forked, HasSubstr("EAGAIN"));
+  EXPECT_LT(std::stoi(forked), 20);
+
+  const std::string status = tmp_->Join("status.json");
+  r = Sh(Minipod() + " run --rootfs " + root_ + " --memory 32m --status-fd 3 -- " + Probe() + " hog 512 3>" + status);
+  EXPECT_EQ(r.status, 137) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("OOM killer"));
+  EXPECT_THAT(r.out, Not(HasSubstr("hogged")));
+  const std::string json = ReadAll(status);
+  EXPECT_THAT(json, HasSubstr("\"event\": \"start\""));
+  EXPECT_THAT(json, HasSubstr("\"cgroup\": \"/sys/fs/cgroup/"));
+  EXPECT_THAT(json, HasSubstr("\"exit_code\": 137"));
+  EXPECT_THAT(json, HasSubstr("\"oom\": true"));
+}
+
+TEST_F(RunTest, ExitStatusesFollowTheContainerConvention) {
+  EXPECT_EQ(Sh(Minipod() + " run --rootfs " + root_ + " -- true").status, 0);
+  EXPECT_EQ(Sh(Minipod() + " run --rootfs " + root_ + " -- false").status, 1);
+  EXPECT_EQ(Sh(Minipod() + " run --rootfs " + root_ + " -- sh -c \"kill -TERM \\$\\$\"").status, 143);
+  for (const char* init : {"", "--no-init "}) {
+    ShResult r = Sh(Minipod() + " run --rootfs " + root_ + " " + init + "-- no-such-command");
+    EXPECT_EQ(r.status, 127) << init << r.out;
+    r = Sh(Minipod() + " run --rootfs " + root_ + " " + init + "-- /etc/not-executable");
+    EXPECT_EQ(r.status, 126) << init << r.out;
+  }
+  const struct {
+    std::string args, message;
+  } bad[] = {
+      {"--rootfs /nonexistent -- true", "--rootfs /nonexistent: No such file or directory"},
+      {"--rootfs " + root_ + " --cap-add FROB -- true", "unknown capability 'FROB'"},
+      {"--rootfs " + root_ + " --memory lots -- true", "--memory 'lots'"},
+      {"--rootfs " + root_ + " --pids 0 -- true", "--pids"},
+      {"--rootfs " + root_ + " --seccomp /nonexistent.json -- true", "/nonexistent.json"},
+      {"--rootfs " + root_ + " --bind /nonexistent:/x -- true", "--bind /nonexistent"},
+      {"--rootfs " + root_ + " --workdir /nonexistent -- true", "working directory /nonexistent"},
+      {"--rootfs " + root_ + " --frob -- true", "unknown option '--frob'"},
+  };
+  for (const auto& b : bad) {
+    const ShResult r = Sh(Minipod() + " run " + b.args);
+    EXPECT_EQ(r.status, 125) << b.args << ": " << r.out;
+    EXPECT_THAT(r.out.substr(0, r.out.find('\n')), HasSubstr(b.message)) << b.args;
+  }
+}
+
+TEST_F(RunTest, SignalsToTheLauncherReachTheCommand) {
+  const std::string out = tmp_->Join("sig.out");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(Minipod().c_str(), "minipod", "run", "--rootfs", root_.c_str(), "--", Probe().c_str(), "sleep", "20",
+          nullptr);
+    _exit(99);
+  }
+  std::this_thread::sleep_for(Ms(700));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int ws = 0;
+  for (int i = 0; i < 100 && waitpid(pid, &ws, WNOHANG) == 0; ++i) std::this_thread::sleep_for(Ms(100));
+  ASSERT_TRUE(WIFEXITED(ws)) << ReadAll(out);
+  EXPECT_EQ(WEXITSTATUS(ws), 143) << ReadAll(out);
+}
+
+// SIGKILL the launcher at several points of its setup and run: the
+// command dies with it and its cgroup goes (the janitor), and no mount is
+// left (checked in TearDown).
+TEST_F(RunTest, KillingTheLauncherAnywhereLeavesNothing) {
+  for (int delay_ms : {0, 1, 3, 10, 30, 300}) {
+    const std::string token = "4242" + std::to_string(delay_ms);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      execl(Minipod().c_str(), "minipod", "run", "--rootfs", root_.c_str(), "--memory", "64m", "--pids", "50", "--",
+            Probe().c_str(), "sleep", token.c_str(), nullptr);
+      _exit(99);
+    }
+    std::this_thread::sleep_for(Ms(delay_ms));
+    kill(pid, SIGKILL);
+    int ws;
+    waitpid(pid, &ws, 0);
+    // The probe ("sleep <token>") must be gone within a bounded time.
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      gone = true;
+      for (const auto& e : fs::directory_iterator("/proc")) {
+        const std::string cmdline = ReadAll(e.path().string() + "/cmdline");
+        if (cmdline.find(std::string("sleep") + '\0' + token) != std::string::npos) gone = false;
+      }
+      if (!gone) std::this_thread::sleep_for(Ms(50));
+    }
+    EXPECT_TRUE(gone) << "after " << delay_ms << " ms";
+    for (int i = 0; i < 100 && Cgroups() != cgroups_before_; ++i) std::this_thread::sleep_for(Ms(50));
+    EXPECT_EQ(Cgroups(), cgroups_before_) << "after " << delay_ms << " ms";
+  }
+  KillAllDescendants();  // janitors that are still finishing
+}
+
+TEST_F(RunTest, RootlessAsNobody) {
+  const std::string nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  ShResult r = Sh(nobody + Minipod() + " run --rootfs " + root_ + " -- " + Probe() + " self");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(Value(r.out, "uid"), "0") << "the caller is root inside its user namespace";
+  EXPECT_EQ(Value(r.out, "pid1"), "init") << "minipod-init, bound at /dev/init";
+  r = Sh(nobody + Minipod() + " run --rootfs " + root_ + " -- " + Probe() + " ns");
+  char user[128] = "";
+  ASSERT_GT(readlink("/proc/self/ns/user", user, sizeof user - 1), 0);
+  EXPECT_NE(Value(r.out, "ns user"), user);
+  r = Sh(nobody + Minipod() + " run --rootfs " + root_ + " --memory 64m -- " + Probe() + " self");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("cgroup limits unavailable"));
+  r = Sh(nobody + Minipod() + " run --rootfs " + root_ + " -- " + Probe() + " escape 1");
+  EXPECT_EQ(Value(r.out, "mount"), "EPERM");
+  // Files of the real root: refused before the read-only mount is asked.
+  EXPECT_THAT(Value(r.out, "proc_sys_write"), ::testing::AnyOf("EROFS", "EACCES"));
+}
+
+}  // namespace
+}  // namespace itest
