@@ -366,6 +366,26 @@ TEST_F(RunTest, KillingTheLauncherAnywhereLeavesNothing) {
   KillAllDescendants();  // janitors that are still finishing
 }
 
+TEST_F(RunTest, BundleIsBuiltOnceAndReused) {
+  const std::string cache = tmp_->Join("cache");
+  const std::string run = "PATH=/usr/bin:/bin MINIPOD_CACHE=" + cache + " " + Minipod() +
+                          " run --bundle sh --bundle cat -- sh -c \"echo bundled; cat /proc/1/comm\"";
+  ShResult r = Sh(run);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "bundled\ninit\n");
+  std::vector<std::string> entries;
+  for (const auto& e : fs::directory_iterator(cache + "/bundles")) entries.push_back(e.path().string());
+  ASSERT_EQ(entries.size(), 1u);
+  const auto built = fs::last_write_time(entries[0]);
+  r = Sh(run);
+  EXPECT_EQ(r.out, "bundled\ninit\n");
+  EXPECT_EQ(fs::last_write_time(entries[0]), built) << "the second run reuses the first one's tree";
+  size_t count = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(cache + "/bundles")) ++count;
+  EXPECT_EQ(count, 1u);
+  fs::remove_all(cache);
+}
+
 TEST_F(RunTest, RootlessAsNobody) {
   const std::string nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
   ShResult r = Sh(nobody + Minipod() + " run --rootfs " + root_ + " -- " + Probe() + " self");
