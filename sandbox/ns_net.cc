@@ -96,7 +96,9 @@ int LoopbackUpInChild(const NetlinkRequest& request, const char** step, int time
     if (from.nl_pid != 0) continue;  // only the kernel answers for real
 
     int len = static_cast<int>(n);
-    for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(reply); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    // libmnl's walk: NLMSG_OK/NLMSG_NEXT mix signed and unsigned lengths.
+    for (const nlmsghdr* h = static_cast<const nlmsghdr*>(static_cast<const void*>(reply)); mnl_nlmsg_ok(h, len);
+         h = mnl_nlmsg_next(h, &len)) {
       if (h->nlmsg_seq != sent.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
       if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
         SetStep(step, "netlink ack");
