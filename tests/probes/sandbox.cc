@@ -142,7 +142,8 @@ void Escape(pid_t host_pid) {
   const int trig = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
   Line("sysrq_trigger", trig < 0 ? errno : 0);
   if (trig >= 0) close(trig);
-  const int s = open("/sys/kernel/uevent_helper", O_WRONLY | O_CLOEXEC);
+  // A new file anywhere in /sys: only a writable mount would take it.
+  const int s = open("/sys/kernel/probe-file", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   Line("sys_write", s < 0 ? errno : 0);
   if (s >= 0) close(s);
   char buf[16];
