@@ -37,9 +37,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto run = minipod::cli::Parse(sandbox::RunOptions(), args, /*stop_at_operand=*/true); run.ok()) {
     if (auto config = sandbox::ParseRunConfig(*run); config.ok()) {
       for (const sandbox::BindSpec& b : config->binds) {
-        // Checked paths only: absolute, no "..", never / or inside /proc.
-        if (b.dest.empty() || b.dest[0] != '/' || b.dest == "/" || b.dest.find("/..") != std::string::npos ||
-            b.dest == "/proc" || b.dest.rfind("/proc/", 0) == 0) {
+        // Checked paths only: absolute, no ".." component, never / or
+        // inside /proc.
+        const std::string& d = b.dest;
+        const bool dotdot = d.find("/../") != std::string::npos || (d.size() >= 3 && d.compare(d.size() - 3, 3, "/..") == 0);
+        if (d.empty() || d[0] != '/' || d == "/" || dotdot || d == "/proc" || d.rfind("/proc/", 0) == 0) {
           __builtin_trap();
         }
       }
