@@ -85,6 +85,7 @@ absl::Status Rule(scmp_filter_ctx ctx, uint32_t action, const char* name, unsign
 constexpr const char* kRefused[] = {
     "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
     "finit_module", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",  // out of Docker's list since moby 25
     "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "mount_setattr",
     "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "move_pages", "name_to_handle_at",
     "nfsservctl", "open_by_handle_at", "perf_event_open", "pivot_root", "process_vm_readv",

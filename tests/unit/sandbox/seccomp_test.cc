@@ -64,6 +64,7 @@ TEST_F(DefaultFilter, RefusesWhatDockerRefuses) {
   EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_ptrace, 0 /*TRACEME*/, 0, 0, 0)); }), EPERM);
   EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_reboot, 0, 0, 0, nullptr)); }), EPERM);
   EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_bpf, 0, nullptr, 0)); }), EPERM);
+  EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_io_uring_setup, 1, nullptr)); }), EPERM);
   EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_clone3, nullptr, 0)); }), ENOSYS);
   EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0)); }), EPERM);
 }
