@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -46,10 +46,12 @@ std::string Hex(const unsigned char* p, size_t n) {
 }
 
 std::string Sha256(absl::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return absl::StrCat("sha256:", Hex(md, len));
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
+  uint8_t md[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, sizeof md, md);
+  return absl::StrCat("sha256:", Hex(md, sizeof md));
 }
 
 // Stores data as a blob named by its digest.
@@ -156,22 +158,19 @@ std::string JsonString(absl::string_view s) {
 absl::StatusOr<std::string> Sha256File(const std::string& path) {
   common::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return common::ErrnoStatus(errno, absl::StrCat("open(", path, ")"));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-    return absl::InternalError("sha256 init failed");
-  }
+  sha256_ctx ctx;
+  sha256_init(&ctx);
   char buf[1 << 16];
   for (;;) {
     const ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return common::ErrnoStatus(errno, absl::StrCat("read(", path, ")"));
     if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buf, static_cast<size_t>(n));
+    sha256_update(&ctx, static_cast<size_t>(n), reinterpret_cast<const uint8_t*>(buf));
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  return absl::StrCat("sha256:", Hex(md, len));
+  uint8_t md[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, sizeof md, md);
+  return absl::StrCat("sha256:", Hex(md, sizeof md));
 }
 
 absl::StatusOr<TreeStats> WriteOci(const Manifest& manifest, absl::string_view out_view,

@@ -170,7 +170,10 @@ absl::StatusOr<TreeStats> WriteTree(const Manifest& manifest, absl::string_view 
   }
   std::string tmp = absl::StrCat(out, ".tmp-XXXXXX");
   if (::mkdtemp(tmp.data()) == nullptr) {
-    return common::ErrnoStatus(errno, absl::StrCat("mkdtemp(", tmp, ")"));
+    const int err = errno;
+    const size_t slash = out.rfind('/');
+    const std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : out.substr(0, slash);
+    return common::ErrnoStatus(err, absl::StrCat(out, ": cannot create it in ", parent));
   }
   bool keep = false;
   absl::Cleanup cleanup = [&] {

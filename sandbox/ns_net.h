@@ -1,6 +1,6 @@
 // The network namespace of `minipod run`: a fresh one has only `lo`, and it
 // is down. The parent builds the rtnetlink request that brings it up
-// (PrepareLoopbackUp, libmnl, pure); the child, already in the new netns,
+// (PrepareLoopbackUp, pure); the child, already in the new netns,
 // sends it and waits for the kernel's ACK (LoopbackUpInChild: socket,
 // sendto, poll, recvfrom; no allocation).
 #pragma once

@@ -1,7 +1,7 @@
 // `minipod run`: the command-table entry, --bundle's cached root file
 // systems, and the hand-over to the launcher.
 #include <errno.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,11 +67,11 @@ absl::StatusOr<std::string> BundleRootfs(const std::vector<std::string>& bins) {
     absl::StrAppend(&identity, f, absl::string_view("\0", 1), st.st_dev, " ", st.st_ino, " ", st.st_size, " ",
                     st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, "\n");
   }
-  unsigned char digest[32];
-  unsigned int len = 0;
-  if (EVP_Digest(identity.data(), identity.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
-    return absl::InternalError("--bundle: sha256 failed");
-  }
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, identity.size(), reinterpret_cast<const uint8_t*>(identity.data()));
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, sizeof digest, digest);
   const std::string dir = absl::StrCat(CacheDir(), "/bundles");
   const std::string root = absl::StrCat(dir, "/", absl::BytesToHexString(absl::string_view(
                                                       reinterpret_cast<const char*>(digest), 16)));

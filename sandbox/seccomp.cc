@@ -94,7 +94,9 @@ constexpr const char* kRefused[] = {
     "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
 };
 
-absl::StatusOr<SeccompProgram> DefaultProgram() {
+}  // namespace
+
+absl::StatusOr<SeccompProgram> CompileDefaultSeccomp() {
   Ctx ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
   if (ctx == nullptr) return absl::InternalError("libseccomp: seccomp_init failed");
   RETURN_IF_ERROR(Scmp(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS),
@@ -140,6 +142,8 @@ absl::StatusOr<SeccompProgram> DefaultProgram() {
   RETURN_IF_ERROR(Rule(ctx.get(), eperm, "socket", 1, raw));
   return Export(ctx.get());
 }
+
+namespace {
 
 // --- Docker-format profiles ------------------------------------------------
 
@@ -339,7 +343,16 @@ absl::StatusOr<SeccompProgram> CompileDockerProfile(absl::string_view text, absl
 
 absl::StatusOr<SeccompProgram> BuildSeccomp(absl::string_view spec, uint64_t caps) {
   if (spec == "unconfined") return SeccompProgram{};
-  if (spec == "default") return DefaultProgram();
+  if (spec == "default") {
+#ifdef MINIPOD_SECCOMP_DEFAULT_INC
+    static const struct sock_filter kDefault[] = {
+#include MINIPOD_SECCOMP_DEFAULT_INC
+    };
+    return SeccompProgram{std::vector<struct sock_filter>(std::begin(kDefault), std::end(kDefault))};
+#else
+    return CompileDefaultSeccomp();
+#endif
+  }
   const std::string path(spec);
   absl::StatusOr<std::string> text = common::ReadFileToString(path, kMaxProfileBytes);
   if (!text.ok()) return common::Annotate(text.status(), "--seccomp");

@@ -116,6 +116,19 @@ TEST_F(DefaultFilter, The32BitEntryPointIsCovered) {
 }
 #endif
 
+TEST(Seccomp, TheEmbeddedDefaultIsTheOneCompiledNow) {
+  auto embedded = BuildSeccomp("default");
+  auto fresh = CompileDefaultSeccomp();
+  ASSERT_TRUE(embedded.ok() && fresh.ok());
+  ASSERT_EQ(embedded->filter.size(), fresh->filter.size());
+  for (size_t i = 0; i < fresh->filter.size(); ++i) {
+    EXPECT_EQ(embedded->filter[i].code, fresh->filter[i].code) << i;
+    EXPECT_EQ(embedded->filter[i].jt, fresh->filter[i].jt) << i;
+    EXPECT_EQ(embedded->filter[i].jf, fresh->filter[i].jf) << i;
+    EXPECT_EQ(embedded->filter[i].k, fresh->filter[i].k) << i;
+  }
+}
+
 TEST(Seccomp, UnconfinedIsNoFilter) {
   auto p = BuildSeccomp("unconfined");
   ASSERT_TRUE(p.ok());
