@@ -24,6 +24,7 @@
 #include "common/file_util.h"
 #include "common/status_util.h"
 #include "common/unique_fd.h"
+#include "sandbox/caps.h"
 
 namespace sandbox {
 namespace {
@@ -204,22 +205,10 @@ absl::StatusOr<uint32_t> Arch(absl::string_view what, const std::string& where, 
 // conditions are taken as met (the profile's architectures already say
 // which ABIs apply).
 absl::StatusOr<bool> Applies(absl::string_view what, const std::string& where, const json& rule, uint64_t caps) {
+  // A capability this build does not know is one nobody holds.
   auto cap_bit = [](const std::string& name) -> int {
-    static const char* kNames[] = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-                                   "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
-                                   "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-                                   "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-                                   "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-                                   "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-                                   "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-                                   "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
-                                   "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-                                   "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-                                   "CAP_CHECKPOINT_RESTORE"};
-    for (int i = 0; i < static_cast<int>(sizeof kNames / sizeof *kNames); ++i) {
-      if (name == kNames[i]) return i;
-    }
-    return -1;
+    const absl::StatusOr<int> cap = ParseCapName(name, LastKnownCap());
+    return cap.ok() ? *cap : -1;
   };
   for (const char* key : {"includes", "excludes"}) {
     if (!rule.contains(key)) continue;

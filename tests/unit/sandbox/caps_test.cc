@@ -25,6 +25,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/child_report.h"
 
 namespace sandbox {
 namespace {
@@ -46,64 +47,10 @@ void CopyStr(char (&dst)[64], const char* src) {
   if (src != nullptr) strncpy(dst, src, sizeof dst - 1);
 }
 
-void ReadStatus(ChildReport& r) {
-  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  size_t off = 0;
-  for (ssize_t n; off < sizeof r.status - 1 && (n = ::read(fd, r.status + off, sizeof r.status - 1 - off)) > 0;) {
-    off += static_cast<size_t>(n);
-  }
-  ::close(fd);
-}
+void ReadStatus(ChildReport& r) { testing_util::ReadProcStatus(r.status); }
 
-// Runs fn in a forked child; waits at most 10 s for its report and its exit,
-// and kills and reaps it on every path.
 std::optional<ChildReport> RunInChild(const std::function<void(ChildReport&)>& fn) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return std::nullopt;
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    ChildReport r;
-    fn(r);
-    (void)!::write(fds[1], &r, sizeof r);
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  auto left_ms = [&] {
-    return static_cast<int>(std::max<long long>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
-               .count()));
-  };
-  ChildReport report;
-  size_t got = 0;
-  auto* bytes = reinterpret_cast<char*>(&report);
-  while (got < sizeof report) {
-    pollfd pfd{fds[0], POLLIN, 0};
-    const int p = ::poll(&pfd, 1, left_ms());
-    if (p < 0 && errno == EINTR) continue;
-    if (p <= 0) break;
-    const ssize_t n = ::read(fds[0], bytes + got, sizeof report - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fds[0]);
-  int ws = 0;
-  pid_t w = 0;
-  while ((w = ::waitpid(pid, &ws, WNOHANG)) == 0 && left_ms() > 0) ::usleep(10'000);
-  if (w == 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &ws, 0);
-  }
-  if (got != sizeof report) return std::nullopt;
-  return report;
+  return testing_util::RunInChild<ChildReport>(fn);
 }
 
 // The hex mask on a "Name:\t..." line of /proc/PID/status.
