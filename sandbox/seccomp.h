@@ -1,8 +1,9 @@
 // The seccomp filter of `minipod run`, compiled in the parent with
 // libseccomp into a BPF program; the child installs it last, right before
-// execve, with no allocation. "default" refuses (EPERM) what Docker's
-// default profile refuses, and more: TIOCSTI/TIOCLINUX, device nodes and
-// raw or packet sockets. It covers every ABI of the machine (on x86_64 the
+// execve, with no allocation. "default" is a deny list: it refuses (EPERM)
+// the calls Docker's default profile leaves out of its allow list, and more:
+// TIOCSTI/TIOCLINUX, device nodes and raw or packet sockets. Calls it does
+// not name stay allowed (Docker's allow list refuses them). It covers every ABI of the machine (on x86_64 the
 // i386 and x32 entry points too), so a 32-bit syscall cannot go around it.
 #pragma once
 
