@@ -271,7 +271,7 @@ absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootf
     }
   }
   plan.last_cap = LastCap();
-  ASSIGN_OR_RETURN(plan.seccomp, BuildSeccomp(config.seccomp));
+  ASSIGN_OR_RETURN(plan.seccomp, BuildSeccomp(config.seccomp, plan.caps));
   ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config.memory, config.pids, config.cpus));
   plan.mounts = PlanMounts(config, inputs);
   plan.hostname = config.hostname.c_str();

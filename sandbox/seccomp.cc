@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -81,48 +82,141 @@ absl::Status Rule(scmp_filter_ctx ctx, uint32_t action, const char* name, unsign
   return Scmp(rc, absl::StrCat("seccomp_rule_add(", name, ")"));
 }
 
-// What Docker's default profile leaves out of its allow list (EPERM),
-// without CAP_SYS_ADMIN and friends, which the default set does not have.
-constexpr const char* kRefused[] = {
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-    "finit_module", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp",
-    "io_uring_setup", "io_uring_enter", "io_uring_register",  // out of Docker's list since moby 25
-    "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "mount_setattr",
-    "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "move_pages", "name_to_handle_at",
-    "nfsservctl", "open_by_handle_at", "perf_event_open", "pivot_root", "process_vm_readv",
-    "process_vm_writev", "ptrace", "query_module", "quotactl", "quotactl_fd", "reboot", "request_key",
-    "set_mempolicy", "setns", "settimeofday", "stime", "swapon", "swapoff", "sysfs", "_sysctl", "syslog",
-    "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
+// Docker's default profile as data: the calls any container may make...
+constexpr const char* kAllowed[] = {
+    "accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk", "capget", "capset", "chdir", "chmod",
+    "chown", "chown32", "clock_adjtime", "clock_adjtime64", "clock_getres", "clock_getres_time64",
+    "clock_gettime", "clock_gettime64", "clock_nanosleep", "clock_nanosleep_time64", "close", "close_range",
+    "connect", "copy_file_range", "creat", "dup", "dup2", "dup3", "epoll_create", "epoll_create1", "epoll_ctl",
+    "epoll_ctl_old", "epoll_pwait", "epoll_pwait2", "epoll_wait", "epoll_wait_old", "eventfd", "eventfd2",
+    "execve", "execveat", "exit", "exit_group", "faccessat", "faccessat2", "fadvise64", "fadvise64_64",
+    "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat", "fchown", "fchown32", "fchownat", "fcntl",
+    "fcntl64", "fdatasync", "fgetxattr", "flistxattr", "flock", "fork", "fremovexattr", "fsetxattr", "fstat",
+    "fstat64", "fstatat64", "fstatfs", "fstatfs64", "fsync", "ftruncate", "ftruncate64", "futex",
+    "futex_time64", "futex_waitv", "futimesat", "getcpu", "getcwd", "getdents", "getdents64", "getegid",
+    "getegid32", "geteuid", "geteuid32", "getgid", "getgid32", "getgroups", "getgroups32", "getitimer",
+    "getpeername", "getpgid", "getpgrp", "getpid", "getppid", "getpriority", "getrandom", "getresgid",
+    "getresgid32", "getresuid", "getresuid32", "getrlimit", "get_robust_list", "getrusage", "getsid",
+    "getsockname", "getsockopt", "get_thread_area", "gettid", "gettimeofday", "getuid", "getuid32", "getxattr",
+    "inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch", "io_cancel", "ioctl",
+    "io_destroy", "io_getevents", "io_pgetevents", "io_pgetevents_time64", "ioprio_get", "ioprio_set",
+    "io_setup", "io_submit", "ipc", "kill", "landlock_add_rule", "landlock_create_ruleset",
+    "landlock_restrict_self", "lchown", "lchown32", "lgetxattr", "link", "linkat", "listen", "listxattr",
+    "llistxattr", "_llseek", "lremovexattr", "lseek", "lsetxattr", "lstat", "lstat64", "madvise",
+    "membarrier", "memfd_create", "memfd_secret", "mincore", "mkdir", "mkdirat", "mknod", "mknodat", "mlock",
+    "mlock2", "mlockall", "mmap", "mmap2", "mprotect", "mq_getsetattr", "mq_notify", "mq_open",
+    "mq_timedreceive", "mq_timedreceive_time64", "mq_timedsend", "mq_timedsend_time64", "mq_unlink", "mremap",
+    "msgctl", "msgget", "msgrcv", "msgsnd", "msync", "munlock", "munlockall", "munmap", "name_to_handle_at",
+    "nanosleep", "newfstatat", "_newselect", "open", "openat", "openat2", "pause", "pidfd_open",
+    "pidfd_send_signal", "pipe", "pipe2", "pkey_alloc", "pkey_free", "pkey_mprotect", "poll", "ppoll",
+    "ppoll_time64", "prctl", "pread64", "preadv", "preadv2", "prlimit64", "process_mrelease", "pselect6",
+    "pselect6_time64", "pwrite64", "pwritev", "pwritev2", "read", "readahead", "readlink", "readlinkat",
+    "readv", "recv", "recvfrom", "recvmmsg", "recvmmsg_time64", "recvmsg", "remap_file_pages", "removexattr",
+    "rename", "renameat", "renameat2", "restart_syscall", "rmdir", "rseq", "rt_sigaction", "rt_sigpending",
+    "rt_sigprocmask", "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait",
+    "rt_sigtimedwait_time64", "rt_tgsigqueueinfo", "sched_getaffinity", "sched_getattr", "sched_getparam",
+    "sched_get_priority_max", "sched_get_priority_min", "sched_getscheduler", "sched_rr_get_interval",
+    "sched_rr_get_interval_time64", "sched_setaffinity", "sched_setattr", "sched_setparam",
+    "sched_setscheduler", "sched_yield", "seccomp", "select", "semctl", "semget", "semop", "semtimedop",
+    "semtimedop_time64", "send", "sendfile", "sendfile64", "sendmmsg", "sendmsg", "sendto", "setfsgid",
+    "setfsgid32", "setfsuid", "setfsuid32", "setgid", "setgid32", "setgroups", "setgroups32", "setitimer",
+    "setpgid", "setpriority", "setregid", "setregid32", "setresgid", "setresgid32", "setresuid",
+    "setresuid32", "setreuid", "setreuid32", "setrlimit", "set_robust_list", "setsid", "setsockopt",
+    "set_thread_area", "set_tid_address", "setuid", "setuid32", "setxattr", "shmat", "shmctl", "shmdt",
+    "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4", "sigprocmask", "sigreturn", "socketcall",
+    "socketpair", "splice", "stat", "stat64", "statfs", "statfs64", "statx", "symlink", "symlinkat", "sync",
+    "sync_file_range", "syncfs", "sysinfo", "tee", "tgkill", "time", "timer_create", "timer_delete",
+    "timer_getoverrun", "timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64",
+    "timerfd_create", "timerfd_gettime", "timerfd_gettime64", "timerfd_settime", "timerfd_settime64", "times",
+    "tkill", "truncate", "truncate64", "ugetrlimit", "umask", "uname", "unlink", "unlinkat", "utime",
+    "utimensat", "utimensat_time64", "utimes", "vfork", "vmsplice", "wait4", "waitid", "waitpid", "write",
+    "writev",
+#if defined(__x86_64__) || defined(__i386__)
+    "arch_prctl", "modify_ldt",
+#endif
+#if defined(__aarch64__) || defined(__arm__)
+    "arm_fadvise64_64", "arm_sync_file_range", "sync_file_range2", "breakpoint", "cacheflush", "set_tls",
+#endif
 };
+
+// ...and those that come with a capability.
+struct CapAllowed {
+  int cap;
+  std::vector<const char*> names;
+};
+const std::vector<CapAllowed>& CapGated() {
+  static const auto* gated = new std::vector<CapAllowed>{
+      {CAP_DAC_READ_SEARCH, {"open_by_handle_at"}},
+      {CAP_SYS_ADMIN, {"bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
+                       "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
+                       "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount",
+                       "umount2", "unshare"}},
+      {CAP_SYS_BOOT, {"reboot"}},
+      {CAP_SYS_CHROOT, {"chroot"}},
+      {CAP_SYS_MODULE, {"delete_module", "init_module", "finit_module"}},
+      {CAP_SYS_PACCT, {"acct"}},
+      {CAP_SYS_PTRACE, {"kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace"}},
+      {CAP_SYS_RAWIO, {"iopl", "ioperm"}},
+      {CAP_SYS_TIME, {"settimeofday", "stime", "clock_settime", "clock_settime64"}},
+      {CAP_SYS_TTY_CONFIG, {"vhangup"}},
+      {CAP_SYS_NICE, {"get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"}},
+      {CAP_SYSLOG, {"syslog"}},
+      {CAP_BPF, {"bpf"}},
+      {CAP_PERFMON, {"perf_event_open"}},
+  };
+  return *gated;
+}
+
+bool Holds(uint64_t caps, int cap) { return cap < 64 && ((caps >> cap) & 1) != 0; }
+
+// The allow list: everything else fails with EPERM, as in Docker.
+absl::StatusOr<std::vector<struct sock_filter>> AllowList(uint64_t caps) {
+  Ctx ctx(seccomp_init(SCMP_ACT_ERRNO(EPERM)), seccomp_release);
+  if (ctx == nullptr) return absl::InternalError("libseccomp: seccomp_init failed");
+  RETURN_IF_ERROR(Scmp(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS),
+                       "SCMP_FLTATR_ACT_BADARCH"));
+  // A binary tree of syscall numbers instead of a list: every call the
+  // command makes walks this filter.
+  (void)seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  RETURN_IF_ERROR(AddArchitectures(ctx.get()));
+  for (const char* name : kAllowed) RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ALLOW, name));
+  for (const CapAllowed& g : CapGated()) {
+    if (!Holds(caps, g.cap)) continue;
+    for (const char* name : g.names) RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ALLOW, name));
+  }
+  // socket: anything but AF_VSOCK.
+  const scmp_arg_cmp not_vsock[] = {Arg(0, SCMP_CMP_NE, 40 /*AF_VSOCK*/)};
+  RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ALLOW, "socket", 1, not_vsock));
+  // personality: Linux, Linux32, UNAME26 and both, and the query.
+  for (scmp_datum_t persona : {0x0ULL, 0x8ULL, 0x20000ULL, 0x20008ULL, 0xffffffffULL}) {
+    const scmp_arg_cmp cmp[] = {Arg(0, SCMP_CMP_EQ, persona)};
+    RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ALLOW, "personality", 1, cmp));
+  }
+  if (!Holds(caps, CAP_SYS_ADMIN)) {
+    // clone without any namespace flag (x86 and arm keep the flags in arg
+    // 0); clone3 hides its flags in memory, so it says ENOSYS and glibc
+    // falls back to clone.
+    const scmp_arg_cmp no_ns[] = {Arg(0, SCMP_CMP_MASKED_EQ, 0x7E020000, 0)};
+    RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ALLOW, "clone", 1, no_ns));
+    RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "clone3"));
+  }
+  ASSIGN_OR_RETURN(SeccompProgram p, Export(ctx.get()));
+  return p.filter;
+}
 
 }  // namespace
 
-absl::StatusOr<SeccompProgram> CompileDefaultSeccomp() {
+absl::StatusOr<SeccompProgram> CompileDefaultSeccomp(uint64_t caps) {
+  // What an allow list cannot say, as a second filter that refuses by
+  // argument (the kernel applies both; the stricter answer wins): masked
+  // comparisons catch a request with junk in the upper 32 bits, which the
+  // kernel drops before it acts.
   Ctx ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
   if (ctx == nullptr) return absl::InternalError("libseccomp: seccomp_init failed");
   RETURN_IF_ERROR(Scmp(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS),
                        "SCMP_FLTATR_ACT_BADARCH"));
   RETURN_IF_ERROR(AddArchitectures(ctx.get()));
   const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
-  for (const char* name : kRefused) RETURN_IF_ERROR(Rule(ctx.get(), eperm, name));
-
-  // personality(2) stays allowed: Docker limits it to five values, which a
-  // filter can only say with two comparisons on one argument, and
-  // libseccomp takes one per argument and rule. Its flags change only the
-  // caller's own execution domain.
-
-  // clone with any namespace flag (x86 and arm keep the flags in arg 0);
-  // clone3 hides its flags in memory, so it says ENOSYS and glibc falls
-  // back to clone, whose flags we can see.
-  const scmp_datum_t kNewNs = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
-                              CLONE_NEWNET | CLONE_NEWCGROUP | 0x00000080 /*CLONE_NEWTIME*/;
-  for (scmp_datum_t bit = 1; bit != 0 && bit <= kNewNs; bit <<= 1) {
-    if ((kNewNs & bit) == 0) continue;
-    const scmp_arg_cmp cmp[] = {Arg(0, SCMP_CMP_MASKED_EQ, bit, bit)};
-    RETURN_IF_ERROR(Rule(ctx.get(), eperm, "clone", 1, cmp));
-  }
-  RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "clone3"));
-
   // Keystrokes pushed into a terminal, and the console's own ioctls.
   for (scmp_datum_t request : {scmp_datum_t{TIOCSTI}, scmp_datum_t{TIOCLINUX}}) {
     const scmp_arg_cmp cmp[] = {Arg(1, SCMP_CMP_MASKED_EQ, 0xffffffff, request)};
@@ -141,7 +235,19 @@ absl::StatusOr<SeccompProgram> CompileDefaultSeccomp() {
   RETURN_IF_ERROR(Rule(ctx.get(), eperm, "socket", 1, packet));
   const scmp_arg_cmp raw[] = {Arg(1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)};
   RETURN_IF_ERROR(Rule(ctx.get(), eperm, "socket", 1, raw));
-  return Export(ctx.get());
+  // io_uring (out of Docker's list since moby 25), and tracing without
+  // CAP_SYS_PTRACE, which Docker allows from Linux 4.8 on.
+  for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
+    RETURN_IF_ERROR(Rule(ctx.get(), eperm, name));
+  }
+  if (!Holds(caps, CAP_SYS_PTRACE)) {
+    for (const char* name : {"ptrace", "process_vm_readv", "process_vm_writev"}) {
+      RETURN_IF_ERROR(Rule(ctx.get(), eperm, name));
+    }
+  }
+  ASSIGN_OR_RETURN(SeccompProgram program, Export(ctx.get()));
+  ASSIGN_OR_RETURN(program.second, AllowList(caps));
+  return program;
 }
 
 namespace {
@@ -334,13 +440,16 @@ absl::StatusOr<SeccompProgram> BuildSeccomp(absl::string_view spec, uint64_t cap
   if (spec == "unconfined") return SeccompProgram{};
   if (spec == "default") {
 #ifdef MINIPOD_SECCOMP_DEFAULT_INC
-    static const struct sock_filter kDefault[] = {
+    // Compiled at build time for Docker's default capabilities.
+    if (caps == kDefaultSeccompCaps) {
 #include MINIPOD_SECCOMP_DEFAULT_INC
-    };
-    return SeccompProgram{std::vector<struct sock_filter>(std::begin(kDefault), std::end(kDefault))};
-#else
-    return CompileDefaultSeccomp();
+      SeccompProgram p;
+      p.filter.assign(std::begin(kDefaultDeny), std::end(kDefaultDeny));
+      p.second.assign(std::begin(kDefaultAllow), std::end(kDefaultAllow));
+      return p;
+    }
 #endif
+    return CompileDefaultSeccomp(caps);
   }
   const std::string path(spec);
   absl::StatusOr<std::string> text = common::ReadFileToString(path, kMaxProfileBytes);
@@ -349,11 +458,13 @@ absl::StatusOr<SeccompProgram> BuildSeccomp(absl::string_view spec, uint64_t cap
 }
 
 int InstallSeccompInChild(const SeccompProgram& program) {
-  if (program.filter.empty()) return 0;
-  struct sock_fprog prog;
-  prog.len = static_cast<unsigned short>(program.filter.size());
-  prog.filter = const_cast<struct sock_filter*>(program.filter.data());
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return errno;
+  for (const std::vector<struct sock_filter>* f : {&program.second, &program.filter}) {
+    if (f->empty()) continue;
+    struct sock_fprog prog;
+    prog.len = static_cast<unsigned short>(f->size());
+    prog.filter = const_cast<struct sock_filter*>(f->data());
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return errno;
+  }
   return 0;
 }
 

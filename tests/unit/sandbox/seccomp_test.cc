@@ -69,6 +69,29 @@ TEST_F(DefaultFilter, RefusesWhatDockerRefuses) {
   EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0)); }), EPERM);
 }
 
+TEST_F(DefaultFilter, IsAnAllowListWithDockersExceptions) {
+  // Not on Docker's list at all: refused although no rule names it.
+  EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_add_key, nullptr, nullptr, nullptr, 0, 0)); }), EPERM);
+  EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_vhangup)); }), EPERM);
+  // personality: the five values Docker allows, and no other.
+  EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_personality, 0xffffffffUL)); }), 0);
+  EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_personality, 0x0008UL)); }), 0);
+  EXPECT_EQ(InChild(program_, [] { return Errno(syscall(SYS_personality, 0x0040000UL /*ADDR_NO_RANDOMIZE*/)); }),
+            EPERM);
+  // chroot comes with CAP_SYS_CHROOT (in the default set); ptrace does not.
+  EXPECT_NE(InChild(program_, [] { return Errno(chroot("/nonexistent-dir")); }), EPERM);
+  auto with_ptrace = BuildSeccomp("default", kDefaultSeccompCaps | (uint64_t{1} << 19) /*CAP_SYS_PTRACE*/);
+  ASSERT_TRUE(with_ptrace.ok());
+  EXPECT_NE(InChild(*with_ptrace, [] { return Errno(syscall(SYS_ptrace, 0x4206 /*SEIZE*/, 0, 0, 0)); }), EPERM);
+  // A TIOCSTI with junk in the upper half of the register: the kernel
+  // would drop the junk, the filter masks it.
+  EXPECT_EQ(InChild(program_, [] {
+              char c = 'x';
+              return Errno(syscall(SYS_ioctl, 0, (1UL << 32) | TIOCSTI, &c));
+            }),
+            EPERM);
+}
+
 TEST_F(DefaultFilter, AllowsOrdinaryWork) {
   EXPECT_EQ(InChild(program_, [] { return Errno(getpid()); }), 0);
   EXPECT_EQ(InChild(program_, [] {
@@ -120,13 +143,16 @@ TEST(Seccomp, TheEmbeddedDefaultIsTheOneCompiledNow) {
   auto embedded = BuildSeccomp("default");
   auto fresh = CompileDefaultSeccomp();
   ASSERT_TRUE(embedded.ok() && fresh.ok());
-  ASSERT_EQ(embedded->filter.size(), fresh->filter.size());
-  for (size_t i = 0; i < fresh->filter.size(); ++i) {
-    EXPECT_EQ(embedded->filter[i].code, fresh->filter[i].code) << i;
-    EXPECT_EQ(embedded->filter[i].jt, fresh->filter[i].jt) << i;
-    EXPECT_EQ(embedded->filter[i].jf, fresh->filter[i].jf) << i;
-    EXPECT_EQ(embedded->filter[i].k, fresh->filter[i].k) << i;
-  }
+  auto same = [](const std::vector<sock_filter>& a, const std::vector<sock_filter>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].code != b[i].code || a[i].jt != b[i].jt || a[i].jf != b[i].jf || a[i].k != b[i].k) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(same(embedded->filter, fresh->filter));
+  EXPECT_TRUE(same(embedded->second, fresh->second));
+  EXPECT_FALSE(fresh->second.empty()) << "the allow list";
 }
 
 TEST(Seccomp, UnconfinedIsNoFilter) {
