@@ -219,6 +219,27 @@ absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootf
     return common::ErrnoStatus(errno, absl::StrCat("--status-fd ", config.status_fd));
   }
 
+  // Every value checked before anything is created on the host.
+  ChildPlan plan;
+  ASSIGN_OR_RETURN(plan.caps, ComputeCaps(config.cap_add, config.cap_drop));
+  if (!rootless) {
+    // As root the child can only keep what we hold (a container's root may
+    // lack some); in a user namespace it starts with every capability.
+    ASSIGN_OR_RETURN(const CapMask own, OwnPermittedCaps());
+    if (const CapMask missing = plan.caps & ~own; missing != 0) {
+      bool all = false;
+      for (const std::string& a : config.cap_add) all = all || absl::AsciiStrToUpper(a) == "ALL";
+      if (!all) {
+        return absl::PermissionDeniedError(absl::StrCat("--cap-add: ", DescribeCaps(missing),
+                                                        ": not held by minipod itself, so it cannot grant it"));
+      }
+      plan.caps &= own;
+    }
+  }
+  plan.last_cap = LastCap();
+  ASSIGN_OR_RETURN(plan.seccomp, BuildSeccomp(config.seccomp, plan.caps));
+  ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config.memory, config.pids, config.cpus));
+
   // Everything the child will reach on the host, opened now.
   MountInputs inputs;
   inputs.rootless = rootless;
@@ -254,25 +275,6 @@ absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootf
     bind_fds.push_back(std::move(fd));
   }
 
-  ChildPlan plan;
-  ASSIGN_OR_RETURN(plan.caps, ComputeCaps(config.cap_add, config.cap_drop));
-  if (!rootless) {
-    // As root the child can only keep what we hold (a container's root may
-    // lack some); in a user namespace it starts with every capability.
-    ASSIGN_OR_RETURN(const CapMask own, OwnPermittedCaps());
-    if (const CapMask missing = plan.caps & ~own; missing != 0) {
-      bool all = false;
-      for (const std::string& a : config.cap_add) all = all || absl::AsciiStrToUpper(a) == "ALL";
-      if (!all) {
-        return absl::PermissionDeniedError(absl::StrCat("--cap-add: ", DescribeCaps(missing),
-                                                        ": not held by minipod itself, so it cannot grant it"));
-      }
-      plan.caps &= own;
-    }
-  }
-  plan.last_cap = LastCap();
-  ASSIGN_OR_RETURN(plan.seccomp, BuildSeccomp(config.seccomp, plan.caps));
-  ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config.memory, config.pids, config.cpus));
   plan.mounts = PlanMounts(config, inputs);
   plan.hostname = config.hostname.c_str();
   plan.loopback = !config.net_host;
