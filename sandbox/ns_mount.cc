@@ -262,7 +262,7 @@ int ApplyMountsInChild(absl::Span<const MountStep> steps, size_t* failed_step) {
         }
         break;
       case MountStep::Op::kTouch: {
-        const int fd = ::open(s.target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, s.mode);
+        const int fd = ::open(s.target.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, s.mode);
         if (fd >= 0) {
           ::close(fd);
         } else {
