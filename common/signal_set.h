@@ -26,6 +26,11 @@ inline constexpr struct {
 
 // The highest signal number the kernel accepts (_NSIG - 1 = 64 on x86-64).
 inline constexpr int kMaxSignal = 64;
+// What "RTMIN" means in names: glibc's SIGRTMIN, as `kill -l` and the
+// glibc programs we signal number it. musl's SIGRTMIN is 35 (it reserves
+// 32-34), so libc's macro would make "RTMIN" mean two signals.
+inline constexpr int kRtMin = 34;
+inline constexpr int kRtMax = kMaxSignal;
 
 // "TERM" for 15; nullptr outside 1..31.
 inline const char* ClassicSignalName(int sig) {
@@ -84,13 +89,13 @@ inline int ParseSignal(const char* s) {
   }
   if (len >= 5 && (EqualsIgnoreCase(s, "RTMIN", 5) || EqualsIgnoreCase(s, "RTMAX", 5))) {
     const bool min = EqualsIgnoreCase(s, "RTMIN", 5);
-    const int base = min ? SIGRTMIN : SIGRTMAX;
+    const int base = min ? kRtMin : kRtMax;
     if (len == 5) return base;
     if (s[5] != (min ? '+' : '-')) return 0;
     const int offset = ParseSmallUnsigned(s + 6);
     if (offset < 0) return 0;
     const int sig = min ? base + offset : base - offset;
-    return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : 0;
+    return sig >= kRtMin && sig <= kRtMax ? sig : 0;
   }
   return 0;
 }
@@ -104,8 +109,8 @@ inline const char* SignalNameOf(int sig, char (&buf)[16]) {
     buf[pos] = '\0';
     return buf;
   }
-  const bool rt = sig >= SIGRTMIN && sig <= SIGRTMAX;
-  unsigned v = static_cast<unsigned>(rt ? sig - SIGRTMIN : sig);
+  const bool rt = sig >= kRtMin && sig <= kRtMax;
+  unsigned v = static_cast<unsigned>(rt ? sig - kRtMin : sig);
   if (rt) {
     memcpy(buf, "RTMIN", 5);
     pos = 5;

@@ -86,7 +86,10 @@ struct Config {
   bool chdir_root = false;          // dumb-init: the init itself chdirs to /
   bool tty_handoff = false;         // dumb-init: TIOCNOTTY before spawning
   bool close_inherited_fds = false; // catatonit: close the init's own fds >= 3
-  bool listen_fds = false;          // catatonit: rewrite LISTEN_PID (not -L)
+  bool listen_fds = false;          // rewrite LISTEN_PID (native, catatonit)
+  // Native --status-fd: one line, "exit N" or "signal N", for the main
+  // child's last end; -1: none.
+  int status_fd = -1;
   bool pause_message = false;       // pause: "Shutting down, got signal: X"
 
   // Exit codes when the command cannot be run.

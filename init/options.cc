@@ -26,6 +26,7 @@ enum LongId : int {
   kOptBackoffInitial,
   kOptBackoffMax,
   kOptBackoffReset,
+  kOptStatusFd,
 };
 
 constexpr LongOption kMinipodLong[] = {
@@ -44,6 +45,7 @@ constexpr LongOption kMinipodLong[] = {
     {"backoff-initial", true, kOptBackoffInitial},
     {"backoff-max", true, kOptBackoffMax},
     {"backoff-reset", true, kOptBackoffReset},
+    {"status-fd", true, kOptStatusFd},
 };
 
 ParseResult Fail(common::Formatter& out, const char* prog, int code) {
@@ -127,6 +129,8 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
                          common::Formatter& out) {
   config.personality = Personality::kMinipod;
   config.style = MessageStyle::kMinipod;
+  // Socket activation passes through to the command, as catatonit does.
+  config.listen_fds = true;
   ResetRewrites(config);
   const char* prog = argc > 0 ? Basename(argv[0]) : "minipod-init";
   config.program_name = prog;
@@ -203,6 +207,10 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
         backoff_given = backoff_given || opt != kOptGrace;
         break;
       }
+      case kOptStatusFd:
+        config.status_fd = common::ParseSmallUnsigned(arg);
+        if (config.status_fd < 0) return Invalid(out, prog, "file descriptor", arg, opt);
+        break;
       case kOptRestart:
         if (strcmp(arg, "always") == 0) {
           config.restart = RestartPolicy::kAlways;

@@ -12,14 +12,16 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/backoff.h"
 #include "common/signal_set.h"
 #include "common/sys.h"
 #include "common/unique_fd.h"
 #include "common/wait_status.h"
+#include "init/pid_scan.h"
 #include "init/say.h"
+#include "init/signals.h"
 #include "init/spawn.h"
 #include "init/texts.h"
-#include "init/timing.h"
 
 namespace init {
 namespace {
@@ -60,22 +62,16 @@ void SignalDescendants(int sig, pid_t group) {
   const long fd = ::syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   common::UniqueFd owned(static_cast<int>(fd));
-  char buf[4096];
+  // A read may end in the middle of a number: the scanner carries it over.
+  PidScanner scan;
+  const auto kill_one = [sig](int pid) { (void)sys::Kill(pid, sig); };
+  char buf[512];
   for (;;) {
-    const common::SysResult n = sys::Read(owned.get(), buf, sizeof buf - 1);
+    const common::SysResult n = sys::Read(owned.get(), buf, sizeof buf);
     if (!n.ok() || n.value <= 0) break;
-    buf[n.value] = '\0';
-    long pid = 0;
-    for (const char* c = buf;; ++c) {
-      if (*c >= '0' && *c <= '9') {
-        pid = pid * 10 + (*c - '0');
-      } else {
-        if (pid > 0) (void)sys::Kill(static_cast<pid_t>(pid), sig);
-        pid = 0;
-        if (*c == '\0') break;
-      }
-    }
+    scan.Feed(buf, static_cast<size_t>(n.value), kill_one);
   }
+  scan.Finish(kill_one);
 }
 
 // Closes every descriptor >= 3 except keep (catatonit keeps its own table
@@ -92,7 +88,7 @@ void CloseFdsExcept(int keep) {
 
 class Loop {
  public:
-  Loop(const Config& config, const sigset_t& original_mask, char** envp, int sfd)
+  Loop(const Config& config, KernelSigMask original_mask, char** envp, int sfd)
       : config_(config), original_mask_(original_mask), envp_(envp), sfd_(sfd),
         backoff_{config.backoff_initial_ms, config.backoff_max_ms, config.backoff_reset_ms} {}
 
@@ -112,17 +108,20 @@ class Loop {
   bool WaitForSignals(long long deadline);
   long long NextDeadline() const;
   void CheckDeadlines();
+  // --status-fd: the main child's last end, as one line.
+  void ReportStatus() const;
 
   const Config& config_;
-  const sigset_t& original_mask_;
+  const KernelSigMask original_mask_;
   char** envp_;
   int sfd_;
-  Backoff backoff_;
+  common::Backoff backoff_;
 
   pid_t child_ = 0;           // 0 when no command is running
   pid_t child_group_ = 0;     // its process group, when it has its own
   long long started_ms_ = 0;
   int exit_code_ = 0;          // status of the last run
+  int last_wait_status_ = -1;  // the main child's, for --status-fd
   bool stopping_ = false;      // SIGTERM/SIGINT seen: no more restarts
   bool finished_ = false;      // the loop is over: exit with exit_code_
   bool draining_ = false;      // child gone, waiting for descendants
@@ -164,9 +163,9 @@ bool Loop::Start() {
 
 void Loop::Forward(int sig) {
   char name[16];
-  const int to = sig <= kMaxSignalNumber ? config_.rewrite[sig] : sig;
+  const int to = ForwardedAs(config_, sig);
   if (to == 0) {
-    Say(Level::kDebug, "not forwarding %s (dropped by rewrite)", SigName(sig, name));
+    Say(Level::kDebug, "not forwarding %s", SigName(sig, name));
     return;
   }
   if (child_ == 0 && !(config_.forward_to_group && child_group_ > 0)) {
@@ -198,12 +197,10 @@ void Loop::OnSignal(const signalfd_siginfo& info) {
       // pause.c leaves the other signals at their default action: let the
       // kernel apply it (terminate, stop, or nothing for PID 1 and for
       // signals that were ignored when we started).
-      sigset_t one;
-      sigemptyset(&one);
-      sigaddset(&one, sig);
-      (void)sys::SigProcMask(SIG_UNBLOCK, &one, nullptr);
+      const KernelSigMask one = SignalBit(sig);
+      (void)SetKernelSigMask(SIG_UNBLOCK, &one, nullptr);
       (void)sys::Kill(::getpid(), sig);
-      (void)sys::SigProcMask(SIG_BLOCK, &one, nullptr);
+      (void)SetKernelSigMask(SIG_BLOCK, &one, nullptr);
     }
     return;
   }
@@ -211,20 +208,12 @@ void Loop::OnSignal(const signalfd_siginfo& info) {
     ignore_once_[sig] = false;  // the tty hand-off's own SIGHUP/SIGCONT
     return;
   }
-  if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
-    switch (config_.job_control) {
-      case JobControl::kDropAll:
-        return;
-      case JobControl::kTini:
-        if (sig != SIGTSTP) return;
-        Forward(sig);
-        return;
-      case JobControl::kStopSelf:
-        Forward(sig);
-        // Stop ourselves too, so the shell sees the whole job stop.
-        (void)sys::Kill(::getpid(), SIGSTOP);
-        return;
-    }
+  if (IsJobControlSignal(sig)) {
+    // ForwardedAs() drops or keeps them per personality; dumb-init's model
+    // then stops the init too, so the shell sees the whole job stop.
+    Forward(sig);
+    if (config_.job_control == JobControl::kStopSelf) (void)sys::Kill(::getpid(), SIGSTOP);
+    return;
   }
   if (terminate && config_.restart != RestartPolicy::kNever && !stopping_) {
     Say(Level::kInfo, "got SIG%s: stopping supervision", sig == SIGTERM ? "TERM" : "INT");
@@ -254,6 +243,7 @@ void Loop::OnChildExit(int wait_status) {
   char name[16];
   const long long now = sys::MonotonicMs();
   int code = common::ExitCodeFromWaitStatus(wait_status);
+  last_wait_status_ = wait_status;
   if (WIFSIGNALED(wait_status)) {
     Say(Level::kInfo, "Main child exited with signal (with signal '%s')",
         SigName(WTERMSIG(wait_status), name));
@@ -393,7 +383,20 @@ int Loop::Run() {
     Reap();
     CheckDeadlines();
   }
+  ReportStatus();
   return exit_code_;
+}
+
+void Loop::ReportStatus() const {
+  if (config_.status_fd < 0 || last_wait_status_ < 0) return;
+  char line[24];
+  common::Formatter f(line, sizeof line);
+  const bool signaled = WIFSIGNALED(last_wait_status_);
+  f.Printf("%s %d\n", signaled ? "signal" : "exit",
+           signaled ? WTERMSIG(last_wait_status_) : WEXITSTATUS(last_wait_status_));
+  // EPIPE and EBADF are the reader's business. The SIGPIPE a closed pipe
+  // raises stays blocked and unread: the init exits next.
+  common::WriteAll(config_.status_fd, f.data(), f.size());
 }
 
 }  // namespace
@@ -401,21 +404,26 @@ int Loop::Run() {
 int Run(const Config& config, char** envp) {
   ConfigureSay(config);
 
-  // Block everything but the fault signals first; they arrive through the
-  // signalfd from now on. The child restores original_mask before execve.
-  sigset_t original_mask;
-  const sigset_t blocked = common::AllButFaultSignals();
-  if (common::SysResult r = sys::SigProcMask(SIG_BLOCK, &blocked, &original_mask); !r.ok()) {
+  // Block every signal first, by kernel number (signals.h says why not
+  // sigfillset); they arrive through the signalfd from now on. The child
+  // restores original_mask, all 64 bits of it, before execve.
+  KernelSigMask original_mask = 0;
+  if (common::SysResult r = SetKernelSigMask(SIG_BLOCK, &kInitBlocked, &original_mask); !r.ok()) {
     Say(Level::kError, "sigprocmask: %s", ErrorText(r.err));
     return config.exit_setup_failed;
   }
-  const common::SysResult sfd = sys::SignalFd(blocked);
+  const common::SysResult sfd =
+      common::FromRet(::syscall(SYS_signalfd4, -1, &kInitBlocked, kKernelSigMaskBytes, SFD_CLOEXEC));
   if (!sfd.ok()) {
     Say(Level::kError, "signalfd: %s", ErrorText(sfd.err));
     return config.exit_setup_failed;
   }
   common::UniqueFd signal_fd(static_cast<int>(sfd.value));
   TakeOverSigchld();
+  // The command must not inherit the status pipe: its end of file is how
+  // the reader learns that the init is gone. A bad FD shows up (and is
+  // ignored) at the write.
+  if (config.status_fd >= 0) (void)::syscall(SYS_fcntl, config.status_fd, F_SETFD, FD_CLOEXEC);
 
   if (config.pdeathsig != 0) {
     if (common::SysResult r = sys::Prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(config.pdeathsig));

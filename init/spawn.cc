@@ -19,7 +19,7 @@ namespace {
 
 struct ChildArgs {
   const Config* config;
-  const sigset_t* original_mask;
+  KernelSigMask original_mask;
   char** envp;
   int exec_err;  // written by the child, read after it has exec'd or exited
 };
@@ -33,16 +33,20 @@ char g_listen_pid[32];
 
 // Socket activation through the init: when LISTEN_PID names the init (its
 // leading digits, as strtol reads them), the service is the real recipient,
-// so LISTEN_PID becomes the child's pid (catatonit).
+// so LISTEN_PID becomes the child's pid (catatonit). A restarted child finds
+// the slot pointing at g_listen_pid, holding its predecessor's pid: it is
+// rewritten again, since the init is still the one systemd named.
 void RewriteListenPid(char** envp) {
   if (envp == nullptr) return;
   for (char** e = envp; *e != nullptr; ++e) {
-    if (strncmp(*e, "LISTEN_PID=", 11) != 0) continue;
-    long named = 0;
-    for (const char* d = *e + 11; *d >= '0' && *d <= '9' && named < 1L << 40; ++d) {
-      named = named * 10 + (*d - '0');
+    if (*e != g_listen_pid) {
+      if (strncmp(*e, "LISTEN_PID=", 11) != 0) continue;
+      long named = 0;
+      for (const char* d = *e + 11; *d >= '0' && *d <= '9' && named < 1L << 40; ++d) {
+        named = named * 10 + (*d - '0');
+      }
+      if (named != ::getppid()) return;
     }
-    if (named != ::getppid()) return;
     common::Formatter f(g_listen_pid, sizeof g_listen_pid);
     f.Printf("LISTEN_PID=%d", static_cast<int>(::getpid()));
     *e = g_listen_pid;
@@ -141,19 +145,16 @@ int ChildMain(void* p) {
 
   if (config.child_signals == ChildSignals::kReset) {
     ResetDispositions();
-    sigset_t none;
-    sigemptyset(&none);
-    (void)common::sys::SigProcMask(SIG_SETMASK, &none, nullptr);
+    const KernelSigMask none = 0;
+    (void)SetKernelSigMask(SIG_SETMASK, &none, nullptr);
   } else {
-    sigset_t mask = *args.original_mask;
+    KernelSigMask mask = args.original_mask;
     if (config.child_blocks_job_control) {
-      sigaddset(&mask, SIGTSTP);
-      sigaddset(&mask, SIGTTIN);
-      sigaddset(&mask, SIGTTOU);
+      mask |= SignalBit(SIGTSTP) | SignalBit(SIGTTIN) | SignalBit(SIGTTOU);
     }
     // Hand back exactly the dispositions the init inherited.
     if (g_sigchld_was_ignored) SetDisposition(SIGCHLD, SIG_IGN);
-    (void)common::sys::SigProcMask(SIG_SETMASK, &mask, nullptr);
+    (void)SetKernelSigMask(SIG_SETMASK, &mask, nullptr);
   }
   if (config.listen_fds) RewriteListenPid(args.envp);
 
@@ -184,9 +185,9 @@ void TakeOverSigchld() {
   g_sigchld_was_ignored = old.handler == SIG_IGN;
 }
 
-SpawnResult Spawn(const Config& config, const sigset_t& original_mask, char** envp) {
+SpawnResult Spawn(const Config& config, KernelSigMask original_mask, char** envp) {
   SpawnResult result;
-  ChildArgs args{&config, &original_mask, envp, 0};
+  ChildArgs args{&config, original_mask, envp, 0};
   // CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables to copy, and
   // we resume only once the child has exec'd or exited, with exec_err set.
   // All signals but the fault signals are blocked, so no handler can run on

@@ -8,6 +8,7 @@
 
 #include "common/sys.h"
 #include "init/config.h"
+#include "init/signals.h"
 
 namespace init {
 
@@ -22,9 +23,15 @@ struct SpawnResult {
 // gets SIG_IGN back when its signals are inherited (ChildSignals::kInherited).
 void TakeOverSigchld();
 
+// rt_sigprocmask with a whole kernel mask: libc's sigprocmask would drop
+// the bits of the signals it reserves (musl: 32-34) from old.
+inline common::SysResult SetKernelSigMask(int how, const KernelSigMask* set, KernelSigMask* old) {
+  return common::FromRet(::syscall(SYS_rt_sigprocmask, how, set, old, kKernelSigMaskBytes));
+}
+
 // envp may be modified in the child only (LISTEN_PID). original_mask is the
 // mask the init started with, restored in the child for kInherited.
-SpawnResult Spawn(const Config& config, const sigset_t& original_mask, char** envp);
+SpawnResult Spawn(const Config& config, KernelSigMask original_mask, char** envp);
 
 // The exit code for an execve failure with errno err.
 constexpr int ExecFailureExitCode(const Config& config, int err) {

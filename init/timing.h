@@ -1,5 +1,6 @@
-// Durations on the command line and the restart back-off, as pure constexpr
-// arithmetic so the unit tests can pin every edge. Builds for musl and glibc.
+// Durations on the command line, as pure constexpr arithmetic so the unit
+// tests can pin every edge (the restart back-off is common/backoff.h).
+// Builds for musl and glibc.
 #pragma once
 
 #include <stdint.h>
@@ -71,39 +72,5 @@ static_assert(ParseDurationMs("2") == 2'000);
 static_assert(ParseDurationMs("s") == -1);
 static_assert(ParseDurationMs("5x") == -1);
 static_assert(ParseDurationMs("1s2") == -1);
-
-// The kubelet's crash-loop back-off: the first restart waits `initial`, each
-// later one twice the previous, never more than `max`.
-constexpr int64_t BackoffDelayMs(int64_t initial, int64_t max, uint32_t failures) {
-  if (initial <= 0) return 0;
-  if (failures == 0) return initial < max ? initial : max;
-  int64_t d = initial;
-  for (uint32_t i = 0; i < failures && d < max; ++i) d *= 2;
-  return d < max ? d : max;
-}
-
-static_assert(BackoffDelayMs(10'000, 300'000, 0) == 10'000);
-static_assert(BackoffDelayMs(10'000, 300'000, 1) == 20'000);
-static_assert(BackoffDelayMs(10'000, 300'000, 4) == 160'000);
-static_assert(BackoffDelayMs(10'000, 300'000, 5) == 300'000);
-static_assert(BackoffDelayMs(10'000, 300'000, 4000) == 300'000);
-
-// Restart accounting across runs: a run that stayed up at least reset_ms
-// starts the back-off over, as the kubelet forgets old crashes.
-struct Backoff {
-  int64_t initial_ms;
-  int64_t max_ms;
-  int64_t reset_ms;
-  uint32_t consecutive = 0;
-
-  // Called when a run that lasted run_ms ended and will be restarted;
-  // returns how long to wait before starting the next run.
-  constexpr int64_t NextDelay(int64_t run_ms) {
-    if (run_ms >= reset_ms) consecutive = 0;
-    const int64_t d = BackoffDelayMs(initial_ms, max_ms, consecutive);
-    if (consecutive < 64) ++consecutive;
-    return d;
-  }
-};
 
 }  // namespace init

@@ -552,6 +552,31 @@ TEST_P(InitTest, SigtermDuringBackoffExitsAtOnce) {
   }
 }
 
+TEST_P(InitTest, RestartGivesEveryRunItsOwnListenPid) {
+  // Socket activation: LISTEN_PID names the init (a shell sets it to its own
+  // pid, then execs the init), so each run of the command, the first and
+  // every restart, must find its own pid there.
+  SpawnOptions o;
+  o.path = "/bin/sh";
+  o.argv = {"sh", "-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", InitPath(), "--restart", "always",
+            "--backoff-initial", "50ms", "--backoff-max", "50ms", "--", ProbePath("pidinfo"), "--relations",
+            "--exit", "3"};
+  o.where = where();
+  auto p = Proc::Start(o);
+  ASSERT_TRUE(p->started());
+  ASSERT_TRUE(p->WaitForLine("listen_pid=", Ms(10'000), 3)) << p->out() << p->err();
+  ASSERT_TRUE(p->Signal(SIGTERM));
+  const Result r = p->Wait();
+  ASSERT_TRUE(r.exited) << Describe(r);
+  int runs = 0;
+  for (const std::string& line : Lines(r.out)) {
+    if (line.rfind("listen_pid=", 0) != 0) continue;
+    ++runs;
+    EXPECT_EQ(line, "listen_pid=self") << "run " << runs << ": " << Describe(r);
+  }
+  EXPECT_GE(runs, 3) << Describe(r);
+}
+
 TEST_P(InitTest, CommandNotFoundIsNotRestarted) {
   const Result r = Run({"--restart", "always", "--backoff-initial", "100ms", "--", "/nonexistent/minipod-test-cmd"});
   ASSERT_TRUE(r.exited) << Describe(r);
@@ -741,6 +766,109 @@ TEST_F(CommandLineTest, ChildGetsItsOwnProcessGroupAndTheInheritedSignalState) {
   EXPECT_THAT(r.out, HasSubstr("sigblk=0000000000000800\n")) << "USR2 blocked, as the init was started";
   EXPECT_THAT(r.out, HasSubstr("sigign=0000000000000001\n")) << "HUP ignored, as the init was started";
   EXPECT_THAT(r.out, HasSubstr("fds=none\n"));
+}
+
+TEST_F(CommandLineTest, ChildGetsEveryInheritedBlockedNumberBack) {
+  // 34 and 35 are real-time signals for glibc; musl reserves 34 and its
+  // sigprocmask leaves 32-34 out of the old mask it reports.
+  SpawnOptions o;
+  o.path = InitPath();
+  o.argv = {"minipod-init", "--", ProbePath("pidinfo"), "--relations"};
+  o.blocked = {SIGUSR2, 34, 35};
+  auto p = Proc::Start(o);
+  const Result r = p->Wait();
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("sigblk=0000000600000800\n")) << "USR2, 34 and 35 blocked, as the init was started";
+}
+
+// --status-fd, through a shell that opens the descriptor and then execs the
+// init (so the init is the process the test waits for).
+class StatusFdTest : public CommandLineTest {
+ protected:
+  // Runs `minipod-init --status-fd 3 ARGS...` with fd 3 open on a file and
+  // returns the result; the file's content lands in status_.
+  Result RunWithStatusFile(const std::vector<std::string>& args) {
+    const std::string file = dir_.Join("status");
+    SpawnOptions o;
+    o.path = "/bin/sh";
+    o.argv = Concat({"sh", "-c", "f=$1; shift; exec \"$0\" --status-fd 3 \"$@\" 3>\"$f\"", InitPath(), file},
+                    args);
+    auto p = Proc::Start(o);
+    EXPECT_TRUE(p->started());
+    const Result r = p->Wait(Ms(15'000));
+    status_ = ReadAll(file);
+    return r;
+  }
+  static std::string ReadAll(const std::string& path) {
+    std::string s;
+    if (FILE* f = fopen(path.c_str(), "r")) {
+      char buf[256];
+      size_t n;
+      while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+      fclose(f);
+    }
+    return s;
+  }
+  TempDir dir_;
+  std::string status_;
+};
+
+TEST_F(StatusFdTest, ExitStatusIsOneLine) {
+  const Result r = RunWithStatusFile({"--", Sigrec(), "--exit", "5"});
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 5) << Describe(r);
+  EXPECT_EQ(status_, "exit 5\n");
+}
+
+TEST_F(StatusFdTest, DeathBySignalIsReportedAsTheSignal) {
+  for (const auto& [name, sig] : {std::pair{"TERM", SIGTERM}, std::pair{"KILL", SIGKILL}, std::pair{"USR1", SIGUSR1}}) {
+    SCOPED_TRACE(name);
+    const Result r = RunWithStatusFile({"--", Sigrec(), "--raise", name});
+    ASSERT_TRUE(r.exited) << Describe(r);
+    EXPECT_EQ(r.exit_code, 128 + sig) << Describe(r);
+    EXPECT_EQ(status_, "signal " + std::to_string(sig) + "\n");
+  }
+}
+
+TEST_F(StatusFdTest, TheRawStatusEvenWhenExpectedExitMapsItToZero) {
+  const Result r = RunWithStatusFile({"-e", "7", "--", Sigrec(), "--exit", "7"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(status_, "exit 7\n");
+}
+
+TEST_F(StatusFdTest, SupervisionWritesOnlyTheLastRun) {
+  const Result r = RunWithStatusFile({"--restart", "on-failure", "--backoff-initial", "50ms", "--", Sigrec(),
+                                      "--counter", dir_.Join("runs"), "--exit-seq", "3,4,0"});
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("child run 2\n")) << Describe(r);
+  EXPECT_EQ(status_, "exit 0\n");
+}
+
+TEST_F(StatusFdTest, TheCommandDoesNotInheritIt) {
+  const Result r = RunWithStatusFile({"--", ProbePath("pidinfo"), "--relations"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("fds=none\n")) << Describe(r);
+  EXPECT_EQ(status_, "exit 0\n");
+}
+
+TEST_F(StatusFdTest, ClosedReaderOrBadDescriptorIsIgnored) {
+  // The pipe's reader (`true`) is gone long before the child exits: the
+  // write fails with EPIPE, and the SIGPIPE must not kill the init. bash's
+  // pipefail returns the init's own status.
+  SpawnOptions o;
+  o.path = "/bin/bash";
+  o.argv = {"bash", "-c", "set -o pipefail; \"$0\" --status-fd 3 -- \"$1\" --sleep-ms 300 --exit 5 3>&1 >/dev/null | true",
+            InitPath(), Sigrec()};
+  auto p = Proc::Start(o);
+  const Result r = p->Wait(Ms(15'000));
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 5) << "141 would be death by SIGPIPE: " << Describe(r);
+
+  const Result bad = Run({"--status-fd", "99", "--", Sigrec(), "--exit", "5"});
+  ASSERT_TRUE(bad.exited) << Describe(bad);
+  EXPECT_EQ(bad.exit_code, 5) << Describe(bad);
+  EXPECT_EQ(bad.term_signal, 0) << Describe(bad);
 }
 
 TEST_F(CommandLineTest, InheritedIgnoredSigchldStillReportsTheExitStatus) {

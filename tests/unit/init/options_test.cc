@@ -78,6 +78,17 @@ TEST(MinipodOptionsTest, Defaults) {
   EXPECT_EQ(c.exit_not_executable, 126);
   for (int s = 1; s <= kMaxSignalNumber; ++s) EXPECT_EQ(c.rewrite[s], s);
   for (int code = 0; code < 256; ++code) EXPECT_FALSE(IsExpectedExit(c, code));
+  EXPECT_EQ(c.status_fd, -1);
+  EXPECT_TRUE(c.listen_fds) << "socket activation passes through to the command";
+}
+
+TEST(MinipodOptionsTest, StatusFd) {
+  EXPECT_EQ(Parse({"minipod-init", "--status-fd", "3", "x"}).config.status_fd, 3);
+  EXPECT_EQ(Parse({"minipod-init", "--status-fd=0", "x"}).config.status_fd, 0);
+  Parsed p = Parse({"minipod-init", "--status-fd", "7", "--restart", "always", "x"});
+  ASSERT_TRUE(p.result.run) << p.text;
+  EXPECT_EQ(p.config.status_fd, 7);
+  EXPECT_NE(Parse({"minipod-init", "-h"}).text.find("--status-fd FD"), std::string::npos);
 }
 
 TEST(MinipodOptionsTest, EveryOption) {
@@ -167,6 +178,10 @@ TEST(MinipodOptionsTest, BadInputIsOneLinePlusHintAndExit2) {
       {{"minipod-init", "--backoff-initial", "10s", "--backoff-max", "1s", "x"},
        "shorter than --backoff-initial"},
       {{"minipod-init", "--restart", "always"}, "need a COMMAND"},
+      {{"minipod-init", "--status-fd", "x", "x"}, "invalid file descriptor 'x' for --status-fd"},
+      {{"minipod-init", "--status-fd", "-1", "x"}, "invalid file descriptor '-1'"},
+      {{"minipod-init", "--status-fd", "", "x"}, "invalid file descriptor ''"},
+      {{"minipod-init", "--status-fd"}, "option '--status-fd' requires an argument"},
   };
   for (const BadCase& c : cases) {
     Parsed p = Parse(c.args);
