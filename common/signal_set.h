@@ -131,8 +131,9 @@ inline const char* SignalNameOf(int sig, char (&buf)[16]) {
   return buf;
 }
 
-// The signals that report a fault in the process itself. They stay
-// unblocked in init so a bug kills it loudly instead of hanging.
+// The signals that report a fault in the process itself. Blocking them does
+// not hide a real fault: the kernel unblocks and delivers it anyway
+// (force_sig_info), which is why minipod-init blocks all 64 (init/signals.h).
 inline constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
                                         SIGABRT, SIGTRAP, SIGSYS};
 

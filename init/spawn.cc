@@ -190,8 +190,8 @@ SpawnResult Spawn(const Config& config, KernelSigMask original_mask, char** envp
   ChildArgs args{&config, original_mask, envp, 0};
   // CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables to copy, and
   // we resume only once the child has exec'd or exited, with exec_err set.
-  // All signals but the fault signals are blocked, so no handler can run on
-  // the shared memory in between.
+  // Every signal is blocked and the init installs no handler, so nothing
+  // can run on the shared memory in between.
   const int pid = ::clone(ChildMain, g_child_stack + sizeof g_child_stack,
                           CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   if (pid < 0) {
