@@ -858,7 +858,7 @@ TEST_F(StatusFdTest, ClosedReaderOrBadDescriptorIsIgnored) {
   // pipefail returns the init's own status.
   SpawnOptions o;
   o.path = "/bin/bash";
-  o.argv = {"bash", "-c", "set -o pipefail; \"$0\" --status-fd 3 -- \"$1\" --sleep-ms 300 --exit 5 3>&1 >/dev/null | true",
+  o.argv = {"bash", "-c", "set -o pipefail; \"$0\" --status-fd 3 -- \"$1\" --sleep-ms 1000 --exit 5 3>&1 >/dev/null | true",
             InitPath(), Sigrec()};
   auto p = Proc::Start(o);
   const Result r = p->Wait(Ms(15'000));
