@@ -356,10 +356,15 @@ bool Loop::WaitForSignals(long long deadline) {
   const common::SysResult n = sys::Read(sfd_, infos, sizeof infos);
   if (!n.ok()) return n.err == EAGAIN;
   for (long i = 0; i < n.value / static_cast<long>(sizeof infos[0]); ++i) {
-    if (infos[i].ssi_signo == SIGCHLD) {
+    const signalfd_siginfo& info = infos[i];
+    if (info.ssi_signo == SIGCHLD) {
       reap_pending_ = true;
+    } else if (info.ssi_code == SI_USER && static_cast<pid_t>(info.ssi_pid) == ::getpid()) {
+      // Raised by the init's own system call: the SIGPIPE of a write to a
+      // closed stderr (the kernel's send_sig() names the writer as sender).
+      // It is the init's business, not the child's.
     } else {
-      OnSignal(infos[i]);
+      OnSignal(info);
     }
   }
   return true;

@@ -871,6 +871,25 @@ TEST_F(StatusFdTest, ClosedReaderOrBadDescriptorIsIgnored) {
   EXPECT_EQ(bad.term_signal, 0) << Describe(bad);
 }
 
+TEST_F(CommandLineTest, SigpipeOfTheInitsOwnWriteIsNotForwarded) {
+  // The init's stderr is a pipe whose reader is gone (bash waits for it to
+  // exit first): its messages raise SIGPIPE in the init, which is the
+  // init's, not something to hand to the child.
+  SpawnOptions o;
+  o.path = "/bin/bash";
+  o.argv = {"bash", "-c", "exec 2> >(exec true); wait $!; exec \"$0\" -v -- \"$1\" --exit-on USR1:0", InitPath(),
+            Sigrec()};
+  auto p = Proc::Start(o);
+  ASSERT_TRUE(p->started());
+  ASSERT_TRUE(p->WaitForLine("child ready")) << p->out();
+  p->Pump(Ms(200));
+  ASSERT_TRUE(p->Signal(SIGUSR1));
+  const Result r = p->Wait();
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "child ready\nchild USR1\nchild exit 0\n") << Describe(r);
+}
+
 TEST_F(CommandLineTest, InheritedIgnoredSigchldStillReportsTheExitStatus) {
   // With SIGCHLD ignored the kernel would reap the child by itself and the
   // status would be lost (tini and catatonit hang there). The init takes
