@@ -124,7 +124,8 @@ void CheckForwardedSet(Report&& report) {
     Config config;
     report(ParseFor(t, config), "command line parses", static_cast<int>(t), 0);
     for (int s = 1; s <= 64; ++s) {
-      report(ForwardedAs(config, s) == ExpectedForward(t, s), "ForwardedAs(tool, s)",
+      // got/want read as 100 * forwarded signal + s.
+      report(ForwardedAs(config, s) == ExpectedForward(t, s), "ForwardedAs (100*as + s)",
              ForwardedAs(config, s) * 100 + s, ExpectedForward(t, s) * 100 + s);
     }
     report(ForwardedAs(config, 0) == 0 && ForwardedAs(config, 65) == 0, "out of range", 0, 0);
