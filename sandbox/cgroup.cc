@@ -230,6 +230,9 @@ absl::StatusOr<SandboxCgroup> SandboxCgroup::Create(const std::string& name, con
     if (!prog.ok()) return common::Annotate(prog.status(), "device policy");
     RETURN_IF_ERROR(common::Annotate(AttachDeviceProgram(prog->get(), plan.dirs.front()), "device policy"));
   }
+  // The exec ran alongside the work above; a janitor that failed to start
+  // is an error, not a cgroup silently left after a SIGKILL.
+  RETURN_IF_ERROR(cg.janitor_.WaitStarted());
   if (plan.kind == CgroupLayout::kV2) {
     const std::string& dir = plan.dirs.front();
     const common::SysResult fd = common::sys::Open(dir.c_str(), O_PATH | O_DIRECTORY);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -36,9 +37,11 @@ using common::UniqueFd;
 constexpr int kPipeFd = 3;
 constexpr int kPidFd = 4;
 constexpr int kExeFd = 5;
+constexpr int kReportFd = 6;  // the execveat errno, if it fails; CLOEXEC
 
 // Between fork and execveat: only async-signal-safe calls, no allocation.
-[[noreturn]] void ExecJanitor(int exe_fd, int read_fd, int pid_fd, int null_fd, char* const* argv) {
+[[noreturn]] void ExecJanitor(int exe_fd, int read_fd, int pid_fd, int null_fd, int report_fd,
+                              char* const* argv) {
   ::setsid();  // out of the caller's process group and terminal
   // Ignored signals stay ignored across execve; the mask is inherited too.
   struct sigaction ign {};
@@ -52,22 +55,31 @@ constexpr int kExeFd = 5;
   const int rd = ::fcntl(read_fd, F_DUPFD_CLOEXEC, 10);
   const int pfd = pid_fd >= 0 ? ::fcntl(pid_fd, F_DUPFD_CLOEXEC, 10) : -1;
   const int nul = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 10);
-  if (exe < 0 || rd < 0 || nul < 0 || (pid_fd >= 0 && pfd < 0)) ::_exit(127);
+  const int rep = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 10);
+  const auto fail = [rep] {
+    const int err = errno;
+    if (rep >= 0) (void)!::write(rep, &err, sizeof err);
+    ::_exit(127);
+  };
+  if (exe < 0 || rd < 0 || nul < 0 || rep < 0 || (pid_fd >= 0 && pfd < 0)) fail();
   for (int fd = 0; fd < 3; ++fd) {
-    if (::dup2(nul, fd) != fd) ::_exit(127);
+    if (::dup2(nul, fd) != fd) fail();
   }
-  if (::dup2(rd, kPipeFd) != kPipeFd) ::_exit(127);
-  if (pfd >= 0 && ::dup2(pfd, kPidFd) != kPidFd) ::_exit(127);
-  if (::dup3(exe, kExeFd, O_CLOEXEC) != kExeFd) ::_exit(127);  // gone after the exec
+  if (::dup2(rd, kPipeFd) != kPipeFd) fail();
+  if (pfd >= 0 && ::dup2(pfd, kPidFd) != kPidFd) fail();
+  if (::dup3(exe, kExeFd, O_CLOEXEC) != kExeFd) fail();  // gone after the exec
+  if (::dup3(rep, kReportFd, O_CLOEXEC) != kReportFd) fail();
   // Everything else (the write end, the caller's fds): closed now, or
   // CLOEXEC before 5.9's close_range.
-  if (::syscall(SYS_close_range, kExeFd + 1, ~0U, 0U) != 0) {
-    for (int fd = kExeFd + 1; fd < 1024; ++fd) ::close(fd);
+  if (::syscall(SYS_close_range, kReportFd + 1, ~0U, 0U) != 0) {
+    for (int fd = kReportFd + 1; fd < 1024; ++fd) ::close(fd);
   }
   if (pfd < 0) ::close(kPidFd);
   (void)!::chdir("/");  // no cwd on a mount that must go
   static char* const kNoEnv[] = {nullptr};
   ::syscall(SYS_execveat, kExeFd, "", argv, kNoEnv, AT_EMPTY_PATH);
+  const int err = errno;
+  (void)!::write(kReportFd, &err, sizeof err);
   ::_exit(127);
 }
 
@@ -95,11 +107,17 @@ absl::StatusOr<Janitor> Janitor::Start(const char* exe, const std::vector<std::s
   const common::SysResult null_fd = common::sys::Open("/dev/null", O_RDWR);
   if (!null_fd.ok()) return ErrnoStatus(null_fd.err, "janitor: open(/dev/null)");
   UniqueFd null_owned(static_cast<int>(null_fd.value));
+  // A socket pair, not a pipe: Dismiss's send(MSG_NOSIGNAL) to a janitor
+  // that is gone fails with EPIPE instead of raising SIGPIPE in the caller.
   int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return ErrnoStatus(errno, "janitor: socketpair");
+  }
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
   if (const common::SysResult r = common::sys::Pipe(fds); !r.ok()) {
     return ErrnoStatus(r.err, "janitor: pipe2");
   }
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  UniqueFd report_read(fds[0]), report_write(fds[1]);
   // Our own pidfd: the janitor learns of our exit from it even when a child
   // we forked without exec (still in setup) holds a copy of the write end.
   // Before 5.3 (ENOSYS) the pipe's EOF alone has to do.
@@ -114,28 +132,60 @@ absl::StatusOr<Janitor> Janitor::Start(const char* exe, const std::vector<std::s
 
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus(errno, "fork(janitor)");
-  if (pid == 0) ExecJanitor(exe_owned.get(), read_end.get(), launcher.get(), null_owned.get(), argv.data());
+  if (pid == 0) {
+    ExecJanitor(exe_owned.get(), read_end.get(), launcher.get(), null_owned.get(), report_write.get(),
+                argv.data());
+  }
   Janitor j;
   j.write_end_ = std::move(write_end);
+  j.exec_report_ = std::move(report_read);
+  j.exe_ = exe;
   j.pid_ = pid;
   return j;
 }
 
 Janitor::Janitor(Janitor&& other) noexcept
-    : write_end_(std::move(other.write_end_)), pid_(std::exchange(other.pid_, -1)) {}
+    : write_end_(std::move(other.write_end_)),
+      exec_report_(std::move(other.exec_report_)),
+      exe_(std::move(other.exe_)),
+      pid_(std::exchange(other.pid_, -1)) {}
 
 Janitor& Janitor::operator=(Janitor&& other) noexcept {
   if (this != &other) {
     write_end_ = std::move(other.write_end_);
+    exec_report_ = std::move(other.exec_report_);
+    exe_ = std::move(other.exe_);
     pid_ = std::exchange(other.pid_, -1);
   }
   return *this;
 }
 
+absl::Status Janitor::WaitStarted(int timeout_ms) {
+  if (!exec_report_) return absl::OkStatus();
+  struct pollfd p = {exec_report_.get(), POLLIN, 0};
+  const long long deadline = common::sys::MonotonicMs() + timeout_ms;
+  for (;;) {
+    const long long left = deadline - common::sys::MonotonicMs();
+    const int n = ::poll(&p, 1, left > 0 ? static_cast<int>(left) : 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("janitor (", exe_, "): not started after ", timeout_ms, " ms"));
+    }
+    break;
+  }
+  int err = 0;
+  const common::SysResult r = common::sys::Read(exec_report_.get(), &err, sizeof err);
+  exec_report_.Reset();
+  if (r.ok() && r.value == 0) return absl::OkStatus();  // EOF: the exec closed it
+  if (!r.ok()) return ErrnoStatus(r.err, "janitor: read(exec report)");
+  return ErrnoStatus(err, absl::StrCat("janitor: execveat(", exe_, ")"));
+}
+
 void Janitor::Dismiss() {
   if (write_end_) {
     const char done = 'D';
-    (void)!::write(write_end_.get(), &done, 1);
+    (void)!::send(write_end_.get(), &done, 1, MSG_NOSIGNAL);
     write_end_.Reset();
   }
   if (pid_ > 0) {
@@ -151,7 +201,7 @@ void Janitor::Dismiss() {
 
 int JanitorMain(int argc, char** argv) {
   struct stat st {};
-  if (argc < 1 || ::fstat(kPipeFd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+  if (argc < 1 || ::fstat(kPipeFd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
     fprintf(stderr, "minipod %s: an internal command of minipod run, not for direct use\n", kJanitorCommand);
     return 2;
   }

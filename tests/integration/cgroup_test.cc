@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -843,7 +844,7 @@ int RunJanitor(const std::vector<std::string>& args, int fd3) {
 }
 
 TEST_F(CgroupTest, JanitorEntryPointRemovesOnlyCgroups) {
-  // Not started by a launcher (fd 3 is no pipe): refuses to do anything.
+  // Not started by a launcher (fd 3 is no socket): refuses to do anything.
   EXPECT_EQ(RunJanitor({"-", "/tmp"}, -1), 2);
   // With a pipe that closes without "done", it removes what it was given,
   // but only below a cgroup file system.
@@ -855,7 +856,7 @@ TEST_F(CgroupTest, JanitorEntryPointRemovesOnlyCgroups) {
   ASSERT_EQ(planned.size(), 1u);
   ASSERT_EQ(mkdir(planned[0].c_str(), 0755), 0);
   int p[2];
-  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
   close(p[1]);
   EXPECT_EQ(RunJanitor({"-", not_cgroup, planned[0]}, p[0]), 0);
   close(p[0]);
@@ -863,6 +864,18 @@ TEST_F(CgroupTest, JanitorEntryPointRemovesOnlyCgroups) {
   EXPECT_FALSE(IsDir(planned[0]));
   rmdir(not_cgroup.c_str());
   rmdir(tmp);
+}
+
+// A janitor that cannot be exec'd fails Create, which leaves nothing.
+TEST_F(CgroupTest, JanitorThatCannotStartFailsCreate) {
+  const std::string name = Name();
+  const std::vector<std::string> planned = Planned(name, Limits{});
+  ASSERT_FALSE(planned.empty());
+  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, layout_, "/dev/null");
+  ASSERT_FALSE(cg.ok());
+  EXPECT_THAT(std::string(cg.status().message()), HasSubstr("janitor: execveat(/dev/null)"));
+  EXPECT_TRUE(AllGone(planned));
+  EXPECT_TRUE(Eventually([&] { return Descendants(getpid()).empty(); })) << "the failed child was not reaped";
 }
 
 }  // namespace
