@@ -878,5 +878,25 @@ TEST_F(CgroupTest, JanitorThatCannotStartFailsCreate) {
   EXPECT_TRUE(Eventually([&] { return Descendants(getpid()).empty(); })) << "the failed child was not reaped";
 }
 
+// A janitor killed by someone else: Remove() still succeeds, and telling
+// the dead janitor "done" does not kill the caller with SIGPIPE.
+TEST_F(CgroupTest, RemoveAfterTheJanitorDied) {
+  const std::string name = Name();
+  const pid_t launcher = fork();
+  if (launcher == 0) {
+    alarm(60);
+    signal(SIGPIPE, SIG_DFL);
+    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, layout_, JanitorExe());
+    if (!cg.ok()) _exit(20);
+    const pid_t janitor = cg->janitor_pid();
+    if (janitor <= 0 || kill(janitor, SIGKILL) != 0 || waitpid(janitor, nullptr, 0) != janitor) _exit(21);
+    _exit(cg->Remove().ok() ? 0 : 22);
+  }
+  ASSERT_GT(launcher, 0);
+  const int ws = WaitChild(launcher);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << "wait status " << ws;
+  EXPECT_TRUE(AllGone(Planned(name, Limits{})));
+}
+
 }  // namespace
 }  // namespace itest
