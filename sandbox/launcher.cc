@@ -317,10 +317,11 @@ absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootf
 
   // The cgroup, with its janitor, before the child exists.
   std::optional<SandboxCgroup> cgroup;
-  if (limits.any()) {
+  const CgroupRequest cgroup_request(limits, /*devices=*/!rootless && limits.any());
+  if (cgroup_request.limits.any() || cgroup_request.devices) {
     ASSIGN_OR_RETURN(const CgroupLayout layout, ReadCgroupLayout());
     absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(
-        absl::StrCat("minipod-", ::getpid(), "-", NowMs() % 100000), limits, layout, /*start_janitor=*/true);
+        absl::StrCat("minipod-", ::getpid(), "-", NowMs() % 100000), cgroup_request, layout, kJanitorSelfExe);
     if (cg.ok()) {
       cgroup.emplace(*std::move(cg));
     } else if (rootless && absl::IsPermissionDenied(cg.status())) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "sandbox/cgroup_janitor.h"
 #include "sandbox/cli.h"
 #include "sandbox/commands.h"
 
@@ -23,6 +24,10 @@ bool IsGroup(const std::string& word) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The cgroup janitor minipod run execs (not a command: never listed).
+  if (argc >= 2 && std::string(argv[1]) == sandbox::kJanitorCommand) {
+    return sandbox::JanitorMain(argc - 2, argv + 2);
+  }
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     fputs(minipod::CommandList("").c_str(), stderr);

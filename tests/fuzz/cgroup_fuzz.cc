@@ -1,14 +1,18 @@
 // libFuzzer target: the --memory, --pids and --cpus parsers, and cgroup
-// layout detection plus the plan over mountinfo, /proc/self/cgroup and
-// cgroup.controllers texts (the input split at NUL bytes, in that order).
+// layout detection plus the plan (with and without the device policy) over
+// mountinfo, /proc/self/cgroup and cgroup.controllers texts (the input split
+// at NUL bytes, in that order).
 #include <stddef.h>
 #include <stdint.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "sandbox/cgroup.h"
+#include "sandbox/cgroup_layout.h"
+#include "sandbox/cgroup_limits.h"
+#include "sandbox/cgroup_plan.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -37,12 +41,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.memory_bytes = 64 << 20;
   limits.pids = 10;
   limits.cpus = 0.5;
-  for (const char* name : {"sb", ".."}) {
-    absl::StatusOr<sandbox::CgroupPlan> plan = sandbox::PlanCgroup(name, limits, l, controllers);
-    if (!plan.ok()) continue;
-    if (plan->dirs.empty() || std::string(name) == "..") __builtin_trap();
-    for (const std::string& d : plan->dirs) {
-      if (d.size() < 3 || d.compare(d.size() - 3, 3, "/sb") != 0) __builtin_trap();
+  for (const bool devices : {false, true}) {
+    for (const char* name : {"sb", ".."}) {
+      absl::StatusOr<sandbox::CgroupPlan> plan =
+          sandbox::PlanCgroup(name, sandbox::CgroupRequest(limits, devices), l, controllers);
+      if (!plan.ok()) continue;
+      if (plan->dirs.empty() || std::string(name) == "..") __builtin_trap();
+      for (const std::string& d : plan->dirs) {
+        if (d.size() < 3 || d.compare(d.size() - 3, 3, "/sb") != 0) __builtin_trap();
+      }
+      // The device policy is never silently left out.
+      if (devices && !plan->device_program &&
+          std::none_of(plan->writes.begin(), plan->writes.end(),
+                       [](const sandbox::CgroupWrite& w) { return w.value == "a"; })) {
+        __builtin_trap();
+      }
     }
   }
   return 0;

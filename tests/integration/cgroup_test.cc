@@ -1,11 +1,16 @@
 // Sandbox cgroups on the real kernel, as root: limits written and enforced
-// (an OOM kill that OomKilled() reports, a fork bomb stopped at pids.max, a
-// throttled CPU hog), membership, removal that leaves each hierarchy's tree
-// as it was, the janitor after a SIGKILL of the launcher at any point, and
-// PermissionDenied for an unprivileged caller. On a hybrid host the v2 code
-// runs on the empty cgroup2 mount (no controllers, so no v2 limits: those
-// are covered by the plan's unit tests). Every wait is bounded; every
-// minipod-test-<pid>-* cgroup is removed by name at the end of each test.
+// (OOM kills that OomKilled() and OomKillCount() report, a fork bomb stopped
+// at pids.max, a throttled CPU hog), membership, removal that leaves each
+// hierarchy's tree as it was, the device policy (v1 devices controller, v2
+// BPF program) refusing /dev/kmsg and /dev/mem but not /dev/null, the
+// janitor (exec'd from the built minipod, $MINIPOD) after a SIGKILL of the
+// launcher at any point, and PermissionDenied for an unprivileged caller.
+// Each test probes what it needs (a hierarchy, a controller, a writable
+// cgroupfs, devices this process may open) and skips with the reason. On a
+// hybrid host the v2 code runs on the empty cgroup2 mount (no controllers,
+// so no v2 limits: those are covered by the plan's unit tests). Every wait
+// is bounded; every minipod-test-<pid>-* cgroup is removed by name at the
+// end of each test.
 #include "sandbox/cgroup.h"
 
 #include <errno.h>
@@ -16,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +30,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -63,6 +70,16 @@ Limits PidsOnly(int64_t n) {
 bool IsDir(const std::string& p) {
   std::error_code ec;
   return fs::is_directory(p, ec);
+}
+
+// The janitor runs as `minipod __cgroup-janitor`: the built minipod, since
+// this test binary has no such entry point.
+const char* JanitorExe() {
+  static const std::string path = [] {
+    const char* m = getenv("MINIPOD");
+    return std::string(m != nullptr ? m : "");
+  }();
+  return path.c_str();
 }
 
 std::string Prefix() { return absl::StrCat("minipod-test-", getpid(), "-"); }
@@ -162,13 +179,35 @@ Gated StartGated(F body) {
   return Gated{pid, p[1]};
 }
 
+// Touches up to 256 MiB in 1 MiB steps; returns 0 if never killed.
+int Hog() {
+  for (int i = 0; i < 256; ++i) {
+    char* p = static_cast<char*>(malloc(1 << 20));
+    if (p == nullptr) return 3;
+    memset(p, i + 1, 1 << 20);
+  }
+  return 0;
+}
+
 class CgroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<CgroupLayout> l = sandbox::ReadCgroupLayout();
     ASSERT_TRUE(l.ok()) << l.status();
     layout_ = *l;
+    ASSERT_EQ(access(JanitorExe(), X_OK), 0) << "MINIPOD must name the built minipod (run via meson test)";
     if (layout_.kind == CgroupLayout::kNone) GTEST_SKIP() << "no usable cgroup hierarchy";
+    // A container may see cgroupfs read-only (or not its own to write).
+    const std::vector<std::string> probe = Planned(Name(), Limits{});
+    ASSERT_FALSE(probe.empty()) << "a plain cgroup must be plannable on any usable layout";
+    if (mkdir(probe[0].c_str(), 0755) != 0) {
+      const int err = errno;
+      if (err == EROFS || err == EACCES || err == EPERM) {
+        GTEST_SKIP() << "cannot create cgroups here (" << probe[0] << ": " << strerror(err) << ")";
+      }
+      FAIL() << "mkdir(" << probe[0] << "): " << strerror(err);
+    }
+    ASSERT_EQ(rmdir(probe[0].c_str()), 0) << strerror(errno);
   }
   void TearDown() override {
     // Whatever a failed test left: every minipod-test-<our pid>-* cgroup.
@@ -185,6 +224,23 @@ class CgroupTest : public ::testing::Test {
     l.memory_bytes = 32LL << 20;
     l.pids = 10;
     l.cpus = 0.5;
+    return l;
+  }
+  // All() less the limits this host's layout cannot apply (a v2 parent
+  // that delegates no cpu, a v1 host without a pids hierarchy): what the
+  // tests of membership, removal and the janitor use, so they run anywhere.
+  Limits Supported() {
+    Limits l;
+    const Limits all = All();
+    Limits one;
+    one.memory_bytes = all.memory_bytes;
+    if (!Planned("probe", one).empty()) l.memory_bytes = all.memory_bytes;
+    one = Limits{};
+    one.pids = all.pids;
+    if (!Planned("probe", one).empty()) l.pids = all.pids;
+    one = Limits{};
+    one.cpus = all.cpus;
+    if (!Planned("probe", one).empty()) l.cpus = all.cpus;
     return l;
   }
   // The directories Create will use for name.
@@ -207,9 +263,8 @@ class CgroupTest : public ::testing::Test {
 
 TEST_F(CgroupTest, LimitsAreWritten) {
   absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(Name(), All(), layout_);
-  if (layout_.kind == CgroupLayout::kV2 && !cg.ok() &&
-      cg.status().code() == absl::StatusCode::kFailedPrecondition) {
-    GTEST_SKIP() << cg.status();
+  if (!cg.ok() && cg.status().code() == absl::StatusCode::kFailedPrecondition) {
+    GTEST_SKIP() << "a controller is missing here: " << cg.status();
   }
   ASSERT_TRUE(cg.ok()) << cg.status();
   ASSERT_FALSE(cg->Paths().empty());
@@ -242,7 +297,7 @@ TEST_F(CgroupTest, LimitsAreWritten) {
 }
 
 TEST_F(CgroupTest, AddProcessMovesTheChildIntoEveryHierarchy) {
-  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(Name(), All(), layout_);
+  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(Name(), Supported(), layout_);
   if (!cg.ok() && cg.status().code() == absl::StatusCode::kFailedPrecondition) GTEST_SKIP() << cg.status();
   ASSERT_TRUE(cg.ok()) << cg.status();
   Gated child = StartGated([] { return 0; });
@@ -265,22 +320,54 @@ TEST_F(CgroupTest, MemoryHogIsOomKilledAndReported) {
   absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(Name(), l, layout_);
   if (!cg.ok() && cg.status().code() == absl::StatusCode::kFailedPrecondition) GTEST_SKIP() << cg.status();
   ASSERT_TRUE(cg.ok()) << cg.status();
-  // Touches up to 256 MiB in 1 MiB steps; exits 0 if never killed.
-  Gated hog = StartGated([] {
-    for (int i = 0; i < 256; ++i) {
-      char* p = static_cast<char*>(malloc(1 << 20));
-      if (p == nullptr) return 3;
-      memset(p, i + 1, 1 << 20);
-    }
-    return 0;
-  });
+  Gated hog = StartGated(Hog);
   ASSERT_GT(hog.pid, 0);
   ASSERT_TRUE(cg->AddProcess(hog.pid).ok());
   EXPECT_FALSE(cg->OomKilled());
+  const std::optional<int64_t> before = cg->OomKillCount();
+  if (cg->kind() == CgroupLayout::kV2) {
+    ASSERT_TRUE(before.has_value()) << "memory.events counts oom_kill";
+  }
+  if (before.has_value()) {
+    EXPECT_EQ(*before, 0);
+  }
   hog.Release();
   const int ws = WaitChild(hog.pid);
   ASSERT_NE(ws, -1) << "the hog did not end within 30 s";
   EXPECT_TRUE(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL) << "wait status " << ws;
+  EXPECT_TRUE(cg->OomKilled());
+  if (before.has_value()) {
+    EXPECT_EQ(cg->OomKillCount(), 1);
+  }
+  EXPECT_TRUE(cg->Remove().ok());
+}
+
+// The command survives while two of its children are OOM-killed: the count
+// tells the two cases apart (the launcher words the message).
+TEST_F(CgroupTest, OomKillCountSeesKillsTheCommandSurvived) {
+  Limits l;
+  l.memory_bytes = 32LL << 20;
+  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(Name(), l, layout_);
+  if (!cg.ok() && cg.status().code() == absl::StatusCode::kFailedPrecondition) GTEST_SKIP() << cg.status();
+  ASSERT_TRUE(cg.ok()) << cg.status();
+  if (!cg->OomKillCount().has_value()) {
+    GTEST_SKIP() << "this kernel counts no OOM kills (v1 memory.oom_control without oom_kill, before 4.13)";
+  }
+  // Exits 0 when both hogs it forked, one after the other, died of SIGKILL.
+  Gated command = StartGated([] {
+    for (int i = 0; i < 2; ++i) {
+      const pid_t h = fork();
+      if (h == 0) _exit(Hog());
+      int ws = 0;
+      if (h < 0 || waitpid(h, &ws, 0) != h || !WIFSIGNALED(ws) || WTERMSIG(ws) != SIGKILL) return 10 + i;
+    }
+    return 0;
+  });
+  ASSERT_GT(command.pid, 0);
+  ASSERT_TRUE(cg->AddProcess(command.pid).ok());
+  command.Release();
+  EXPECT_EQ(WaitChild(command.pid), 0) << "the command itself must survive";
+  EXPECT_EQ(cg->OomKillCount(), 2);
   EXPECT_TRUE(cg->OomKilled());
   EXPECT_TRUE(cg->Remove().ok());
 }
@@ -367,7 +454,7 @@ TEST_F(CgroupTest, CpuQuotaThrottles) {
 
 TEST_F(CgroupTest, RemoveKillsWhatIsLeftAndLeavesTheTreesAsTheyWere) {
   const std::set<std::string> before = Snapshot(layout_);
-  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(Name(), All(), layout_);
+  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(Name(), Supported(), layout_);
   if (!cg.ok() && cg.status().code() == absl::StatusCode::kFailedPrecondition) GTEST_SKIP() << cg.status();
   ASSERT_TRUE(cg.ok()) << cg.status();
   // A sleeper and its own child (two levels), plus a sub-cgroup made by the
@@ -428,13 +515,13 @@ TEST_F(CgroupTest, ExistingNameAndRefusedLimit) {
 
 TEST_F(CgroupTest, UnprivilegedCallerGetsPermissionDenied) {
   const std::string name = Name();
-  const std::vector<std::string> planned = Planned(name, All());
+  const std::vector<std::string> planned = Planned(name, Limits{});
   const pid_t pid = fork();
   if (pid == 0) {
     if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
     absl::StatusOr<CgroupLayout> l = sandbox::ReadCgroupLayout();
     if (!l.ok()) _exit(11);
-    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, All(), *l);
+    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, *l);
     if (cg.ok()) _exit(12);
     _exit(cg.status().code() == absl::StatusCode::kPermissionDenied ? 0 : 13);
   }
@@ -458,7 +545,7 @@ TEST_F(CgroupTest, V2WithoutControllers) {
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("'memory' controller"));
 
   const std::string name = Name();
-  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, v2, /*start_janitor=*/true);
+  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, v2, JanitorExe());
   ASSERT_TRUE(cg.ok()) << cg.status();
   ASSERT_EQ(cg->Paths().size(), 1u);
   ASSERT_GE(cg->v2_dir_fd(), 0);
@@ -502,7 +589,7 @@ pid_t StartLauncher(const std::string& name, const Limits& limits, const CgroupL
   const pid_t pid = fork();
   if (pid != 0) return pid;
   alarm(60);
-  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, limits, layout, /*start_janitor=*/true);
+  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, limits, layout, JanitorExe());
   if (!cg.ok()) _exit(20);
   Report r;
   r.janitor = cg->janitor_pid();
@@ -524,7 +611,7 @@ class JanitorTest : public CgroupTest,
 
 TEST_P(JanitorTest, LauncherSigkilledLeavesNothing) {
   const std::string name = Name();
-  const Limits limits = All();
+  const Limits limits = Supported();
   const std::vector<std::string> planned = Planned(name, limits);
   ASSERT_FALSE(planned.empty());
   const std::set<std::string> before = Snapshot(layout_);
@@ -564,11 +651,11 @@ TEST_F(CgroupTest, LauncherKilledAnywhereDuringSetupLeavesNothing) {
   // forked, mkdir and writes half done), after it.
   for (int i = 0; i < 25; ++i) {
     const std::string name = Name();
-    const std::vector<std::string> planned = Planned(name, All());
+    const std::vector<std::string> planned = Planned(name, Supported());
     const pid_t launcher = fork();
     if (launcher == 0) {
       alarm(60);
-      absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, All(), layout_, /*start_janitor=*/true);
+      absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Supported(), layout_, JanitorExe());
       if (!cg.ok()) _exit(20);
       if (!cg->AddProcess(getpid()).ok()) _exit(21);  // the launcher itself, as the command would be
       for (;;) pause();
@@ -591,7 +678,7 @@ TEST_F(CgroupTest, NormalExitDismissesTheJanitor) {
   const pid_t launcher = fork();
   if (launcher == 0) {
     alarm(60);
-    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, All(), layout_, /*start_janitor=*/true);
+    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Supported(), layout_, JanitorExe());
     if (!cg.ok()) _exit(20);
     const pid_t janitor = cg->janitor_pid();
     (void)!write(p[1], &janitor, sizeof janitor);
@@ -607,7 +694,208 @@ TEST_F(CgroupTest, NormalExitDismissesTheJanitor) {
   close(p[0]);
   EXPECT_EQ(WaitChild(launcher), 0);
   EXPECT_TRUE(Dead(janitor));
-  EXPECT_TRUE(AllGone(Planned(name, All())));
+  EXPECT_TRUE(AllGone(Planned(name, Supported())));
+}
+
+// ---- the device policy ---------------------------------------------------
+
+// Device nodes a process in the sandbox cgroup opens: Docker's list allows
+// the first two, refuses the rest (a block device among them).
+struct DeviceProbe {
+  const char* path;
+  int flags;
+  bool allowed;
+};
+constexpr DeviceProbe kDeviceProbes[] = {
+    {"/dev/null", O_RDWR, true},          {"/dev/random", O_RDONLY, true},
+    {"/dev/kmsg", O_WRONLY, false},       {"/dev/kmsg", O_RDONLY, false},
+    {"/dev/mem", O_RDONLY, false},        {"/dev/loop-control", O_RDWR, false},
+    {"/dev/loop0", O_RDONLY, false},
+};
+constexpr size_t kNumProbes = sizeof kDeviceProbes / sizeof kDeviceProbes[0];
+struct DeviceOpens {
+  int err[kNumProbes];  // 0 or the errno of each open
+};
+
+DeviceOpens OpenDevices() {
+  DeviceOpens r;
+  for (size_t i = 0; i < kNumProbes; ++i) {
+    const int fd = open(kDeviceProbes[i].path, kDeviceProbes[i].flags | O_CLOEXEC | O_NONBLOCK);
+    r.err[i] = fd < 0 ? errno : 0;
+    if (fd >= 0) close(fd);
+  }
+  return r;
+}
+
+// A child moved into cg tries the opens; their results (all -1 on a
+// failure to start or report).
+DeviceOpens OpensInside(SandboxCgroup& cg) {
+  DeviceOpens r;
+  for (int& e : r.err) e = -1;
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return r;
+  Gated child = StartGated([&] {
+    const DeviceOpens mine = OpenDevices();
+    (void)!write(report[1], &mine, sizeof mine);
+    return 0;
+  });
+  close(report[1]);
+  if (child.pid > 0 && cg.AddProcess(child.pid).ok()) {
+    child.Release();
+    struct pollfd pfd = {report[0], POLLIN, 0};
+    if (poll(&pfd, 1, 10'000) == 1) (void)!read(report[0], &r, sizeof r);
+  }
+  if (child.pid > 0) {
+    kill(child.pid, SIGKILL);
+    WaitChild(child.pid);
+  }
+  close(report[0]);
+  return r;
+}
+
+// Checks every probe this process can open itself (the others prove
+// nothing: a container, a host without /dev/mem); "" or why the test
+// cannot run (no allowed or no refused device to try).
+std::string ExpectDevicePolicy(const DeviceOpens& here, const DeviceOpens& inside) {
+  int allowed = 0, refused = 0;
+  for (size_t i = 0; i < kNumProbes; ++i) {
+    const DeviceProbe& d = kDeviceProbes[i];
+    if (here.err[i] != 0) continue;
+    (d.allowed ? allowed : refused)++;
+    EXPECT_EQ(inside.err[i], d.allowed ? 0 : EPERM)
+        << d.path << " (flags " << d.flags << "): " << strerror(inside.err[i]);
+  }
+  if (allowed == 0 || refused == 0) {
+    return absl::StrCat("this process itself can open ", allowed, " allowed and ", refused,
+                        " refused devices of the probe list (a container, or a host without them)");
+  }
+  return "";
+}
+
+TEST_F(CgroupTest, DevicePolicyV1) {
+  if (layout_.own_dirs.count("devices") == 0) {
+    GTEST_SKIP() << "no v1 devices hierarchy holding our cgroup (pure v2, or not mounted here)";
+  }
+  CgroupLayout v1 = layout_;
+  v1.kind = CgroupLayout::kV1;
+  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(Name(), sandbox::CgroupRequest(Limits{}, true), v1);
+  ASSERT_TRUE(cg.ok()) << cg.status();
+  ASSERT_EQ(cg->Paths().size(), 1u);
+  const std::string list = Read(cg->Paths()[0] + "/devices.list");
+  EXPECT_THAT(list, HasSubstr("c 1:3 rwm"));
+  EXPECT_THAT(list, HasSubstr("c 136:* rwm"));
+  EXPECT_THAT(list, ::testing::Not(HasSubstr("a *:* rwm")));
+  const std::string why = ExpectDevicePolicy(OpenDevices(), OpensInside(*cg));
+  EXPECT_TRUE(cg->Remove().ok());
+  if (!why.empty()) GTEST_SKIP() << why;
+}
+
+// The BPF device program on a cgroup2 directory: the hierarchy needs no
+// controller for it, so the empty cgroup2 of a hybrid host serves too.
+TEST_F(CgroupTest, DevicePolicyV2) {
+  if (layout_.v2_root.empty() || layout_.own_dirs.count("") == 0) {
+    GTEST_SKIP() << "no cgroup2 mount holding our cgroup";
+  }
+  CgroupLayout v2 = layout_;
+  v2.kind = CgroupLayout::kV2;
+  absl::StatusOr<SandboxCgroup> cg =
+      SandboxCgroup::Create(Name(), sandbox::CgroupRequest(Limits{}, true), v2, JanitorExe());
+  if (!cg.ok() && (cg.status().code() == absl::StatusCode::kPermissionDenied ||
+                   cg.status().code() == absl::StatusCode::kUnimplemented)) {
+    GTEST_SKIP() << "no usable cgroup2 directory or no bpf(2) here: " << cg.status();
+  }
+  ASSERT_TRUE(cg.ok()) << cg.status();
+  const std::string why = ExpectDevicePolicy(OpenDevices(), OpensInside(*cg));
+  EXPECT_TRUE(cg->Remove().ok());
+  if (!why.empty()) GTEST_SKIP() << why;
+  // In a cgroup without the policy a process opens what this one opens.
+  absl::StatusOr<SandboxCgroup> plain = SandboxCgroup::Create(Name(), Limits{}, v2);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const DeviceOpens here = OpenDevices(), inside = OpensInside(*plain);
+  for (size_t i = 0; i < kNumProbes; ++i) EXPECT_EQ(inside.err[i], here.err[i]) << kDeviceProbes[i].path;
+  EXPECT_TRUE(plain->Remove().ok());
+}
+
+// ---- the janitor's entry point -------------------------------------------
+
+// Runs `minipod __cgroup-janitor <args>` with fd 3 as given (-1: closed);
+// its exit status, or -1.
+int RunJanitor(const std::vector<std::string>& args, int fd3) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(30);
+    if (fd3 >= 0) {
+      // dup2 onto itself would keep O_CLOEXEC.
+      if (fd3 == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(fd3, 3) != 3) _exit(120);
+    } else {
+      close(3);
+    }
+    syscall(SYS_close_range, 4U, ~0U, 0U);
+    std::vector<std::string> all = {"minipod", "__cgroup-janitor"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(JanitorExe(), argv.data());
+    _exit(121);
+  }
+  const int ws = WaitChild(pid);
+  return ws >= 0 && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+TEST_F(CgroupTest, JanitorEntryPointRemovesOnlyCgroups) {
+  // Not started by a launcher (fd 3 is no socket): refuses to do anything.
+  EXPECT_EQ(RunJanitor({"-", "/tmp"}, -1), 2);
+  // With a pipe that closes without "done", it removes what it was given,
+  // but only below a cgroup file system.
+  char tmp[] = "/tmp/minipod-janitor-XXXXXX";
+  ASSERT_NE(mkdtemp(tmp), nullptr);
+  const std::string not_cgroup = std::string(tmp) + "/sub";
+  ASSERT_EQ(mkdir(not_cgroup.c_str(), 0755), 0);
+  const std::vector<std::string> planned = Planned(Name(), Limits{});
+  ASSERT_EQ(planned.size(), 1u);
+  ASSERT_EQ(mkdir(planned[0].c_str(), 0755), 0);
+  int p[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+  close(p[1]);
+  EXPECT_EQ(RunJanitor({"-", not_cgroup, planned[0]}, p[0]), 0);
+  close(p[0]);
+  EXPECT_TRUE(IsDir(not_cgroup)) << "a directory outside cgroupfs was removed";
+  EXPECT_FALSE(IsDir(planned[0]));
+  rmdir(not_cgroup.c_str());
+  rmdir(tmp);
+}
+
+// A janitor that cannot be exec'd fails Create, which leaves nothing.
+TEST_F(CgroupTest, JanitorThatCannotStartFailsCreate) {
+  const std::string name = Name();
+  const std::vector<std::string> planned = Planned(name, Limits{});
+  ASSERT_FALSE(planned.empty());
+  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, layout_, "/dev/null");
+  ASSERT_FALSE(cg.ok());
+  EXPECT_THAT(std::string(cg.status().message()), HasSubstr("janitor: execveat(/dev/null)"));
+  EXPECT_TRUE(AllGone(planned));
+  EXPECT_TRUE(Eventually([&] { return Descendants(getpid()).empty(); })) << "the failed child was not reaped";
+}
+
+// A janitor killed by someone else: Remove() still succeeds, and telling
+// the dead janitor "done" does not kill the caller with SIGPIPE.
+TEST_F(CgroupTest, RemoveAfterTheJanitorDied) {
+  const std::string name = Name();
+  const pid_t launcher = fork();
+  if (launcher == 0) {
+    alarm(60);
+    signal(SIGPIPE, SIG_DFL);
+    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, layout_, JanitorExe());
+    if (!cg.ok()) _exit(20);
+    const pid_t janitor = cg->janitor_pid();
+    if (janitor <= 0 || kill(janitor, SIGKILL) != 0 || waitpid(janitor, nullptr, 0) != janitor) _exit(21);
+    _exit(cg->Remove().ok() ? 0 : 22);
+  }
+  ASSERT_GT(launcher, 0);
+  const int ws = WaitChild(launcher);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << "wait status " << ws;
+  EXPECT_TRUE(AllGone(Planned(name, Limits{})));
 }
 
 }  // namespace

@@ -1,0 +1,124 @@
+// PlanCgroup: where the sandbox cgroup goes on this layout and what is
+// written into it. Pure: no syscalls.
+#include "sandbox/cgroup_plan.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "sandbox/cgroup_devices.h"
+#include "sandbox/cgroup_fs.h"
+
+namespace sandbox {
+
+absl::StatusOr<CgroupPlan> PlanCgroup(absl::string_view name, const CgroupRequest& request,
+                                      const CgroupLayout& layout,
+                                      absl::string_view own_subtree_control) {
+  const Limits& limits = request.limits;
+  if (name.empty() || name.size() > 255 || name == "." || name == ".." ||
+      name.find_first_of(absl::string_view("/\n\0", 3)) != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("cgroup name '", name, "': not one path component"));
+  }
+  struct Need {
+    const char* controller;
+    const char* option;
+  };
+  std::vector<Need> needed;
+  if (limits.memory_bytes) needed.push_back({"memory", "--memory"});
+  if (limits.pids) needed.push_back({"pids", "--pids"});
+  if (limits.cpus) needed.push_back({"cpu", "--cpus"});
+
+  CgroupPlan plan;
+  plan.kind = layout.kind;
+  if (layout.kind == CgroupLayout::kV2) {
+    auto own = layout.own_dirs.find("");
+    if (own == layout.own_dirs.end()) {
+      return absl::FailedPreconditionError("cgroup v2: our own cgroup is not below the cgroup2 mount");
+    }
+    const std::string& own_dir = own->second;
+    const std::vector<std::string> subtree = Words(own_subtree_control);
+    std::vector<std::string> missing;  // from our subtree_control
+    for (const Need& n : needed) {
+      if (!Contains(layout.v2_controllers, n.controller)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            n.option, " needs the cgroup v2 '", n.controller, "' controller, which ", own_dir,
+            " does not offer (cgroup.controllers: '", absl::StrJoin(layout.v2_controllers, " "), "')"));
+      }
+      if (!Contains(subtree, n.controller)) missing.push_back(absl::StrCat("+", n.controller));
+    }
+    std::string parent = own_dir;
+    if (!missing.empty()) {
+      if (own_dir == layout.v2_root) {
+        plan.enable_at = own_dir;
+        plan.enable = missing;
+      } else {
+        parent = DirName(own_dir);
+      }
+    }
+    const std::string dir = parent == "/" ? absl::StrCat("/", name) : absl::StrCat(parent, "/", name);
+    plan.dirs.push_back(dir);
+    if (limits.memory_bytes) {
+      plan.writes.push_back({dir + "/memory.max", absl::StrCat(*limits.memory_bytes)});
+      // Without swap accounting the file is absent, and there is no swap to
+      // escape to through this cgroup either.
+      plan.writes.push_back({dir + "/memory.swap.max", "0", /*optional=*/true});
+    }
+    if (limits.pids) plan.writes.push_back({dir + "/pids.max", absl::StrCat(*limits.pids)});
+    if (limits.cpus) {
+      plan.writes.push_back(
+          {dir + "/cpu.max", absl::StrCat(CpuQuotaUs(*limits.cpus), " ", kCpuPeriodUs)});
+    }
+    plan.device_program = request.devices;
+    return plan;
+  }
+  if (layout.kind == CgroupLayout::kV1) {
+    if (request.devices) needed.push_back({"devices", "the device policy"});
+    if (needed.empty()) {
+      for (const char* c : {"pids", "memory", "cpu"}) {
+        if (layout.own_dirs.count(c) != 0) {
+          needed.push_back({c, "(tracking)"});
+          break;
+        }
+      }
+    }
+    const auto dir_of = [&](const char* controller) {
+      return absl::StrCat(layout.own_dirs.at(controller), "/", name);
+    };
+    for (const Need& n : needed) {
+      if (layout.own_dirs.count(n.controller) == 0) {
+        return absl::FailedPreconditionError(absl::StrCat(n.option, " needs the cgroup v1 '",
+                                                          n.controller, "' hierarchy, which is not mounted"));
+      }
+      const std::string dir = dir_of(n.controller);
+      if (!Contains(plan.dirs, dir)) plan.dirs.push_back(dir);  // cpu,cpuacct: one
+    }
+    if (limits.memory_bytes) {
+      const std::string dir = dir_of("memory");
+      const std::string v = absl::StrCat(*limits.memory_bytes);
+      // memsw (memory + swap) must stay >= the memory limit: set it after.
+      plan.writes.push_back({dir + "/memory.limit_in_bytes", v});
+      plan.writes.push_back({dir + "/memory.memsw.limit_in_bytes", v, /*optional=*/true});
+    }
+    if (limits.pids) plan.writes.push_back({dir_of("pids") + "/pids.max", absl::StrCat(*limits.pids)});
+    if (limits.cpus) {
+      const std::string dir = dir_of("cpu");
+      plan.writes.push_back({dir + "/cpu.cfs_period_us", absl::StrCat(kCpuPeriodUs)});
+      plan.writes.push_back({dir + "/cpu.cfs_quota_us", absl::StrCat(CpuQuotaUs(*limits.cpus))});
+    }
+    if (request.devices) {
+      // A new devices cgroup copies its parent's list: deny everything
+      // first, then allow the rules, as Docker does.
+      const std::string dir = dir_of("devices");
+      plan.writes.push_back({dir + "/devices.deny", "a"});
+      for (const DeviceRule& r : DefaultDeviceRules()) {
+        plan.writes.push_back({dir + "/devices.allow", DeviceRuleLine(r), /*optional=*/false,
+                               /*may_be_refused=*/true});
+      }
+    }
+    return plan;
+  }
+  return absl::FailedPreconditionError(
+      "no usable cgroup hierarchy: neither a cgroup2 mount nor a v1 memory, pids or cpu hierarchy "
+      "holding our cgroup");
+}
+
+
+}  // namespace sandbox
