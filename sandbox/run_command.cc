@@ -1,6 +1,7 @@
 // `minipod run`: the command-table entry, --bundle's cached root file
 // systems, and the hand-over to the launcher.
 #include <errno.h>
+#include <limits.h>
 #include <nettle/sha2.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -87,7 +88,10 @@ absl::StatusOr<std::string> BundleRootfs(const std::vector<std::string>& bins) {
 }
 
 absl::StatusOr<int> RunRun(const cli::ParsedArgs& args) {
-  ASSIGN_OR_RETURN(const sandbox::RunConfig config, sandbox::ParseRunConfig(args));
+  // Relative paths on the command line are the caller's working directory's.
+  char cwd[PATH_MAX] = "";
+  if (::getcwd(cwd, sizeof cwd) == nullptr) cwd[0] = '\0';
+  ASSIGN_OR_RETURN(const sandbox::RunConfig config, sandbox::ParseRunConfig(args, cwd));
   std::string root = config.rootfs;
   if (!config.bundle.empty()) {
     ASSIGN_OR_RETURN(root, BundleRootfs(config.bundle));
