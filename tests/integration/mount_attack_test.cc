@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -125,11 +126,13 @@ std::string HostState(const std::string& victim) {
 }
 
 // Either the run worked (status 0) or minipod refused with one clear line
-// (status 125, "minipod run: ..."), never a crash or a half-done run.
-void ExpectRanOrRefused(const ShResult& r, const std::string& what) {
+// naming the step (status 125, "minipod run: setting up the root: ..."),
+// never a crash or a failure for another reason.
+void ExpectRanOrRefused(const ShResult& r, const std::string& what, const std::string& reason) {
   if (r.status == 0) return;
   EXPECT_EQ(r.status, 125) << what << ": " << r.out;
-  EXPECT_THAT(r.out, HasSubstr("minipod")) << what << ": " << r.out;
+  EXPECT_THAT(r.out, HasSubstr("minipod run: " + reason)) << what;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << what << ": " << r.out;
 }
 
 class MountAttackTest : public ::testing::Test {
@@ -137,24 +140,33 @@ class MountAttackTest : public ::testing::Test {
   static void SetUpTestSuite() {
     tmp_ = new TempDir();
     ASSERT_EQ(::chmod(tmp_->path().c_str(), 0755), 0);
+    // The victim lives outside /tmp: the child mounts its scratch tmpfs
+    // there, which would hide a victim below /tmp from a broken launcher.
+    victim_parent_ = "/var/tmp/minipod-attack-" + std::to_string(getpid());
+    fs::create_directories(victim_parent_);
     root_ = tmp_->Join("root");
     const ShResult b = Sh("PATH=/usr/sbin:/usr/bin:/sbin:/bin " + Minipod() + " rootfs build --nss -o " + root_ +
                           " sh cat true " + Probe());
     ASSERT_EQ(b.status, 0) << b.out;
   }
   static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(victim_parent_, ec);
     delete tmp_;
     tmp_ = nullptr;
   }
   void SetUp() override {
     mounts_before_ = Mounts();
     if (tmp_ == nullptr || !fs::exists(root_ + "/usr")) GTEST_SKIP() << "no root file system was built";
-    victim_ = tmp_->Join("victim");
+    victim_ = victim_parent_ + "/victim";
     fs::remove_all(victim_);
     fs::create_directories(victim_ + "/sub");
     std::ofstream(victim_ + "/keep") << "victim\n";
     file_ = tmp_->WriteFile("bindfile", "bound-file\n", 0644);
     fs::create_directories(tmp_->Join("binddir"));
+    // A benign run works: a refusal below is about the hostile tree.
+    const ShResult r = Run(root_, "", "true");
+    ASSERT_EQ(r.status, 0) << r.out;
   }
   void TearDown() override { EXPECT_EQ(Mounts(), mounts_before_) << "a run left a mount behind"; }
 
@@ -163,11 +175,12 @@ class MountAttackTest : public ::testing::Test {
   }
 
   static TempDir* tmp_;
-  static std::string root_;
+  static std::string root_, victim_parent_;
   std::string victim_, file_, mounts_before_;
 };
 TempDir* MountAttackTest::tmp_ = nullptr;
 std::string MountAttackTest::root_;
+std::string MountAttackTest::victim_parent_;
 
 // Link texts that lead out of the root when resolved with the host as "/".
 std::vector<std::pair<std::string, std::string>> HostileLinks(const std::string& victim) {
@@ -184,13 +197,13 @@ std::vector<std::pair<std::string, std::string>> HostileLinks(const std::string&
 TEST_F(MountAttackTest, LinksInTheImageNeverLeadToTheHost) {
   const std::string dir = tmp_->Join("binddir");
   const struct {
-    std::string name, options, cmd;
+    std::string name, options, cmd, refusal;
   } options[] = {
-      {"bind-file", "--bind " + file_ + ":/L/nologin", "true"},
-      {"bind-dir", "--bind " + dir + ":/L/sub/deeper", "true"},
-      {"tmpfs", "--tmpfs /L/tmpdir", "true"},
-      {"workdir", "-w /L", "true"},
-      {"bind-file-rw", "--bind " + file_ + ":/L/created/x:rw", "true"},
+      {"bind-file", "--bind " + file_ + ":/L/nologin", "true", "setting up the root"},
+      {"bind-dir", "--bind " + dir + ":/L/sub/deeper", "true", "setting up the root"},
+      {"tmpfs", "--tmpfs /L/tmpdir", "true", "setting up the root"},
+      {"workdir", "-w /L", "true", "changing to the working directory /L"},
+      {"bind-file-rw", "--bind " + file_ + ":/L/created/x:rw", "true", "setting up the root"},
   };
   for (const auto& [kind, text] : HostileLinks(victim_)) {
     for (const auto& o : options) {
@@ -206,7 +219,7 @@ TEST_F(MountAttackTest, LinksInTheImageNeverLeadToTheHost) {
       const std::string before = HostState(victim_);
       const ShResult r = Run(root_, o.options, o.cmd);
       EXPECT_EQ(HostState(victim_), before) << what << ": " << r.out;
-      ExpectRanOrRefused(r, what);
+      ExpectRanOrRefused(r, what, o.refusal);
     }
   }
   fs::remove(root_ + "/L");
@@ -227,7 +240,7 @@ TEST_F(MountAttackTest, TheSandboxsOwnMountPointsAsLinks) {
       const std::string before = HostState(victim_);
       const ShResult r = Run(root_, "", "true");
       EXPECT_EQ(HostState(victim_), before) << what << ": " << r.out;
-      ExpectRanOrRefused(r, what);
+      ExpectRanOrRefused(r, what, "setting up the root");
       fs::remove(path);
       fs::create_directory(path);
     }
@@ -262,7 +275,7 @@ TEST_F(MountAttackTest, LinksInAnUpperLayerNeverLeadToTheHost) {
     const std::string before = HostState(victim_);
     const ShResult r = Run(root_, "--upper " + upper + " --bind " + file_ + ":/L/nologin", "true");
     EXPECT_EQ(HostState(victim_), before) << kind << ": " << r.out;
-    ExpectRanOrRefused(r, "upper " + kind);
+    ExpectRanOrRefused(r, "upper " + kind, "setting up the root");
   }
   // The layer's own directories as links: refused before anything is mounted.
   for (const char* sub : {"upper", "work"}) {
