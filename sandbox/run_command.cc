@@ -108,7 +108,8 @@ std::vector<Command> RunCommands() {
       "run a command isolated in a root file system (namespaces, cgroups, seccomp)",
       "Runs CMD in new mount, pid, ipc, uts, net and cgroup namespaces, in the\n"
       "root file system DIR (or one built from --bundle binaries, cached), with\n"
-      "a writable overlay thrown away at exit unless --read-only, /proc with\n"
+      "a writable overlay thrown away at exit (read-only with --read-only),\n"
+      "every mount target resolved inside that root, nodev mounts, /proc with\n"
       "Docker's masks, a minimal /dev, Docker's default capabilities, no new\n"
       "privileges and a default seccomp filter; minipod-init is its PID 1.\n"
       "Without root it runs in a user namespace (your uid is 0 inside).\n"
