@@ -409,6 +409,12 @@ TEST_F(MountAttackTest, RelativePathsAndTheOrderOfMounts) {
   fs::remove_all(tmp_->Join("upper-rel"));
   r = Sh("cd " + tmp_->Join("binddir") + " && " + Minipod() + " run --rootfs ../root -- true");
   EXPECT_EQ(r.status, 0) << r.out;
+  // --bundle with a '/' is a path, relative to the working directory.
+  fs::copy_file("/bin/true", tmp_->Join("mytrue"), fs::copy_options::overwrite_existing);
+  r = Sh("cd " + tmp_->path() + " && MINIPOD_CACHE=" + tmp_->Join("cache") + " " + Minipod() +
+         " run --bundle ./mytrue -- " + tmp_->Join("mytrue"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  fs::remove_all(tmp_->Join("cache"));
   // A bind into a tmpfs given before it shows through.
   r = Run(root_, "--tmpfs /data --bind " + file_ + ":/data/a.txt", "cat /data/a.txt");
   EXPECT_EQ(r.status, 0) << r.out;
