@@ -9,6 +9,12 @@
 // can, so a failure damages nothing real. Every run is bounded by timeout(1).
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +253,33 @@ TEST_F(MountAttackTest, TheSandboxsOwnMountPointsAsLinks) {
   }
 }
 
+TEST_F(MountAttackTest, RootlessTooAsNobody) {
+  // The victim is writable by anyone, so only the resolution protects it.
+  ASSERT_EQ(chmod(victim_.c_str(), 0777), 0);
+  const std::string nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  const ShResult probe = Sh(nobody + Minipod() + " run --rootfs " + root_ + " -- true");
+  if (probe.status != 0 && probe.out.find("clone") != std::string::npos) {
+    GTEST_SKIP() << "no user namespaces for nobody here: " << probe.out;
+  }
+  ASSERT_EQ(probe.status, 0) << probe.out;
+  for (const auto& [kind, text] : HostileLinks(victim_)) {
+    if (kind == "chain") continue;
+    for (const std::string& special : {std::string("L"), std::string("dev")}) {
+      const std::string what = special + " -> " + kind;
+      const std::string path = root_ + "/" + special;
+      fs::remove_all(path);
+      ASSERT_EQ(symlink(text.c_str(), path.c_str()), 0) << what;
+      const std::string before = HostState(victim_);
+      const ShResult r =
+          Sh(nobody + Minipod() + " run --rootfs " + root_ + " --bind " + file_ + ":/L/nologin -- true");
+      EXPECT_EQ(HostState(victim_), before) << what << ": " << r.out;
+      ExpectRanOrRefused(r, what, "setting up the root");
+      fs::remove(path);
+      if (special == "dev") fs::create_directory(path);
+    }
+  }
+}
+
 TEST_F(MountAttackTest, ALinkToEtcInTheImageMeansTheImagesEtc) {
   // The reproduction: var -> /etc and a bind onto /var/nologin. The
   // bind must land in the image's /etc (benign trees keep working).
@@ -422,6 +455,43 @@ TEST_F(MountAttackTest, RelativePathsAndTheOrderOfMounts) {
   // The other way round the tmpfs hides it.
   r = Run(root_, "--bind " + file_ + ":/data/a.txt --tmpfs /data", "cat /data/a.txt");
   EXPECT_NE(r.status, 0) << r.out;
+}
+
+TEST_F(MountAttackTest, WithoutOpenat2ItRefusesToRun) {
+#if !defined(__x86_64__) || !defined(SYS_openat2)
+  GTEST_SKIP() << "the filter below is written for x86-64";
+#else
+  // A kernel without openat2 (before 5.6), made here with a seccomp filter
+  // on minipod itself: it must refuse, not resolve targets the unsafe way.
+  const std::string out = tmp_->Join("no-openat2.out");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+    const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+      _exit(98);
+    }
+    alarm(30);
+    execl(Minipod().c_str(), "minipod", "run", "--rootfs", root_.c_str(), "--", "true", nullptr);
+    _exit(99);
+  }
+  int ws = 0;
+  ASSERT_EQ(waitpid(pid, &ws, 0), pid);
+  ASSERT_TRUE(WIFEXITED(ws)) << ReadAll(out);
+  EXPECT_EQ(WEXITSTATUS(ws), 125) << ReadAll(out);
+  EXPECT_THAT(ReadAll(out), HasSubstr("openat2: not supported by this kernel"));
+#endif
 }
 
 }  // namespace
