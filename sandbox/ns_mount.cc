@@ -154,10 +154,13 @@ int OpenInRoot(int root, const char* path, int flags) {
   memset(&how, 0, sizeof how);
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  // EAGAIN: a rename or mount raced with ".." (the kernel cannot vouch for
+  // the walk); try again, a bounded number of times.
   long fd;
+  int tries = 0;
   do {
     fd = ::syscall(SYS_openat2, root, path, &how, sizeof how);
-  } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+  } while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 64);
   return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
