@@ -363,8 +363,15 @@ absl::StatusOr<MountInputs> OpenMountInputs(const RunConfig& config, const std::
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return common::ErrnoStatus(errno, absl::StrCat("--upper: mkdir(", dir, ")"));
     }
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0) return common::ErrnoStatus(errno, absl::StrCat("--upper ", dir));
+    // DIR itself must not be a link either: the layer is written as root.
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir_fd < 0) {
+      struct stat st;
+      if (errno == ELOOP || (errno == ENOTDIR && ::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode))) {
+        return absl::FailedPreconditionError(absl::StrCat("--upper ", dir, ": a symbolic link; refused"));
+      }
+      return common::ErrnoStatus(errno, absl::StrCat("--upper ", dir));
+    }
     own(dir_fd);
     // Held until the run ends (the owned descriptor closes): one overlay
     // per upper layer.

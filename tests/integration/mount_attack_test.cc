@@ -310,6 +310,16 @@ TEST_F(MountAttackTest, LinksInAnUpperLayerNeverLeadToTheHost) {
     EXPECT_EQ(HostState(victim_), before) << kind << ": " << r.out;
     ExpectRanOrRefused(r, "upper " + kind, "setting up the root");
   }
+  // DIR as a link: refused.
+  fs::remove_all(upper);
+  ASSERT_EQ(symlink(victim_.c_str(), upper.c_str()), 0);
+  {
+    const std::string before = HostState(victim_);
+    const ShResult r = Run(root_, "--upper " + upper, "true");
+    EXPECT_EQ(HostState(victim_), before) << r.out;
+    EXPECT_EQ(r.status, 125) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("--upper " + upper + ": a symbolic link; refused"));
+  }
   // The layer's own directories as links: refused before anything is mounted.
   for (const char* sub : {"upper", "work"}) {
     fs::remove_all(upper);
