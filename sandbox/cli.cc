@@ -50,6 +50,7 @@ absl::StatusOr<ParsedArgs> Parse(absl::Span<const OptionSpec> specs,
   auto record = [&out](const OptionSpec& s, std::string value) {
     std::vector<std::string>& v = out.values_[s.long_name];
     if (s.kind == ArgKind::kValue) v.clear();
+    if (s.kind != ArgKind::kFlag) out.ordered_.emplace_back(std::string(s.long_name), value);
     v.push_back(std::move(value));
   };
   for (size_t i = 0; i < args.size(); ++i) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -34,6 +35,10 @@ class ParsedArgs {
   std::string Value(absl::string_view long_name, absl::string_view fallback = "") const;
   // Every value given, in command-line order.
   const std::vector<std::string>& Values(absl::string_view long_name) const;
+  // Every option with a value (kValue and kList), as (long name, value), in
+  // command-line order across options: for options whose relative order
+  // matters (run's --bind and --tmpfs stack in the order given).
+  const std::vector<std::pair<std::string, std::string>>& ordered() const { return ordered_; }
   const std::vector<std::string>& operands() const { return operands_; }
   bool help() const { return help_; }
 
@@ -41,6 +46,7 @@ class ParsedArgs {
   friend absl::StatusOr<ParsedArgs> Parse(absl::Span<const OptionSpec>,
                                           absl::Span<const std::string>, bool);
   absl::flat_hash_map<std::string, std::vector<std::string>> values_;
+  std::vector<std::pair<std::string, std::string>> ordered_;
   std::vector<std::string> operands_;
   bool help_ = false;
 };

@@ -192,12 +192,6 @@ absl::Status WriteFileAt(const std::string& path, absl::string_view text) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<common::UniqueFd> OpenPath(const std::string& option, const std::string& path, bool want_dir) {
-  common::UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC | (want_dir ? O_DIRECTORY : 0)));
-  if (!fd) return common::ErrnoStatus(errno, absl::StrCat(option, " ", path));
-  return fd;
-}
-
 void StatusLine(int fd, const std::string& json) {
   if (fd < 0) return;
   const std::string line = json + "\n";
@@ -241,40 +235,7 @@ absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootf
   ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config.memory, config.pids, config.cpus));
 
   // Everything the child will reach on the host, opened now.
-  MountInputs inputs;
-  inputs.rootless = rootless;
-  ASSIGN_OR_RETURN(common::UniqueFd rootfs_fd, OpenPath("--rootfs", rootfs, /*want_dir=*/true));
-  inputs.rootfs_fd = rootfs_fd.get();
-  inputs.rootfs_path = rootfs;
-  common::UniqueFd upper_fd;
-  if (!config.upper.empty()) {
-    for (const char* sub : {"", "/upper", "/work"}) {
-      const std::string d = config.upper + sub;
-      if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
-        return common::ErrnoStatus(errno, absl::StrCat("--upper: mkdir(", d, ")"));
-      }
-    }
-    ASSIGN_OR_RETURN(upper_fd, OpenPath("--upper", config.upper, true));
-    inputs.upper_fd = upper_fd.get();
-    inputs.upper_path = config.upper;
-  }
-  common::UniqueFd init_fd;
-  if (config.init) {
-    ASSIGN_OR_RETURN(const std::string init, minipod::FindInit("minipod run; --no-init runs without it"));
-    ASSIGN_OR_RETURN(init_fd, OpenPath("minipod-init", init, false));
-    inputs.init_fd = init_fd.get();
-    inputs.init_path = init;
-  }
-  std::vector<common::UniqueFd> bind_fds;
-  for (const BindSpec& b : config.binds) {
-    ASSIGN_OR_RETURN(common::UniqueFd fd, OpenPath("--bind", b.source, false));
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return common::ErrnoStatus(errno, absl::StrCat("--bind ", b.source));
-    inputs.bind_fds.push_back(fd.get());
-    inputs.bind_is_dir.push_back(S_ISDIR(st.st_mode));
-    bind_fds.push_back(std::move(fd));
-  }
-
+  ASSIGN_OR_RETURN(const MountInputs inputs, OpenMountInputs(config, rootfs, rootless));
   plan.mounts = PlanMounts(config, inputs);
   plan.hostname = config.hostname.c_str();
   plan.loopback = !config.net_host;

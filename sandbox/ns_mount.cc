@@ -1,23 +1,30 @@
-// Mount plan (parent, pure) and its application (child: mount, mkdir,
-// open, symlink, mount_setattr, pivot_root, umount2; no allocation).
+// Mount plan (parent: opening and checking the host paths, then the pure
+// plan) and its application (child: openat2, mount, mkdirat, openat,
+// symlinkat, mount_setattr, statx, pivot_root, umount2; no allocation).
 #include "sandbox/ns_mount.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status_util.h"
+#include "sandbox/self_path.h"
 
 namespace sandbox {
 namespace {
 
 std::string FdPath(int fd) { return absl::StrCat("/proc/self/fd/", fd); }
-std::string In(absl::string_view path) { return absl::StrCat(kNewRoot, path == "/" ? "" : path); }
 
 MountStep Mount(std::string source, std::string target, std::string fstype, unsigned long flags,
                 std::string data = "", bool optional = false) {
@@ -32,17 +39,27 @@ MountStep Mount(std::string source, std::string target, std::string fstype, unsi
   return s;
 }
 
+// The same, onto a path inside the new root.
+MountStep MountIn(std::string source, std::string target, std::string fstype, unsigned long flags,
+                  std::string data = "", bool optional = false) {
+  MountStep s = Mount(std::move(source), std::move(target), std::move(fstype), flags, std::move(data), optional);
+  s.inside = true;
+  return s;
+}
+
 MountStep Simple(MountStep::Op op, std::string target, mode_t mode = 0755, bool optional = false) {
   MountStep s;
   s.op = op;
   s.target = std::move(target);
   s.mode = mode;
   s.optional = optional;
+  s.inside = true;
   return s;
 }
 
-MountStep ReadOnly(std::string target, bool recursive, bool optional = false) {
-  MountStep s = Simple(MountStep::Op::kReadOnly, std::move(target), 0, optional);
+MountStep SetAttr(std::string target, unsigned attrs, bool recursive, bool optional = false) {
+  MountStep s = Simple(MountStep::Op::kSetAttr, std::move(target), 0, optional);
+  s.attrs = attrs;
   s.recursive = recursive;
   return s;
 }
@@ -53,14 +70,20 @@ MountStep Symlink(std::string text, std::string target) {
   return s;
 }
 
+// A step of the child's own scratch (a host path in its namespace).
+MountStep Scratch(MountStep s) {
+  s.inside = false;
+  return s;
+}
+
 // mkdir -p of path inside the new root, one step per component; only the
-// last gets mode. On a read-only root an existing directory still passes.
+// last gets mode.
 void MkdirInside(std::vector<MountStep>& steps, absl::string_view path, mode_t mode = 0755) {
   std::string cur;
   const std::vector<absl::string_view> parts = absl::StrSplit(path, '/', absl::SkipEmpty());
   for (size_t i = 0; i < parts.size(); ++i) {
     absl::StrAppend(&cur, "/", parts[i]);
-    steps.push_back(Simple(MountStep::Op::kMkdir, In(cur), i + 1 == parts.size() ? mode : 0755));
+    steps.push_back(Simple(MountStep::Op::kMkdir, cur, i + 1 == parts.size() ? mode : 0755));
   }
 }
 
@@ -79,157 +102,479 @@ constexpr const char* kReadOnlyPaths[] = {
 };
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
+// Docker's default device cgroup rules for character devices (block
+// devices: none).
+struct DeviceRule {
+  unsigned major;
+  int minor;  // -1: any
+  const char* name;
+};
+constexpr DeviceRule kAllowedDevices[] = {
+    {1, 3, "null"}, {1, 5, "zero"}, {1, 7, "full"}, {1, 8, "random"}, {1, 9, "urandom"}, {5, 0, "tty"},
+    {5, 1, "console"}, {5, 2, "ptmx"}, {136, -1, "pts/*"}, {10, 200, "net/tun"},
+};
+
+// ---- child side: no allocation from here to ApplyMountsInChild's end ----
+
 // glibc 2.36 declares mount_setattr; the raw call keeps older headers working.
 struct MountAttr {
   uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
-constexpr uint64_t kMountAttrRdonly = 0x00000001;
 
-int SetReadOnly(const char* path, bool recursive) {
-  MountAttr attr{kMountAttrRdonly, 0, 0, 0};
-  if (::syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &attr, sizeof attr) == 0) return 0;
+// "/proc/self/fd/N" into buf (at least 32 bytes).
+const char* FdPathInto(char* buf, int fd) {
+  static constexpr char kPrefix[] = "/proc/self/fd/";
+  memcpy(buf, kPrefix, sizeof kPrefix - 1);
+  char digits[12];
+  int n = 0;
+  unsigned v = static_cast<unsigned>(fd);
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  char* p = buf + sizeof kPrefix - 1;
+  while (n > 0) *p++ = digits[--n];
+  *p = '\0';
+  return buf;
+}
+
+// Closes on scope exit, for the child's short-lived descriptors.
+struct ChildFd {
+  int fd = -1;
+  ~ChildFd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// openat2 with root as "/": absolute links, ".." and chains stay inside;
+// /proc's magic links (which would lead out) are refused. Returns a
+// descriptor or -errno.
+int OpenInRoot(int root, const char* path, int flags) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  // EAGAIN: a rename or mount raced with ".." (the kernel cannot vouch for
+  // the walk); try again, a bounded number of times.
+  long fd;
+  int tries = 0;
+  do {
+    fd = ::syscall(SYS_openat2, root, path, &how, sizeof how);
+  } while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 64);
+  return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+// The directory holding path's last component, resolved inside root, and
+// that component (a pointer into path). path is absolute and clean.
+int OpenParentInRoot(int root, const char* path, const char** name) {
+  const char* slash = strrchr(path, '/');
+  if (slash == nullptr || slash[1] == '\0') return -EINVAL;
+  *name = slash + 1;
+  char parent[PATH_MAX];
+  const size_t len = slash == path ? 1 : static_cast<size_t>(slash - path);
+  if (len >= sizeof parent) return -ENAMETOOLONG;
+  memcpy(parent, path, len);
+  parent[len] = '\0';
+  return OpenInRoot(root, parent, O_PATH | O_DIRECTORY);
+}
+
+uint64_t MountId(int fd) {
+  struct statx stx;
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) return 0;
+  return (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
+}
+
+// The kernel's mount flags for a fallback remount, from kAttr* bits.
+unsigned long AttrFlags(unsigned attrs) {
+  return ((attrs & kAttrReadOnly) ? MS_RDONLY : 0) | ((attrs & kAttrNoSuid) ? MS_NOSUID : 0) |
+         ((attrs & kAttrNoDev) ? MS_NODEV : 0);
+}
+
+// mount_setattr on the mount at fd (AT_EMPTY_PATH) or at path.
+int SetAttrAt(int fd, const char* path, unsigned attrs, bool recursive) {
+  MountAttr attr{attrs, 0, 0, 0};
+  const unsigned flags = (recursive ? AT_RECURSIVE : 0) | (fd >= 0 ? AT_EMPTY_PATH : 0);
+  if (::syscall(SYS_mount_setattr, fd >= 0 ? fd : AT_FDCWD, fd >= 0 ? "" : path, flags, &attr, sizeof attr) == 0) {
+    return 0;
+  }
   if (errno != ENOSYS) return errno;
   // Before Linux 5.12: a bind remount, not recursive.
-  return ::mount(nullptr, path, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) == 0 ? 0 : errno;
+  char buf[32];
+  const char* target = fd >= 0 ? FdPathInto(buf, fd) : path;
+  return ::mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | AttrFlags(attrs), nullptr) == 0 ? 0 : errno;
+}
+
+int ApplyInside(const MountStep& s, int root) {
+  switch (s.op) {
+    case MountStep::Op::kMount: {
+      ChildFd target{OpenInRoot(root, s.target.c_str(), O_PATH)};
+      if (target.fd < 0) return -target.fd;
+      ChildFd source;
+      char source_buf[32], target_buf[32];
+      const char* src = s.source.empty() ? nullptr : s.source.c_str();
+      if (s.source_inside) {
+        source.fd = OpenInRoot(root, s.source.c_str(), O_PATH);
+        if (source.fd < 0) return -source.fd;
+        src = FdPathInto(source_buf, source.fd);
+      }
+      const uint64_t before = MountId(target.fd);
+      if (::mount(src, FdPathInto(target_buf, target.fd), s.fstype.empty() ? nullptr : s.fstype.c_str(), s.flags,
+                  s.data.empty() ? nullptr : s.data.c_str()) != 0) {
+        return errno;
+      }
+      // The path must now reach the new mount: what was resolved is what
+      // got covered.
+      ChildFd check{OpenInRoot(root, s.target.c_str(), O_PATH)};
+      if (check.fd < 0) return -check.fd;
+      const uint64_t after = MountId(check.fd);
+      if (before != 0 && after != 0 && before == after) return EXDEV;
+      return 0;
+    }
+    case MountStep::Op::kSetAttr: {
+      ChildFd target{OpenInRoot(root, s.target.c_str(), O_PATH)};
+      if (target.fd < 0) return -target.fd;
+      return SetAttrAt(target.fd, nullptr, s.attrs, s.recursive);
+    }
+    case MountStep::Op::kMkdir: {
+      const char* name = nullptr;
+      ChildFd parent{OpenParentInRoot(root, s.target.c_str(), &name)};
+      if (parent.fd < 0) return -parent.fd;
+      if (::mkdirat(parent.fd, name, s.mode) == 0) {
+        if (s.mode & 07000) {
+          // mkdir(2) honours the umask and drops sticky on some file systems.
+          ChildFd dir{::openat(parent.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+          if (dir.fd < 0 || ::fchmod(dir.fd, s.mode) != 0) return errno;
+        }
+        return 0;
+      }
+      if (errno != EEXIST && errno != EROFS) return errno;
+      // An existing directory, or a link to one inside the root, will do;
+      // else why not (ENOENT: a link leading nowhere inside the root).
+      ChildFd existing{OpenInRoot(root, s.target.c_str(), O_PATH | O_DIRECTORY)};
+      return existing.fd >= 0 ? 0 : -existing.fd;
+    }
+    case MountStep::Op::kTouch: {
+      const char* name = nullptr;
+      ChildFd parent{OpenParentInRoot(root, s.target.c_str(), &name)};
+      if (parent.fd < 0) return -parent.fd;
+      ChildFd file{::openat(parent.fd, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, s.mode)};
+      if (file.fd >= 0) return 0;
+      if (errno != EEXIST && errno != EROFS) return errno;
+      // Exists already (maybe as a link inside the root): the bind goes on
+      // top of what it resolves to.
+      ChildFd existing{OpenInRoot(root, s.target.c_str(), O_PATH)};
+      return existing.fd >= 0 ? 0 : -existing.fd;
+    }
+    case MountStep::Op::kSymlink: {
+      const char* name = nullptr;
+      ChildFd parent{OpenParentInRoot(root, s.target.c_str(), &name)};
+      if (parent.fd < 0) return -parent.fd;
+      if (::symlinkat(s.source.c_str(), parent.fd, name) != 0 && errno != EEXIST) return errno;
+      return 0;
+    }
+    case MountStep::Op::kReopen:
+      return EINVAL;  // host paths only
+  }
+  return EINVAL;
+}
+
+int ApplyOnScratch(const MountStep& s) {
+  switch (s.op) {
+    case MountStep::Op::kMount:
+      if (::mount(s.source.empty() ? nullptr : s.source.c_str(), s.target.c_str(),
+                  s.fstype.empty() ? nullptr : s.fstype.c_str(), s.flags,
+                  s.data.empty() ? nullptr : s.data.c_str()) != 0) {
+        return errno;
+      }
+      return 0;
+    case MountStep::Op::kSetAttr:
+      return SetAttrAt(-1, s.target.c_str(), s.attrs, s.recursive);
+    case MountStep::Op::kMkdir:
+      // The scratch is our own fresh tmpfs: nothing there but what we made.
+      if (::mkdir(s.target.c_str(), s.mode) != 0 && errno != EEXIST) return errno;
+      return 0;
+    case MountStep::Op::kTouch:
+    case MountStep::Op::kSymlink:
+      return EINVAL;  // inside the root only
+    case MountStep::Op::kReopen: {
+      // Opened again in this namespace; it must be the inode the parent
+      // checked (held on the same number until the dup3 below).
+      const int fd = ::open(s.source.c_str(), O_PATH | O_CLOEXEC | (s.mode == S_IFDIR ? O_DIRECTORY : 0));
+      if (fd < 0) return errno;
+      struct stat now, checked;
+      int err = 0;
+      if (::fstat(fd, &now) != 0 || ::fstat(s.fd, &checked) != 0) {
+        err = errno;
+      } else if (now.st_dev != checked.st_dev || now.st_ino != checked.st_ino) {
+        err = ESTALE;
+      } else if (fd != s.fd && ::dup3(fd, s.fd, O_CLOEXEC) < 0) {
+        err = errno;
+      }
+      if (fd != s.fd) ::close(fd);
+      return err;
+    }
+  }
+  return EINVAL;
 }
 
 }  // namespace
+
+bool DeviceAllowed(mode_t type, unsigned major, unsigned minor) {
+  if (!S_ISCHR(type)) return false;
+  for (const DeviceRule& r : kAllowedDevices) {
+    if (r.major == major && (r.minor < 0 || static_cast<unsigned>(r.minor) == minor)) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<MountInputs> OpenMountInputs(const RunConfig& config, const std::string& rootfs, bool rootless) {
+  MountInputs in;
+  in.rootless = rootless;
+  {
+    // Without openat2 the child could only resolve targets by path, with
+    // the host as root: refuse instead.
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT;
+    const long fd = ::syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+    if (fd < 0 && errno == ENOSYS) {
+      return absl::FailedPreconditionError(
+          "openat2: not supported by this kernel (Linux 5.6 or later is needed to resolve mount targets inside the "
+          "root safely)");
+    }
+    if (fd >= 0) ::close(static_cast<int>(fd));
+  }
+  auto own = [&in](int fd) {
+    in.owned.emplace_back(fd);
+    return fd;
+  };
+  auto open_path = [&](const std::string& option, const std::string& path, bool dir) -> absl::StatusOr<int> {
+    const int fd = ::open(path.c_str(), O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+    if (fd < 0) return common::ErrnoStatus(errno, absl::StrCat(option, " ", path));
+    return own(fd);
+  };
+
+  ASSIGN_OR_RETURN(in.rootfs_fd, open_path("--rootfs", rootfs, /*dir=*/true));
+  in.rootfs_path = rootfs;
+
+  if (!config.upper.empty()) {
+    const std::string& dir = config.upper;
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return common::ErrnoStatus(errno, absl::StrCat("--upper: mkdir(", dir, ")"));
+    }
+    // DIR itself must not be a link either: the layer is written as root.
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir_fd < 0) {
+      struct stat st;
+      if (errno == ELOOP || (errno == ENOTDIR && ::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode))) {
+        return absl::FailedPreconditionError(absl::StrCat("--upper ", dir, ": a symbolic link; refused"));
+      }
+      return common::ErrnoStatus(errno, absl::StrCat("--upper ", dir));
+    }
+    own(dir_fd);
+    // Held until the run ends (the owned descriptor closes): one overlay
+    // per upper layer.
+    if (::flock(dir_fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("--upper ", dir, ": in use by another minipod run (an upper layer serves one overlay)"));
+      }
+      return common::ErrnoStatus(errno, absl::StrCat("--upper: flock(", dir, ")"));
+    }
+    // Created and opened relative to DIR, never through a link left there.
+    for (const char* sub : {"upper", "work"}) {
+      const std::string shown = absl::StrCat(dir, "/", sub);
+      if (::mkdirat(dir_fd, sub, 0755) != 0 && errno != EEXIST) {
+        return common::ErrnoStatus(errno, absl::StrCat("--upper: mkdir(", shown, ")"));
+      }
+      struct stat st;
+      if (::fstatat(dir_fd, sub, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return common::ErrnoStatus(errno, absl::StrCat("--upper: stat(", shown, ")"));
+      }
+      if (!S_ISDIR(st.st_mode)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "--upper ", shown, ": not a directory", S_ISLNK(st.st_mode) ? " (a symbolic link; refused)" : ""));
+      }
+      const int fd = ::openat(dir_fd, sub, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) return common::ErrnoStatus(errno, absl::StrCat("--upper ", shown));
+      (std::string(sub) == "upper" ? in.upper_fd : in.work_fd) = own(fd);
+    }
+    in.upper_path = dir;
+  }
+
+  if (config.init) {
+    ASSIGN_OR_RETURN(in.init_path, minipod::FindInit("minipod run; --no-init runs without it"));
+    ASSIGN_OR_RETURN(in.init_fd, open_path("minipod-init", in.init_path, false));
+  }
+  for (const BindSpec& b : config.binds) {
+    ASSIGN_OR_RETURN(const int fd, open_path("--bind", b.source, false));
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return common::ErrnoStatus(errno, absl::StrCat("--bind ", b.source));
+    if (b.dev && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+        !DeviceAllowed(st.st_mode, major(st.st_rdev), minor(st.st_rdev))) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "--bind ", b.source, ":", b.dest, ":dev: ", S_ISCHR(st.st_mode) ? "character" : "block", " device ",
+          major(st.st_rdev), ":", minor(st.st_rdev),
+          " is not in the default device allow list (null, zero, full, random, urandom, tty, console, ptmx, pts, "
+          "net/tun)"));
+    }
+    in.bind_fds.push_back(fd);
+    in.bind_is_dir.push_back(S_ISDIR(st.st_mode));
+  }
+  return in;
+}
 
 std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in) {
   std::vector<MountStep> steps;
   const unsigned long kNoSuidDev = MS_NOSUID | MS_NODEV;
   const unsigned long kNoSuidDevExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  const bool overlay = !config.read_only;
 
   // Nothing mounted from here on propagates back to the host.
   steps.push_back(Mount("", "/", "", MS_REC | MS_PRIVATE));
   auto reopen = [&](const std::string& path, int fd, bool dir) {
     if (fd < 0) return;
-    MountStep s = Simple(MountStep::Op::kReopen, "", dir ? S_IFDIR : 0);
+    MountStep s = Scratch(Simple(MountStep::Op::kReopen, "", dir ? S_IFDIR : 0));
     s.source = path;
     s.fd = fd;
     steps.push_back(std::move(s));
   };
   reopen(in.rootfs_path, in.rootfs_fd, true);
-  reopen(in.upper_path, in.upper_fd, true);
+  reopen(absl::StrCat(in.upper_path, "/upper"), in.upper_fd, true);
+  reopen(absl::StrCat(in.upper_path, "/work"), in.work_fd, true);
   reopen(in.init_path, in.init_fd, false);
   for (size_t i = 0; i < config.binds.size() && i < in.bind_fds.size(); ++i) {
     reopen(config.binds[i].source, in.bind_fds[i], i < in.bind_is_dir.size() && in.bind_is_dir[i]);
   }
   steps.push_back(Mount("minipod", kScratch, "tmpfs", kNoSuidDev, "mode=0700"));
-  steps.push_back(Simple(MountStep::Op::kMkdir, kNewRoot));
+  steps.push_back(Scratch(Simple(MountStep::Op::kMkdir, kNewRoot)));
 
-  // The root: an overlay whose writable layer dies with the namespace (or
-  // lives in --upper), or the tree itself bound read-only.
-  if (overlay) {
-    std::string upper = absl::StrCat(kScratch, "/upper"), work = absl::StrCat(kScratch, "/work");
-    if (in.upper_fd >= 0) {
-      upper = FdPath(in.upper_fd) + "/upper";
-      work = FdPath(in.upper_fd) + "/work";
-    } else {
-      steps.push_back(Simple(MountStep::Op::kMkdir, upper));
-      steps.push_back(Simple(MountStep::Op::kMkdir, work));
-    }
-    std::string data = absl::StrCat("lowerdir=", FdPath(in.rootfs_fd), ",upperdir=", upper, ",workdir=", work);
-    if (in.rootless) absl::StrAppend(&data, ",userxattr");
-    steps.push_back(Mount("overlay", kNewRoot, "overlay", kNoSuidDev & ~MS_NODEV, data));
+  // The root: always an overlay, so the mount points below are made in its
+  // writable layer and never in the tree itself; that layer dies with the
+  // namespace (or lives in --upper). --read-only makes it read-only at the
+  // end. nodev: device nodes in the image are inert.
+  std::string upper = absl::StrCat(kScratch, "/upper"), work = absl::StrCat(kScratch, "/work");
+  if (in.upper_fd >= 0 && in.work_fd >= 0) {
+    upper = FdPath(in.upper_fd);
+    work = FdPath(in.work_fd);
   } else {
-    steps.push_back(Mount(FdPath(in.rootfs_fd), kNewRoot, "", MS_BIND | MS_REC));
+    steps.push_back(Scratch(Simple(MountStep::Op::kMkdir, upper)));
+    steps.push_back(Scratch(Simple(MountStep::Op::kMkdir, work)));
   }
+  std::string data = absl::StrCat("lowerdir=", FdPath(in.rootfs_fd), ",upperdir=", upper, ",workdir=", work);
+  if (in.rootless) absl::StrAppend(&data, ",userxattr");
+  steps.push_back(Mount("overlay", kNewRoot, "overlay", kNoSuidDev, data));
 
+  // From here on every target is inside the new root.
   // /proc for the new pid namespace, with Docker's masks.
   MkdirInside(steps, "/proc", 0555);
-  steps.push_back(Mount("proc", In("/proc"), "proc", kNoSuidDevExec));
+  steps.push_back(MountIn("proc", "/proc", "proc", kNoSuidDevExec));
   for (const char* p : kReadOnlyPaths) {
-    steps.push_back(Mount(In(p), In(p), "", MS_BIND | MS_REC, "", /*optional=*/true));
-    steps.push_back(ReadOnly(In(p), /*recursive=*/true, /*optional=*/true));
+    MountStep bind = MountIn(p, p, "", MS_BIND | MS_REC, "", /*optional=*/true);
+    bind.source_inside = true;
+    steps.push_back(std::move(bind));
+    steps.push_back(SetAttr(p, kAttrReadOnly | kAttrNoSuid | kAttrNoDev, /*recursive=*/true, /*optional=*/true));
   }
   for (const char* p : kMaskedFiles) {
-    steps.push_back(Mount("/dev/null", In(p), "", MS_BIND, "", /*optional=*/true));
+    steps.push_back(MountIn("/dev/null", p, "", MS_BIND, "", /*optional=*/true));
   }
 
   // /sys read-only. In a user namespace without its own network namespace
   // the kernel refuses a new sysfs: bind the host's, read-only.
   MkdirInside(steps, "/sys", 0555);
   if (in.rootless && config.net_host) {
-    steps.push_back(Mount("/sys", In("/sys"), "", MS_BIND | MS_REC));
-    steps.push_back(ReadOnly(In("/sys"), /*recursive=*/true));
+    steps.push_back(MountIn("/sys", "/sys", "", MS_BIND | MS_REC));
+    steps.push_back(SetAttr("/sys", kAttrReadOnly | kAttrNoSuid | kAttrNoDev, /*recursive=*/true));
   } else {
-    steps.push_back(Mount("sysfs", In("/sys"), "sysfs", kNoSuidDevExec | MS_RDONLY));
+    steps.push_back(MountIn("sysfs", "/sys", "sysfs", kNoSuidDevExec | MS_RDONLY));
   }
   for (const char* p : kMaskedDirs) {
-    steps.push_back(Mount("minipod", In(p), "tmpfs", kNoSuidDevExec | MS_RDONLY, "size=0", /*optional=*/true));
+    steps.push_back(MountIn("minipod", p, "tmpfs", kNoSuidDevExec | MS_RDONLY, "size=0", /*optional=*/true));
   }
 
   // A minimal /dev: no host device but these, bound (mknod needs more
-  // privilege than a rootless sandbox has, and binds behave the same).
+  // privilege than a rootless sandbox has, and binds behave the same). The
+  // tmpfs itself is nodev: the binds on it are mounts of their own.
   MkdirInside(steps, "/dev");
-  steps.push_back(Mount("minipod", In("/dev"), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=65536k"));
+  steps.push_back(MountIn("minipod", "/dev", "tmpfs", kNoSuidDev | MS_STRICTATIME, "mode=0755,size=65536k"));
   for (const char* d : kDevices) {
-    steps.push_back(Simple(MountStep::Op::kTouch, In(absl::StrCat("/dev/", d)), 0666));
-    steps.push_back(Mount(absl::StrCat("/dev/", d), In(absl::StrCat("/dev/", d)), "", MS_BIND));
+    const std::string path = absl::StrCat("/dev/", d);
+    steps.push_back(Simple(MountStep::Op::kTouch, path, 0666));
+    steps.push_back(MountIn(path, path, "", MS_BIND));
   }
-  steps.push_back(Simple(MountStep::Op::kMkdir, In("/dev/pts")));
-  steps.push_back(Mount("devpts", In("/dev/pts"), "devpts", MS_NOSUID | MS_NOEXEC,
-                        "newinstance,ptmxmode=0666,mode=0620"));
-  steps.push_back(Symlink("pts/ptmx", In("/dev/ptmx")));
-  steps.push_back(Simple(MountStep::Op::kMkdir, In("/dev/shm"), 01777));
-  steps.push_back(Mount("shm", In("/dev/shm"), "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k"));
-  steps.push_back(Simple(MountStep::Op::kMkdir, In("/dev/mqueue")));
-  steps.push_back(Mount("mqueue", In("/dev/mqueue"), "mqueue", kNoSuidDevExec, "", /*optional=*/true));
-  steps.push_back(Symlink("/proc/self/fd", In("/dev/fd")));
-  steps.push_back(Symlink("/proc/self/fd/0", In("/dev/stdin")));
-  steps.push_back(Symlink("/proc/self/fd/1", In("/dev/stdout")));
-  steps.push_back(Symlink("/proc/self/fd/2", In("/dev/stderr")));
+  steps.push_back(Simple(MountStep::Op::kMkdir, "/dev/pts"));
+  steps.push_back(MountIn("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
+  steps.push_back(Symlink("pts/ptmx", "/dev/ptmx"));
+  steps.push_back(Simple(MountStep::Op::kMkdir, "/dev/shm", 01777));
+  steps.push_back(MountIn("shm", "/dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k"));
+  steps.push_back(Simple(MountStep::Op::kMkdir, "/dev/mqueue"));
+  steps.push_back(MountIn("mqueue", "/dev/mqueue", "mqueue", kNoSuidDevExec, "", /*optional=*/true));
+  steps.push_back(Symlink("/proc/self/fd", "/dev/fd"));
+  steps.push_back(Symlink("/proc/self/fd/0", "/dev/stdin"));
+  steps.push_back(Symlink("/proc/self/fd/1", "/dev/stdout"));
+  steps.push_back(Symlink("/proc/self/fd/2", "/dev/stderr"));
   if (in.init_fd >= 0) {
-    steps.push_back(Simple(MountStep::Op::kTouch, In("/dev/init"), 0755));
-    steps.push_back(Mount(FdPath(in.init_fd), In("/dev/init"), "", MS_BIND));
-    steps.push_back(ReadOnly(In("/dev/init"), /*recursive=*/false));
+    steps.push_back(Simple(MountStep::Op::kTouch, "/dev/init", 0755));
+    steps.push_back(MountIn(FdPath(in.init_fd), "/dev/init", "", MS_BIND));
+    steps.push_back(SetAttr("/dev/init", kAttrReadOnly | kAttrNoDev, /*recursive=*/false));
   }
 
-  // The caller's binds, read-only unless asked, and tmpfs mounts.
-  for (size_t i = 0; i < config.binds.size() && i < in.bind_fds.size(); ++i) {
+  // The caller's binds (read-only unless :rw, nodev unless :dev) and tmpfs
+  // mounts, in the order given: a later one may sit inside an earlier one.
+  for (const UserMount& m : MountOrder(config)) {
+    if (m.kind == UserMount::Kind::kTmpfs) {
+      MkdirInside(steps, config.tmpfs[m.index], 01777);
+      steps.push_back(MountIn("tmpfs", config.tmpfs[m.index], "tmpfs", kNoSuidDev, "mode=1777"));
+      continue;
+    }
+    const size_t i = m.index;
+    if (i >= in.bind_fds.size()) continue;
     const BindSpec& b = config.binds[i];
     const bool dir = i < in.bind_is_dir.size() && in.bind_is_dir[i];
     const size_t slash = b.dest.rfind('/');
     if (slash > 0) MkdirInside(steps, b.dest.substr(0, slash));
-    if (dir) {
-      steps.push_back(Simple(MountStep::Op::kMkdir, In(b.dest)));
-    } else {
-      steps.push_back(Simple(MountStep::Op::kTouch, In(b.dest), 0644));
-    }
-    steps.push_back(Mount(FdPath(in.bind_fds[i]), In(b.dest), "", MS_BIND | MS_REC));
-    if (!b.writable) steps.push_back(ReadOnly(In(b.dest), /*recursive=*/true));
+    steps.push_back(dir ? Simple(MountStep::Op::kMkdir, b.dest) : Simple(MountStep::Op::kTouch, b.dest, 0644));
+    steps.push_back(MountIn(FdPath(in.bind_fds[i]), b.dest, "", MS_BIND | MS_REC));
+    // A bind keeps its source's flags: nosuid, nodev and read-only are set
+    // on it (and everything below it) afterwards.
+    const unsigned attrs = kAttrNoSuid | (b.dev ? 0 : kAttrNoDev) | (b.writable ? 0 : kAttrReadOnly);
+    steps.push_back(SetAttr(b.dest, attrs, /*recursive=*/true));
   }
-  for (const std::string& t : config.tmpfs) {
-    MkdirInside(steps, t, 01777);
-    steps.push_back(Mount("tmpfs", In(t), "tmpfs", kNoSuidDev, "mode=1777"));
+  if (config.read_only) {
+    MountStep ro = SetAttr(kNewRoot, kAttrReadOnly, /*recursive=*/false);
+    steps.push_back(Scratch(std::move(ro)));
   }
-  if (!overlay) steps.push_back(ReadOnly(kNewRoot, /*recursive=*/false));
   return steps;
 }
 
 std::string DescribeStep(const MountStep& s) {
-  auto inside = [](const std::string& p) {
-    if (absl::StartsWith(p, kNewRoot)) {
+  // Scratch paths under the new root read as the sandbox will see them.
+  auto shown = [](const std::string& p, bool inside) {
+    if (!inside && absl::StartsWith(p, kNewRoot)) {
       const std::string rest = p.substr(sizeof kNewRoot - 1);
       return rest.empty() ? std::string("/") : rest;
     }
     return p;
   };
+  const std::string target = shown(s.target, s.inside);
   switch (s.op) {
     case MountStep::Op::kMount:
-      if (s.flags & MS_BIND) return absl::StrCat("bind ", inside(s.source), " on ", inside(s.target));
-      if (s.source.empty()) return absl::StrCat("make ", s.target, " private");
-      return absl::StrCat("mount ", s.fstype, " on ", inside(s.target));
-    case MountStep::Op::kReadOnly:
-      return absl::StrCat("make ", inside(s.target), " read-only");
+      if (s.flags & MS_BIND) return absl::StrCat("bind ", shown(s.source, s.source_inside), " on ", target);
+      if (s.source.empty()) return absl::StrCat("make ", target, " private");
+      return absl::StrCat("mount ", s.fstype, " on ", target);
+    case MountStep::Op::kSetAttr: {
+      std::vector<absl::string_view> what;
+      if (s.attrs & kAttrReadOnly) what.push_back("read-only");
+      if (s.attrs & kAttrNoSuid) what.push_back("nosuid");
+      if (s.attrs & kAttrNoDev) what.push_back("nodev");
+      return absl::StrCat("make ", target, " ", absl::StrJoin(what, ", "));
+    }
     case MountStep::Op::kMkdir:
-      return absl::StrCat("mkdir ", inside(s.target));
+      return absl::StrCat("mkdir ", target, s.inside ? " (links resolved inside the root)" : "");
     case MountStep::Op::kTouch:
-      return absl::StrCat("create ", inside(s.target));
+      return absl::StrCat("create ", target, " (links resolved inside the root)");
     case MountStep::Op::kSymlink:
-      return absl::StrCat("symlink ", inside(s.target), " -> ", s.source);
+      return absl::StrCat("symlink ", target, " -> ", s.source);
     case MountStep::Op::kReopen:
       return absl::StrCat("open ", s.source);
   }
@@ -237,56 +582,18 @@ std::string DescribeStep(const MountStep& s) {
 }
 
 int ApplyMountsInChild(absl::Span<const MountStep> steps, size_t* failed_step) {
+  ChildFd root;  // the new root, opened at the first step inside it
   for (size_t i = 0; i < steps.size(); ++i) {
     const MountStep& s = steps[i];
     int err = 0;
-    switch (s.op) {
-      case MountStep::Op::kMount:
-        if (::mount(s.source.empty() ? nullptr : s.source.c_str(), s.target.c_str(),
-                    s.fstype.empty() ? nullptr : s.fstype.c_str(), s.flags,
-                    s.data.empty() ? nullptr : s.data.c_str()) != 0) {
-          err = errno;
-        }
-        break;
-      case MountStep::Op::kReadOnly:
-        err = SetReadOnly(s.target.c_str(), s.recursive);
-        break;
-      case MountStep::Op::kMkdir:
-        if (::mkdir(s.target.c_str(), s.mode) != 0) {
-          err = errno;
-          struct stat st;
-          // EEXIST, or EROFS on a read-only root where it exists already.
-          if ((err == EEXIST || err == EROFS) && ::stat(s.target.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) err = 0;
-        } else if (s.mode & 07000) {
-          ::chmod(s.target.c_str(), s.mode);  // mkdir(2) honours the umask and drops sticky on some fs
-        }
-        break;
-      case MountStep::Op::kTouch: {
-        const int fd = ::open(s.target.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, s.mode);
-        if (fd >= 0) {
-          ::close(fd);
-        } else {
-          err = errno;
-          struct stat st;
-          if ((err == EROFS || err == EACCES || err == EISDIR || err == ELOOP) && ::stat(s.target.c_str(), &st) == 0) {
-            err = 0;  // exists already: the bind goes on top of it
-          }
-        }
-        break;
+    if (s.inside) {
+      if (root.fd < 0) {
+        root.fd = ::open(kNewRoot, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root.fd < 0) err = errno;
       }
-      case MountStep::Op::kSymlink:
-        if (::symlink(s.source.c_str(), s.target.c_str()) != 0 && errno != EEXIST) err = errno;
-        break;
-      case MountStep::Op::kReopen: {
-        const int fd = ::open(s.source.c_str(), O_PATH | O_CLOEXEC | (s.mode == S_IFDIR ? O_DIRECTORY : 0));
-        if (fd < 0) {
-          err = errno;
-        } else if (fd != s.fd) {
-          if (::dup3(fd, s.fd, O_CLOEXEC) < 0) err = errno;
-          ::close(fd);
-        }
-        break;
-      }
+      if (err == 0) err = ApplyInside(s, root.fd);
+    } else {
+      err = ApplyOnScratch(s);
     }
     if (err != 0 && !(s.optional && (err == ENOENT || err == ENOTDIR))) {
       *failed_step = i;

@@ -1,13 +1,16 @@
-// The mount namespace of `minipod run` as data. The parent plans every
-// mount, directory and symlink of the new root (PlanMounts, pure and
-// unit-tested); the child, already in its new mount namespace, applies the
-// steps in order with no allocation (ApplyMountsInChild) and then pivots
-// into the result (PivotRootInChild). Host paths are reached through file
-// descriptors (/proc/self/fd/N), so the scratch tmpfs mounted over /tmp
-// cannot hide a root or a bind source that lives there. The parent opens
-// them to check them and to reserve the numbers; the child opens each path
-// again onto the same number first thing, because the kernel takes overlay
-// layers and bind sources only from the caller's own mount namespace.
+// The mount namespace of `minipod run` as data. The parent opens every host
+// path the child will reach (OpenMountInputs) and plans every mount,
+// directory and symlink of the new root (PlanMounts, pure and unit-tested);
+// the child, already in its new mount namespace, applies the steps in order
+// with no allocation (ApplyMountsInChild) and then pivots into the result
+// (PivotRootInChild). Host paths are reached through file descriptors
+// (/proc/self/fd/N), so the scratch tmpfs mounted over /tmp cannot hide a
+// root or a bind source that lives there. The child opens each again onto
+// the same number first thing, because the kernel takes overlay layers and
+// bind sources only from the caller's own mount namespace, and checks that
+// it found the same inode. Every path inside the new root is resolved with
+// openat2(RESOLVE_IN_ROOT): a symbolic link in the image (or in an --upper
+// layer) means the image's own file, never the host's.
 #pragma once
 
 #include <sys/types.h>
@@ -16,7 +19,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/unique_fd.h"
 #include "sandbox/run_config.h"
 
 namespace sandbox {
@@ -26,14 +31,19 @@ namespace sandbox {
 inline constexpr char kScratch[] = "/tmp";
 inline constexpr char kNewRoot[] = "/tmp/root";
 
+// mount_setattr(2)'s attributes (linux/mount.h clashes with sys/mount.h).
+inline constexpr unsigned kAttrReadOnly = 0x1;  // MOUNT_ATTR_RDONLY
+inline constexpr unsigned kAttrNoSuid = 0x2;    // MOUNT_ATTR_NOSUID
+inline constexpr unsigned kAttrNoDev = 0x4;     // MOUNT_ATTR_NODEV
+
 struct MountStep {
   enum class Op {
-    kMount,        // mount(source, target, fstype, flags, data)
-    kReadOnly,     // mount_setattr(target, MOUNT_ATTR_RDONLY), recursive when `recursive`
-    kMkdir,        // mkdir(target, mode); an existing directory is fine
-    kTouch,        // an empty file at target (mode), for a bind of a file
-    kSymlink,      // symlink(source, target); an existing entry is fine
-    kReopen,       // open(source, O_PATH) onto descriptor fd (O_DIRECTORY when mode is S_IFDIR)
+    kMount,    // mount(source, target, fstype, flags, data)
+    kSetAttr,  // mount_setattr(target, attrs), recursive when `recursive`
+    kMkdir,    // mkdir(target, mode); an existing directory is fine
+    kTouch,    // an empty file at target (mode), for a bind of a file; an existing entry is fine
+    kSymlink,  // symlink(source, target); an existing entry is fine
+    kReopen,   // open(source, O_PATH) onto descriptor fd (O_DIRECTORY when mode is S_IFDIR), same inode
   };
   Op op = Op::kMount;
   std::string source;
@@ -41,38 +51,66 @@ struct MountStep {
   std::string fstype;
   std::string data;
   unsigned long flags = 0;
+  unsigned attrs = 0;     // kSetAttr: kAttr* bits to set
   mode_t mode = 0755;
   bool recursive = false;
   bool optional = false;  // a missing target or source is not an error (masks of files a kernel lacks)
+  // target (and source, for a bind with source_inside) is a path inside the
+  // new root, absolute as the sandbox sees it ("/proc"), resolved with
+  // openat2(RESOLVE_IN_ROOT) from the new root; the mount goes onto the
+  // descriptor resolved. Otherwise a path of the child's own scratch.
+  bool inside = false;
+  bool source_inside = false;
   int fd = -1;            // kReopen
 };
 
-// What the parent learned before planning.
+// What the parent opened before planning; owns the descriptors.
 struct MountInputs {
   std::string rootfs_path;         // what rootfs_fd was opened from
-  std::string upper_path;          // --upper
+  std::string upper_path;          // --upper DIR
   std::string init_path;           // minipod-init
   int rootfs_fd = -1;              // O_PATH directory
-  int upper_fd = -1;               // O_PATH directory for --upper, else -1
+  int upper_fd = -1;               // O_PATH of DIR/upper for --upper, else -1
+  int work_fd = -1;                // O_PATH of DIR/work for --upper, else -1
   int init_fd = -1;                // O_PATH of minipod-init, -1 with --no-init
   std::vector<int> bind_fds;       // one per RunConfig::binds, O_PATH
   std::vector<bool> bind_is_dir;   // whether that source is a directory
   bool rootless = false;           // in a user namespace: overlay needs userxattr
+  // The descriptors above, and DIR of --upper, locked (flock LOCK_EX) while
+  // this lives: two overlays sharing an upper layer is undefined behaviour.
+  std::vector<common::UniqueFd> owned;
 };
 
-// The steps, in order: mount propagation private, the scratch tmpfs, the
-// root (overlay, or a read-only bind), /proc with Docker's masked and
-// read-only paths, /sys read-only, a minimal /dev (null, zero, full,
-// random, urandom and tty bound from the host; a new devpts instance; shm;
-// mqueue), /dev/init, the binds and tmpfs mounts, and finally a read-only
-// root for --read-only.
+// Parent side: checks that openat2 is there (the child cannot resolve
+// safely without it), opens --rootfs (rootfs: the tree to use, --bundle's
+// included), minipod-init unless --no-init, every bind source (a :dev
+// bind of a device node must name one of Docker's default devices), and
+// for --upper DIR: locks DIR (a second run fails at once) and creates
+// DIR/upper and DIR/work with mkdirat, refusing symbolic links there.
+absl::StatusOr<MountInputs> OpenMountInputs(const RunConfig& config, const std::string& rootfs, bool rootless);
+
+// Whether a :dev bind may expose device major:minor of this type (S_IFCHR
+// or S_IFBLK): Docker's default allow list, character devices only.
+bool DeviceAllowed(mode_t type, unsigned major, unsigned minor);
+
+// The steps, in order: mount propagation private, the host paths opened
+// again, the scratch tmpfs, the root (an overlay whose writable layer is
+// the scratch or --upper; with --read-only too, so mount points are made
+// there and never in the tree), /proc with Docker's masked and read-only
+// paths, /sys read-only, a minimal /dev (null, zero, full, random, urandom
+// and tty bound from the host; a new devpts instance; shm; mqueue),
+// /dev/init, the binds and tmpfs mounts in the order given, and finally a
+// read-only root for --read-only. Everything is nodev but the six devices,
+// devpts and :dev binds.
 std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& inputs);
 
-// "mount proc on /proc" for messages: the step with kNewRoot removed.
+// "mount proc on /proc" for messages, paths as the sandbox sees them.
 std::string DescribeStep(const MountStep& step);
 
 // Child side: applies steps in order; on failure returns the errno and
-// stores the index of the failing step.
+// stores the index of the failing step. ENOSYS: no openat2 (Linux < 5.6);
+// EXDEV: a mount did not land where its target was resolved; ESTALE: a
+// host path changed between the parent's check and the child's open.
 int ApplyMountsInChild(absl::Span<const MountStep> steps, size_t* failed_step);
 
 // Child side: makes kNewRoot the root (pivot_root(".", ".") and a lazy

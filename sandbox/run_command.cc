@@ -1,6 +1,7 @@
 // `minipod run`: the command-table entry, --bundle's cached root file
 // systems, and the hand-over to the launcher.
 #include <errno.h>
+#include <limits.h>
 #include <nettle/sha2.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -87,7 +88,10 @@ absl::StatusOr<std::string> BundleRootfs(const std::vector<std::string>& bins) {
 }
 
 absl::StatusOr<int> RunRun(const cli::ParsedArgs& args) {
-  ASSIGN_OR_RETURN(const sandbox::RunConfig config, sandbox::ParseRunConfig(args));
+  // Relative paths on the command line are the caller's working directory's.
+  char cwd[PATH_MAX] = "";
+  if (::getcwd(cwd, sizeof cwd) == nullptr) cwd[0] = '\0';
+  ASSIGN_OR_RETURN(const sandbox::RunConfig config, sandbox::ParseRunConfig(args, cwd));
   std::string root = config.rootfs;
   if (!config.bundle.empty()) {
     ASSIGN_OR_RETURN(root, BundleRootfs(config.bundle));
@@ -104,7 +108,8 @@ std::vector<Command> RunCommands() {
       "run a command isolated in a root file system (namespaces, cgroups, seccomp)",
       "Runs CMD in new mount, pid, ipc, uts, net and cgroup namespaces, in the\n"
       "root file system DIR (or one built from --bundle binaries, cached), with\n"
-      "a writable overlay thrown away at exit unless --read-only, /proc with\n"
+      "a writable overlay thrown away at exit (read-only with --read-only),\n"
+      "every mount target resolved inside that root, nodev mounts, /proc with\n"
       "Docker's masks, a minimal /dev, Docker's default capabilities, no new\n"
       "privileges and a default seccomp filter; minipod-init is its PID 1.\n"
       "Without root it runs in a user namespace (your uid is 0 inside).\n"

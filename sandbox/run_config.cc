@@ -1,5 +1,7 @@
 #include "sandbox/run_config.h"
 
+#include <stdint.h>
+
 #include <limits>
 
 #include "absl/strings/ascii.h"
@@ -27,6 +29,24 @@ absl::StatusOr<std::string> CleanPath(absl::string_view option, absl::string_vie
     if (c == ".") continue;
     if (c == "..") return Invalid(option, path, "contains '..'");
     parts.push_back(c);
+  }
+  return absl::StrCat("/", absl::StrJoin(parts, "/"));
+}
+
+// A path on the host: relative ones are taken from cwd, as every command
+// line tool does. "//" and "." go; ".." stays for the kernel to resolve
+// (lexically it would be wrong across a symlink).
+absl::StatusOr<std::string> HostPath(absl::string_view option, absl::string_view path, absl::string_view cwd) {
+  if (path.empty()) return Invalid(option, path, "empty path");
+  if (path.find('\0') != absl::string_view::npos) return Invalid(option, path, "contains a NUL byte");
+  std::string joined(path);
+  if (path[0] != '/') {
+    if (cwd.empty() || cwd[0] != '/') return Invalid(option, path, "relative, and the working directory is unknown");
+    joined = absl::StrCat(cwd, "/", path);
+  }
+  std::vector<absl::string_view> parts;
+  for (absl::string_view c : absl::StrSplit(joined, '/', absl::SkipEmpty())) {
+    if (c != ".") parts.push_back(c);
   }
   return absl::StrCat("/", absl::StrJoin(parts, "/"));
 }
@@ -64,12 +84,13 @@ absl::StatusOr<uint32_t> ParseId(absl::string_view option, absl::string_view raw
 
 const std::vector<minipod::cli::OptionSpec>& RunOptions() {
   static const auto* options = new std::vector<minipod::cli::OptionSpec>{
-      {"rootfs", 'r', ArgKind::kValue, "DIR", "the root file system (e.g. from `minipod rootfs build`)"},
-      {"bundle", 'b', ArgKind::kList, "BIN", "build the root file system from these binaries (cached)"},
-      {"read-only", 0, ArgKind::kFlag, "", "the root stays read-only (no overlay)"},
-      {"upper", 0, ArgKind::kValue, "DIR", "keep the overlay's writable layer in DIR (default: a tmpfs)"},
-      {"bind", 0, ArgKind::kList, "SRC:DST[:rw]", "bind-mount a host path, read-only unless :rw"},
-      {"tmpfs", 0, ArgKind::kList, "PATH", "a fresh tmpfs at PATH"},
+      {"rootfs", 'r', ArgKind::kValue, "DIR", "the root file system (e.g. from `minipod rootfs build`); relative to the working directory"},
+      {"bundle", 'b', ArgKind::kList, "BIN", "build the root file system from these binaries (cached); a name is looked up in PATH"},
+      {"read-only", 0, ArgKind::kFlag, "", "the root is read-only (mount points go to a scratch layer, never into DIR)"},
+      {"upper", 0, ArgKind::kValue, "DIR", "keep the overlay's writable layer in DIR (default: a tmpfs); one run at a time"},
+      {"bind", 0, ArgKind::kList, "SRC:DST[:OPTS]",
+       "bind-mount a host path; OPTS: rw (else read-only), dev (device nodes usable; else nodev)"},
+      {"tmpfs", 0, ArgKind::kList, "PATH", "a fresh tmpfs at PATH (binds and tmpfs stack in the order given)"},
       {"hostname", 0, ArgKind::kValue, "NAME", "host name inside (default: minipod)"},
       {"env", 'e', ArgKind::kList, "K=V", "set an environment variable"},
       {"workdir", 'w', ArgKind::kValue, "DIR", "working directory inside (default: /)"},
@@ -87,14 +108,35 @@ const std::vector<minipod::cli::OptionSpec>& RunOptions() {
   return *options;
 }
 
-absl::StatusOr<RunConfig> ParseRunConfig(const minipod::cli::ParsedArgs& args) {
+bool RunConfig::needs_device_cgroup() const {
+  for (const BindSpec& b : binds) {
+    if (b.dev) return true;
+  }
+  return false;
+}
+
+std::vector<UserMount> MountOrder(const RunConfig& config) {
+  size_t binds = 0, tmpfs = 0;
+  for (const UserMount& m : config.mount_order) {
+    (m.kind == UserMount::Kind::kBind ? binds : tmpfs) += 1;
+    const size_t limit = m.kind == UserMount::Kind::kBind ? config.binds.size() : config.tmpfs.size();
+    if (m.index >= limit) binds = tmpfs = SIZE_MAX;  // inconsistent: fall back
+  }
+  if (binds == config.binds.size() && tmpfs == config.tmpfs.size()) return config.mount_order;
+  std::vector<UserMount> order;
+  for (size_t i = 0; i < config.binds.size(); ++i) order.push_back({UserMount::Kind::kBind, i});
+  for (size_t i = 0; i < config.tmpfs.size(); ++i) order.push_back({UserMount::Kind::kTmpfs, i});
+  return order;
+}
+
+absl::StatusOr<RunConfig> ParseRunConfig(const minipod::cli::ParsedArgs& args, absl::string_view cwd) {
   RunConfig c;
   c.command = args.operands();
   if (c.command.empty()) return absl::InvalidArgumentError("missing the command to run (minipod run [OPTIONS] -- CMD [ARGS])");
   if (c.command[0].empty()) return absl::InvalidArgumentError("the command is an empty string");
 
   if (args.Has("rootfs")) {
-    auto r = CleanPath("--rootfs", args.Value("rootfs"));
+    auto r = HostPath("--rootfs", args.Value("rootfs"), cwd);
     if (!r.ok()) return r.status();
     c.rootfs = *r;
   }
@@ -102,43 +144,61 @@ absl::StatusOr<RunConfig> ParseRunConfig(const minipod::cli::ParsedArgs& args) {
   if (c.rootfs.empty() == c.bundle.empty()) {
     return absl::InvalidArgumentError("give exactly one of --rootfs DIR and --bundle BIN");
   }
-  for (const std::string& b : c.bundle) {
+  for (std::string& b : c.bundle) {
     if (b.empty()) return absl::InvalidArgumentError("--bundle '': empty name");
+    // A name is looked up in PATH; with a '/' it is a path, maybe relative.
+    if (absl::StrContains(b, '/')) {
+      auto p = HostPath("--bundle", b, cwd);
+      if (!p.ok()) return p.status();
+      b = *p;
+    }
   }
   c.read_only = args.Has("read-only");
   if (args.Has("upper")) {
-    if (c.read_only) return absl::InvalidArgumentError("--upper needs the overlay, which --read-only turns off");
-    auto u = CleanPath("--upper", args.Value("upper"));
+    if (c.read_only) return absl::InvalidArgumentError("--upper and --read-only exclude each other (a read-only root writes nothing to keep)");
+    auto u = HostPath("--upper", args.Value("upper"), cwd);
     if (!u.ok()) return u.status();
     c.upper = *u;
   }
 
-  for (const std::string& raw : args.Values("bind")) {
+  // --bind and --tmpfs in the order given: later ones stack on earlier ones.
+  for (const auto& [option, raw] : args.ordered()) {
+    if (option == "tmpfs") {
+      auto p = CleanPath("--tmpfs", raw);
+      if (!p.ok()) return p.status();
+      if (absl::Status s = CheckTarget("--tmpfs", raw, *p); !s.ok()) return s;
+      c.mount_order.push_back({UserMount::Kind::kTmpfs, c.tmpfs.size()});
+      c.tmpfs.push_back(*p);
+      continue;
+    }
+    if (option != "bind") continue;
     std::vector<std::string> f = absl::StrSplit(raw, ':');
     BindSpec b;
     if (f.size() == 3) {
-      if (f[2] == "rw") {
-        b.writable = true;
-      } else if (f[2] != "ro") {
-        return Invalid("--bind", raw, "the mode after DST is rw or ro");
+      // Options after DST, comma-separated: rw or ro, and dev.
+      bool mode_seen = false;
+      for (absl::string_view o : absl::StrSplit(f[2], ',')) {
+        if ((o == "rw" || o == "ro") && !mode_seen) {
+          b.writable = o == "rw";
+          mode_seen = true;
+        } else if (o == "dev" && !b.dev) {
+          b.dev = true;
+        } else {
+          return Invalid("--bind", raw, "the options after DST are rw or ro, and dev (e.g. rw,dev)");
+        }
       }
     } else if (f.size() != 2) {
-      return Invalid("--bind", raw, "expected SRC:DST or SRC:DST:rw (paths with ':' are not supported)");
+      return Invalid("--bind", raw, "expected SRC:DST or SRC:DST:OPTIONS (paths with ':' are not supported)");
     }
-    auto src = CleanPath("--bind", f[0]);
+    auto src = HostPath("--bind", f[0], cwd);
     if (!src.ok()) return src.status();
     auto dst = CleanPath("--bind", f[1]);
     if (!dst.ok()) return dst.status();
     if (absl::Status s = CheckTarget("--bind", raw, *dst); !s.ok()) return s;
     b.source = *src;
     b.dest = *dst;
+    c.mount_order.push_back({UserMount::Kind::kBind, c.binds.size()});
     c.binds.push_back(std::move(b));
-  }
-  for (const std::string& raw : args.Values("tmpfs")) {
-    auto p = CleanPath("--tmpfs", raw);
-    if (!p.ok()) return p.status();
-    if (absl::Status s = CheckTarget("--tmpfs", raw, *p); !s.ok()) return s;
-    c.tmpfs.push_back(*p);
   }
 
   if (args.Has("hostname")) {

@@ -18,18 +18,28 @@
 namespace sandbox {
 
 struct BindSpec {
-  std::string source;  // host path, absolute
+  std::string source;  // host path, absolute (a relative one is made absolute against the working directory)
   std::string dest;    // path inside, absolute, normalized
   bool writable = false;
+  bool dev = false;    // :dev: device nodes under it stay usable (every other mount is nodev)
+};
+
+// One --bind or --tmpfs, in the order the command line gave them: a later
+// mount stacks on an earlier one (--tmpfs /data --bind f:/data/a).
+struct UserMount {
+  enum class Kind { kBind, kTmpfs };
+  Kind kind = Kind::kBind;
+  size_t index = 0;  // into RunConfig::binds or RunConfig::tmpfs
 };
 
 struct RunConfig {
   std::string rootfs;                // --rootfs DIR ("" with --bundle)
   std::vector<std::string> bundle;   // --bundle BIN...
-  bool read_only = false;            // --read-only: no overlay
+  bool read_only = false;            // --read-only: the root (a scratch overlay over DIR) read-only
   std::string upper;                 // --upper DIR: keep the overlay's upper layer there
-  std::vector<BindSpec> binds;       // --bind SRC:DST[:rw|:ro]
+  std::vector<BindSpec> binds;       // --bind SRC:DST[:rw|:ro][,dev]
   std::vector<std::string> tmpfs;    // --tmpfs PATH
+  std::vector<UserMount> mount_order;  // binds and tmpfs together, as given; empty: binds, then tmpfs
   std::string hostname = "minipod";  // --hostname
   std::vector<std::string> env;      // K=V, after the defaults (PATH, HOME, TERM, HOSTNAME)
   std::string workdir = "/";         // --workdir
@@ -42,17 +52,28 @@ struct RunConfig {
   bool init = true;                  // --no-init: the command is PID 1 itself
   int status_fd = -1;                // --status-fd FD
   std::vector<std::string> command;  // CMD [ARGS]
+
+  // True when a bind keeps device access (:dev): the device cgroup then
+  // has to say which devices may be opened through it.
+  bool needs_device_cgroup() const;
 };
+
+// binds and tmpfs in the order they are mounted: mount_order when it covers
+// them all, else every bind and then every tmpfs.
+std::vector<UserMount> MountOrder(const RunConfig& config);
 
 // The options table of `minipod run`, shared by the command and its help.
 const std::vector<minipod::cli::OptionSpec>& RunOptions();
 
-// Checks every value: absolute and clean paths (no "..", no NUL; binds
-// must not cover "/" or the special mounts /proc, /dev, /sys themselves),
-// K=V environment entries, numeric ids, --net none|host, a status fd >= 3,
-// exactly one of --rootfs and --bundle, --upper only without --read-only,
-// a command. Errors name the option and the value.
-absl::StatusOr<RunConfig> ParseRunConfig(const minipod::cli::ParsedArgs& args);
+// Checks every value: paths inside the sandbox absolute and clean (no "..",
+// no NUL; binds must not cover "/" or the special mounts /proc, /dev, /sys
+// themselves); host paths (--rootfs, --upper, a bind's SRC, a --bundle BIN
+// with a '/') made absolute against cwd, the caller's working directory
+// (absolute), when relative; K=V environment entries, numeric ids, --net
+// none|host, a status fd >= 3, exactly one of --rootfs and --bundle,
+// --upper only without --read-only, a command. Errors name the option and
+// the value.
+absl::StatusOr<RunConfig> ParseRunConfig(const minipod::cli::ParsedArgs& args, absl::string_view cwd);
 
 // The environment the command starts with: PATH, HOSTNAME, HOME (/root for
 // uid 0, / otherwise) and TERM (from the caller's, if set), then --env in

@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   args.push_back(cur);
   if (auto run = minipod::cli::Parse(sandbox::RunOptions(), args, /*stop_at_operand=*/true); run.ok()) {
-    if (auto config = sandbox::ParseRunConfig(*run); config.ok()) {
+    if (auto config = sandbox::ParseRunConfig(*run, "/work/dir"); config.ok()) {
       for (const sandbox::BindSpec& b : config->binds) {
         // Checked paths only: absolute, no ".." component, never / or
         // inside /proc.
@@ -45,6 +45,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           __builtin_trap();
         }
       }
+      // Host paths come out absolute; the order names every bind and tmpfs once.
+      for (const sandbox::BindSpec& b : config->binds) {
+        if (b.source.empty() || b.source[0] != '/') __builtin_trap();
+      }
+      if (!config->rootfs.empty() && config->rootfs[0] != '/') __builtin_trap();
+      if (!config->upper.empty() && config->upper[0] != '/') __builtin_trap();
+      if (sandbox::MountOrder(*config).size() != config->binds.size() + config->tmpfs.size()) __builtin_trap();
       (void)sandbox::CommandEnvironment(*config, "xterm");
     }
   }

@@ -123,3 +123,24 @@ TEST(ParseStopAtOperand, TheCommandKeepsItsOwnOptions) {
 
 }  // namespace
 }  // namespace minipod::cli
+
+namespace minipod::cli {
+namespace {
+
+TEST(ParsedArgsOrdered, KeepsTheOrderAcrossOptions) {
+  const OptionSpec specs[] = {{"bind", 0, ArgKind::kList, "B", ""},
+                              {"tmpfs", 't', ArgKind::kList, "T", ""},
+                              {"out", 0, ArgKind::kValue, "O", ""},
+                              {"ro", 'r', ArgKind::kFlag, "", ""}};
+  auto p = Parse(specs, {"--tmpfs", "/a", "--bind=x:/a/b", "-r", "-t/c", "--out", "1", "--out", "2", "op"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  using Pair = std::pair<std::string, std::string>;
+  EXPECT_THAT(p->ordered(), ElementsAre(Pair("tmpfs", "/a"), Pair("bind", "x:/a/b"), Pair("tmpfs", "/c"),
+                                        Pair("out", "1"), Pair("out", "2")));
+  // Per option, as before.
+  EXPECT_THAT(p->Values("tmpfs"), ElementsAre("/a", "/c"));
+  EXPECT_EQ(p->Value("out"), "2");
+}
+
+}  // namespace
+}  // namespace minipod::cli

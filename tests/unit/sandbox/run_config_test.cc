@@ -15,7 +15,7 @@ using ::testing::HasSubstr;
 absl::StatusOr<RunConfig> Parse(const std::vector<std::string>& args) {
   auto parsed = minipod::cli::Parse(RunOptions(), args, /*stop_at_operand=*/true);
   if (!parsed.ok()) return parsed.status();
-  return ParseRunConfig(*parsed);
+  return ParseRunConfig(*parsed, "/home/u/w");
 }
 
 TEST(RunConfig, DefaultsAndEveryOption) {
@@ -75,14 +75,20 @@ TEST(RunConfig, BadInputsNameTheOptionAndTheValue) {
       {{"--rootfs", "/r"}, "missing the command"},
       {{"true"}, "exactly one of --rootfs DIR and --bundle BIN"},
       {{"-r", "/r", "-b", "ls", "true"}, "exactly one of"},
-      {{"-r", "root", "true"}, "--rootfs 'root': not an absolute path"},
-      {{"-r", "/r/../etc", "true"}, "contains '..'"},
-      {{"-r", "/r", "--read-only", "--upper", "/u", "true"}, "--upper needs the overlay"},
+      {{"-r", "", "true"}, "--rootfs '': empty path"},
+      {{"-r", "/r", "--bind", "/a:/b/../etc", "true"}, "--bind '/b/../etc': contains '..'"},
+      {{"-r", "/r", "--bind", "/a:b", "true"}, "--bind 'b': not an absolute path"},
+      {{"-r", "/r", "--bind", ":/b", "true"}, "--bind '': empty path"},
+      {{"-r", "/r", "--bind", "/a:/b:dev,dev", "true"}, "the options after DST are rw or ro, and dev"},
+      {{"-r", "/r", "--bind", "/a:/b:rw,ro", "true"}, "the options after DST"},
+      {{"-r", "/r", "--bind", "/a:/b:", "true"}, "the options after DST"},
+      {{"-r", "/r", "--tmpfs", "/a/../b", "true"}, "contains '..'"},
+      {{"-r", "/r", "--read-only", "--upper", "/u", "true"}, "--upper and --read-only exclude each other"},
       {{"-r", "/r", "--bind", "/a", "true"}, "--bind '/a': expected SRC:DST"},
       {{"-r", "/r", "--bind", "/a:/b:rx", "true"}, "rw or ro"},
+      {{"-r", "/r", "--bind", "/a:/proc", "true"}, "would cover /proc"},
       {{"-r", "/r", "--bind", "/a:/", "true"}, "cannot replace the root"},
       {{"-r", "/r", "--bind", "/a:/proc/sys", "true"}, "inside /proc, which is the sandbox's own"},
-      {{"-r", "/r", "--bind", "/a:/", "true"}, "cannot replace the root"},
       {{"-r", "/r", "--bind", "/a:/dev", "true"}, "would cover /dev"},
       {{"-r", "/r", "--tmpfs", "/sys", "true"}, "--tmpfs '/sys': would cover /sys"},
       {{"-r", "/r", "--hostname", "a b", "true"}, "--hostname 'a b'"},
@@ -105,6 +111,68 @@ TEST(RunConfig, BadInputsNameTheOptionAndTheValue) {
     EXPECT_THAT(r.status().message(), HasSubstr(c.message));
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   }
+}
+
+TEST(RunConfig, RelativeHostPathsAreTheWorkingDirectorys) {
+  auto c = Parse({"--rootfs", "r", "--upper", "./keep//u", "--bind", "../data:/data", "--bind", "f:/f", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rootfs, "/home/u/w/r");
+  EXPECT_EQ(c->upper, "/home/u/w/keep/u");
+  // ".." stays for the kernel: lexically it would be wrong across a symlink.
+  EXPECT_EQ(c->binds[0].source, "/home/u/w/../data");
+  EXPECT_EQ(c->binds[1].source, "/home/u/w/f");
+  c = Parse({"--rootfs", "/abs/./r/", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rootfs, "/abs/r");
+  // --bundle: a name is looked up in PATH later; with a '/' it is a path.
+  c = Parse({"--bundle", "sh", "--bundle", "bin/tool", "--bundle", "/usr/bin/ls", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->bundle, ElementsAre("sh", "/home/u/w/bin/tool", "/usr/bin/ls"));
+  // Without a known working directory a relative path is an error, not a guess.
+  auto parsed = minipod::cli::Parse(RunOptions(), {"--rootfs", "r", "true"}, /*stop_at_operand=*/true);
+  ASSERT_TRUE(parsed.ok());
+  auto r = ParseRunConfig(*parsed, "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("--rootfs 'r': relative, and the working directory is unknown"));
+}
+
+TEST(RunConfig, BindsAndTmpfsKeepTheirOrder) {
+  auto c = Parse({"-r", "/r", "--tmpfs", "/data", "--bind", "/f:/data/a.txt", "--tmpfs", "/x", "--bind", "/g:/g", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::vector<UserMount> order = MountOrder(*c);
+  ASSERT_EQ(order.size(), 4u);
+  EXPECT_EQ(order[0].kind, UserMount::Kind::kTmpfs);
+  EXPECT_EQ(c->tmpfs[order[0].index], "/data");
+  EXPECT_EQ(order[1].kind, UserMount::Kind::kBind);
+  EXPECT_EQ(c->binds[order[1].index].dest, "/data/a.txt");
+  EXPECT_EQ(order[2].kind, UserMount::Kind::kTmpfs);
+  EXPECT_EQ(c->tmpfs[order[2].index], "/x");
+  EXPECT_EQ(c->binds[order[3].index].dest, "/g");
+  // A config made in code without an order: binds, then tmpfs.
+  RunConfig made;
+  made.binds = {{"/a", "/a"}};
+  made.tmpfs = {"/t"};
+  const std::vector<UserMount> fallback = MountOrder(made);
+  ASSERT_EQ(fallback.size(), 2u);
+  EXPECT_EQ(fallback[0].kind, UserMount::Kind::kBind);
+  EXPECT_EQ(fallback[1].kind, UserMount::Kind::kTmpfs);
+}
+
+TEST(RunConfig, DevBindOptionAndTheDeviceCgroupFlag) {
+  auto c = Parse({"-r", "/r", "--bind", "/a:/a", "--bind", "/b:/b:rw", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->binds[0].dev);
+  EXPECT_FALSE(c->binds[1].dev);
+  EXPECT_FALSE(c->needs_device_cgroup());
+  c = Parse({"-r", "/r", "--bind", "/a:/a:dev", "--bind", "/b:/b:rw,dev", "--bind", "/c:/c:dev,ro", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->binds[0].dev);
+  EXPECT_FALSE(c->binds[0].writable);
+  EXPECT_TRUE(c->binds[1].dev);
+  EXPECT_TRUE(c->binds[1].writable);
+  EXPECT_TRUE(c->binds[2].dev);
+  EXPECT_FALSE(c->binds[2].writable);
+  EXPECT_TRUE(c->needs_device_cgroup());
 }
 
 TEST(RunConfig, EnvironmentDefaultsThenOverrides) {
