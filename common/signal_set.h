@@ -95,48 +95,10 @@ inline int ParseSignal(const char* s) {
   return 0;
 }
 
-// Writes the canonical name of sig ("TERM", "RTMIN+2") into buf and returns
-// buf; an unknown number is written as its decimal value.
-inline const char* SignalNameOf(int sig, char (&buf)[16]) {
-  size_t pos = 0;
-  if (const char* name = ClassicSignalName(sig); name != nullptr) {
-    for (; name[pos] != '\0' && pos < sizeof buf - 1; ++pos) buf[pos] = name[pos];
-    buf[pos] = '\0';
-    return buf;
-  }
-  const bool rt = sig >= SIGRTMIN && sig <= SIGRTMAX;
-  unsigned v = static_cast<unsigned>(rt ? sig - SIGRTMIN : sig);
-  if (rt) {
-    memcpy(buf, "RTMIN", 5);
-    pos = 5;
-    if (v == 0) {
-      buf[pos] = '\0';
-      return buf;
-    }
-    buf[pos++] = '+';
-  }
-  char digits[12];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0 && n < 11);
-  while (n > 0 && pos < sizeof buf - 1) buf[pos++] = digits[--n];
-  buf[pos] = '\0';
-  return buf;
-}
-
 // The signals that report a fault in the process itself. They stay
 // unblocked in init so a bug kills it loudly instead of hanging.
 inline constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
                                         SIGABRT, SIGTRAP, SIGSYS};
-
-inline bool IsFaultSignal(int sig) {
-  for (int f : kFaultSignals) {
-    if (f == sig) return true;
-  }
-  return false;
-}
 
 // A sigset_t holding every signal except the fault signals.
 inline sigset_t AllButFaultSignals() {
