@@ -591,7 +591,13 @@ int KillAllDescendants() {
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/minipod-itest.XXXXXX";
-  if (mkdtemp(tmpl) != nullptr) path_ = tmpl;
+  // Without a directory every Join() would name a path under the host's /:
+  // stop here rather than let a test write there.
+  if (mkdtemp(tmpl) == nullptr) {
+    perror("mkdtemp(/tmp/minipod-itest.XXXXXX)");
+    abort();
+  }
+  path_ = tmpl;
 }
 
 TempDir::~TempDir() {
