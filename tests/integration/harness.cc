@@ -436,21 +436,6 @@ bool Proc::WaitForLine(std::string_view needle, Ms timeout, int count) {
   }
 }
 
-bool Proc::WaitForErrLine(std::string_view needle, Ms timeout, int count) {
-  const auto deadline = Clock::now() + timeout;
-  auto count_err = [&] {
-    int n = 0;
-    for (size_t at = 0; (at = err_.find(needle, at)) != std::string::npos; at += needle.size()) ++n;
-    return n;
-  };
-  for (;;) {
-    if (count_err() >= count) return true;
-    if (Clock::now() >= deadline) return false;
-    if (exited_ && err_fd_ < 0) return false;
-    PollOnce(deadline);
-  }
-}
-
 bool Proc::Signal(int sig) {
   if (pid_ <= 0) return false;
   return kill(pid_, sig) == 0;
