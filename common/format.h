@@ -32,10 +32,6 @@ class Formatter {
  public:
   Formatter(char* buf, size_t cap) : buf_(buf), cap_(cap) { Terminate(); }
 
-  void Append(const char* s, size_t n) {
-    for (size_t i = 0; i < n; ++i) Put(s[i]);
-    Terminate();
-  }
   void Str(const char* s) {
     if (s == nullptr) s = "(null)";
     while (*s != '\0') Put(*s++);
@@ -52,11 +48,6 @@ class Formatter {
   const char* data() const { return buf_; }
   size_t size() const { return len_; }
   bool truncated() const { return truncated_; }
-  void Clear() {
-    len_ = 0;
-    truncated_ = false;
-    Terminate();
-  }
 
  private:
   void Put(char c) {

@@ -1,13 +1,13 @@
-// The one logging function of minipod-init and the minipod tools. Each line
-// is formatted into a stack buffer and leaves in a single write(2), prefixed
-// "name[pid]: LEVEL: ", and errno is preserved across the call.
+// Log levels, the program's name for message prefixes, and the
+// write-everything helper: the pieces minipod-init's Say() (init/say.cc)
+// formats its "name[pid]: LEVEL: " lines with. libc only, no heap.
 #pragma once
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <unistd.h>
 
+// init/say.cc formats with common::Formatter and gets it through here.
 #include "common/format.h"
 
 namespace common {
@@ -17,7 +17,6 @@ enum class Level : uint8_t { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 struct LogSettings {
   const char* name = "minipod";
   Level threshold = Level::kWarn;
-  int fd = STDERR_FILENO;
 };
 
 // Process-wide settings; constant-initialized, so no guard or constructor.
@@ -37,11 +36,8 @@ constexpr const char* LevelName(Level level) {
   return "?";
 }
 
-inline bool LogEnabled(Level level) {
-  return static_cast<uint8_t>(level) <= static_cast<uint8_t>(g_log.threshold);
-}
-
-// Writes all of buf to fd, retrying on EINTR and short writes.
+// Writes all of buf to fd, retrying on EINTR and short writes; a line
+// shorter than PIPE_BUF leaves in one write(2).
 inline void WriteAll(int fd, const char* buf, size_t len) {
   while (len > 0) {
     const ssize_t n = ::write(fd, buf, len);
@@ -52,35 +48,6 @@ inline void WriteAll(int fd, const char* buf, size_t len) {
     buf += n;
     len -= static_cast<size_t>(n);
   }
-}
-
-inline void VLogf(Level level, const char* fmt, va_list ap) {
-  if (!LogEnabled(level)) return;
-  const int saved_errno = errno;
-  char buf[1024];
-  Formatter f(buf, sizeof buf);
-  f.Printf("%s[%d]: %s: ", g_log.name, static_cast<int>(::getpid()),
-           LevelName(level));
-  f.VPrintf(fmt, ap);
-  if (f.truncated()) {
-    // Keep the line a line: replace the tail with a marker and a newline.
-    Formatter tail(buf + sizeof buf - 5, 5);
-    tail.Str("...\n");
-    WriteAll(g_log.fd, buf, sizeof buf - 1);
-  } else {
-    f.Str("\n");
-    WriteAll(g_log.fd, f.data(), f.size());
-  }
-  errno = saved_errno;
-}
-
-inline void Logf(Level level, const char* fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-inline void Logf(Level level, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  VLogf(level, fmt, ap);
-  va_end(ap);
 }
 
 }  // namespace common

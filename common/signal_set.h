@@ -131,25 +131,4 @@ inline const char* SignalNameOf(int sig, char (&buf)[16]) {
   return buf;
 }
 
-// The signals that report a fault in the process itself. Blocking them does
-// not hide a real fault: the kernel unblocks and delivers it anyway
-// (force_sig_info), which is why minipod-init blocks all 64 (init/signals.h).
-inline constexpr int kFaultSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
-                                        SIGABRT, SIGTRAP, SIGSYS};
-
-inline bool IsFaultSignal(int sig) {
-  for (int f : kFaultSignals) {
-    if (f == sig) return true;
-  }
-  return false;
-}
-
-// A sigset_t holding every signal except the fault signals.
-inline sigset_t AllButFaultSignals() {
-  sigset_t set;
-  sigfillset(&set);
-  for (int f : kFaultSignals) sigdelset(&set, f);
-  return set;
-}
-
 }  // namespace common

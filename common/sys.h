@@ -33,8 +33,6 @@ inline SysResult FromRet(long ret) {
 
 namespace sys {
 
-inline SysResult Fork() { return FromRet(::fork()); }
-
 inline SysResult Kill(pid_t pid, int sig) { return FromRet(::kill(pid, sig)); }
 
 // waitpid is retried on EINTR: no state changes between attempts.

@@ -12,12 +12,10 @@ constexpr int ExitCodeFromWaitStatus(int ws) {
   return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 255;
 }
 
-// Builds a raw wait status, for tests and for tables.
-constexpr int WaitStatusExited(int code) { return (code & 0xff) << 8; }
-constexpr int WaitStatusSignaled(int sig) { return sig & 0x7f; }
-
-static_assert(ExitCodeFromWaitStatus(WaitStatusExited(3)) == 3);
-static_assert(ExitCodeFromWaitStatus(WaitStatusSignaled(SIGKILL)) == 137);
-static_assert(ExitCodeFromWaitStatus(WaitStatusSignaled(SIGTERM)) == 143);
+// Raw statuses as the kernel builds them: exit code in bits 8..15, the
+// terminating signal in bits 0..6.
+static_assert(ExitCodeFromWaitStatus(3 << 8) == 3);
+static_assert(ExitCodeFromWaitStatus(SIGKILL) == 137);
+static_assert(ExitCodeFromWaitStatus(SIGTERM) == 143);
 
 }  // namespace common

@@ -436,21 +436,6 @@ bool Proc::WaitForLine(std::string_view needle, Ms timeout, int count) {
   }
 }
 
-bool Proc::WaitForErrLine(std::string_view needle, Ms timeout, int count) {
-  const auto deadline = Clock::now() + timeout;
-  auto count_err = [&] {
-    int n = 0;
-    for (size_t at = 0; (at = err_.find(needle, at)) != std::string::npos; at += needle.size()) ++n;
-    return n;
-  };
-  for (;;) {
-    if (count_err() >= count) return true;
-    if (Clock::now() >= deadline) return false;
-    if (exited_ && err_fd_ < 0) return false;
-    PollOnce(deadline);
-  }
-}
-
 bool Proc::Signal(int sig) {
   if (pid_ <= 0) return false;
   return kill(pid_, sig) == 0;
@@ -591,7 +576,13 @@ int KillAllDescendants() {
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/minipod-itest.XXXXXX";
-  if (mkdtemp(tmpl) != nullptr) path_ = tmpl;
+  // Without a directory every Join() would name a path under the host's /:
+  // stop here rather than let a test write there.
+  if (mkdtemp(tmpl) == nullptr) {
+    perror("mkdtemp(/tmp/minipod-itest.XXXXXX)");
+    abort();
+  }
+  path_ = tmpl;
 }
 
 TempDir::~TempDir() {

@@ -75,8 +75,6 @@ class Proc {
   // (counting from the start) `count` times, or the timeout passes. False on
   // timeout or when the init exited and its stdout closed first.
   bool WaitForLine(std::string_view needle, Ms timeout = Ms(10'000), int count = 1);
-  // The same for stderr, where needle may appear anywhere.
-  bool WaitForErrLine(std::string_view needle, Ms timeout = Ms(10'000), int count = 1);
   int CountLines(std::string_view needle);  // stdout lines starting with needle
   // Arrival time (since start) of each stdout line starting with needle.
   std::vector<Ms> LineTimes(std::string_view needle);

@@ -4,7 +4,8 @@
 //   self               pid, PID 1's comm, hostname, uid/gid, cwd
 //   caps               the Cap* lines of /proc/self/status, and NoNewPrivs, Seccomp
 //   fds                every open descriptor but the one listing them
-//   escape HOSTPID     each forbidden operation: "NAME ok" or "NAME ERRNO-NAME"
+//   escape HOSTPID     each forbidden operation: "NAME ok" or "NAME ERRNO-NAME";
+//                      *_bytes: "ok" (reads as empty), EEXIST (has bytes) or the errno
 //   write PATH         create PATH: "write ok" or the errno name
 //   read PATH          "read N" bytes, or the errno name
 //   connect PORT       TCP connect to 127.0.0.1:PORT: "connect ok" or errno name
@@ -150,6 +151,12 @@ void Escape(pid_t host_pid) {
   const int kcore = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
   Line("kcore_bytes", kcore < 0 ? errno : (read(kcore, buf, sizeof buf) > 0 ? EEXIST : 0));
   if (kcore >= 0) close(kcore);
+  // Masked, /proc/keys reads as empty; a kernel without CONFIG_KEYS has no
+  // such file (ENOENT), and keyctl above is then ENOSYS unless seccomp
+  // answers first.
+  const int keys = open("/proc/keys", O_RDONLY | O_CLOEXEC);
+  Line("keys_bytes", keys < 0 ? errno : (read(keys, buf, sizeof buf) > 0 ? EEXIST : 0));
+  if (keys >= 0) close(keys);
 }
 
 void WritePath(const char* path) {

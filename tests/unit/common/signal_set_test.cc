@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <string>
-
 namespace common {
 namespace {
 
@@ -43,15 +41,6 @@ TEST(SignalNameOfTest, RoundTripsEveryNumber) {
   EXPECT_STREQ(SignalNameOf(SIGTERM, buf), "TERM");
   EXPECT_STREQ(SignalNameOf(SIGRTMIN, buf), "RTMIN");
   EXPECT_STREQ(SignalNameOf(SIGRTMIN + 2, buf), "RTMIN+2");
-}
-
-TEST(FaultSignalsTest, StayUnblocked) {
-  const sigset_t set = AllButFaultSignals();
-  for (int f : kFaultSignals) EXPECT_FALSE(sigismember(&set, f)) << f;
-  EXPECT_TRUE(sigismember(&set, SIGTERM));
-  EXPECT_TRUE(sigismember(&set, SIGCHLD));
-  EXPECT_TRUE(IsFaultSignal(SIGSEGV));
-  EXPECT_FALSE(IsFaultSignal(SIGTERM));
 }
 
 }  // namespace

@@ -26,13 +26,16 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/child_report.h"
 #include "sandbox/caps.h"
+#include "tests/testing/child_report.h"
+#include "tests/testing/net.h"
 
 namespace sandbox {
 namespace {
 
 using ::testing::ElementsAreArray;
+using testing_util::LoFlags;
+using testing_util::TcpRoundTrip;
 
 TEST(PrepareLoopbackUp, GoldenBytes) {
   const NetlinkRequest r = PrepareLoopbackUp();
@@ -104,74 +107,23 @@ std::optional<ChildReport> RunInChild(const std::function<void(ChildReport&)>& f
   return testing_util::RunInChild<ChildReport>(fn);
 }
 
+// A new user namespace (whose root owns the new netns) and network
+// namespace. The errors that mean "no user namespaces for us on this host"
+// become a skip: EPERM (unprivileged_userns_clone=0, a container's seccomp
+// filter), ENOSPC (max_user_namespaces is 0), EINVAL (no CONFIG_USER_NS);
+// anything else is a failure the test reports.
 bool EnterUserAndNetNs(ChildReport& r) {
   if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
-    r.skip_errno = errno;
+    const int err = errno;
     CopyStr(r.step, "unshare(CLONE_NEWUSER|CLONE_NEWNET)");
+    if (err == EPERM || err == ENOSPC || err == EINVAL) {
+      r.skip_errno = err;
+    } else {
+      r.rc = err;
+    }
     return false;
   }
   return true;
-}
-
-unsigned LoFlags() {
-  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return 0;
-  ifreq ifr{};
-  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  const int rc = ::ioctl(s, SIOCGIFFLAGS, &ifr);
-  ::close(s);
-  return rc == 0 ? static_cast<unsigned>(static_cast<unsigned short>(ifr.ifr_flags)) : 0;
-}
-
-// A listener on 127.0.0.1, a client connecting to its port, one byte each
-// way; every wait bounded. 0 or the errno of the failing call.
-int TcpRoundTrip() {
-  int err = 0;
-  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  int a = -1;
-  sockaddr_in addr{};
-  socklen_t len = sizeof addr;
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  pollfd pfd{};
-  char byte = 'x';
-  if (l < 0 || c < 0) goto fail;
-  if (::bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(l, 1) != 0 ||
-      ::getsockname(l, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    goto fail;
-  }
-  if (::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) goto fail;
-  pfd = {l, POLLIN, 0};
-  if (::poll(&pfd, 1, 5000) != 1) {
-    err = ETIMEDOUT;
-    goto done;
-  }
-  a = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
-  if (a < 0) goto fail;
-  pfd = {c, POLLOUT, 0};
-  if (::poll(&pfd, 1, 5000) != 1) {
-    err = ETIMEDOUT;
-    goto done;
-  }
-  if (::write(c, "x", 1) != 1) goto fail;
-  pfd = {a, POLLIN, 0};
-  if (::poll(&pfd, 1, 5000) != 1) {
-    err = ETIMEDOUT;
-    goto done;
-  }
-  if (::read(a, &byte, 1) != 1 || byte != 'x') {
-    err = EIO;
-    goto done;
-  }
-  goto done;
-fail:
-  err = errno;
-done:
-  if (a >= 0) ::close(a);
-  if (c >= 0) ::close(c);
-  if (l >= 0) ::close(l);
-  return err;
 }
 
 long long NowMs() {
