@@ -728,6 +728,15 @@ bool SandboxCgroup::OomKilled() const {
   return KeyedValue(*text, "under_oom").value_or(0) > 0;  // before 4.13
 }
 
+std::optional<int64_t> SandboxCgroup::OomKills() const {
+  if (memory_dir_.empty()) return std::nullopt;
+  const bool v2 = kind_ == CgroupLayout::kV2;
+  absl::StatusOr<std::string> text =
+      common::ReadFileToString(memory_dir_ + (v2 ? "/memory.events" : "/memory.oom_control"));
+  if (!text.ok()) return std::nullopt;
+  return KeyedValue(*text, "oom_kill");
+}
+
 absl::Status SandboxCgroup::Remove() {
   if (!dirs_.empty()) {
     v2_fd_.Reset();

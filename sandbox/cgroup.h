@@ -165,6 +165,10 @@ class SandboxCgroup {
   // oom_kill > 0; v1 memory.oom_control oom_kill > 0 (kernel >= 4.13), else
   // its under_oom. False where the memory controller is not on for it.
   bool OomKilled() const;
+  // How many processes the OOM killer killed in the cgroup (v2
+  // memory.events, v1 memory.oom_control oom_kill); nullopt where the
+  // kernel does not count them.
+  std::optional<int64_t> OomKills() const;
   // KillAndRemoveCgroups on our directories; idempotent. On success, tells
   // the janitor there is nothing left to do and reaps it (bounded).
   absl::Status Remove();
