@@ -545,6 +545,47 @@ TEST_F(RunTest, StatusFdReportsTheSignal) {
   EXPECT_THAT(json, HasSubstr("\"signal\":15")) << json;
 }
 
+// The launcher's side of the init's --status-fd, whatever minipod-init
+// this tree has: a copy of minipod next to a stand-in init (a script, run
+// inside the sandbox by the rootfs's sh) that writes the init's line, so the
+// pipe, its fd kept across the exec and the line's parsing are exercised.
+TEST_F(RunTest, StatusFdTakesTheSignalFromTheInitsLine) {
+  const std::string dir = tmp_->Join("fake-init");
+  fs::create_directories(dir);
+  fs::copy_file(Minipod(), dir + "/minipod", fs::copy_options::overwrite_existing);
+  ASSERT_EQ(chmod((dir + "/minipod").c_str(), 0755), 0);
+  // The shell where the root (and so the host) has it.
+  const std::string shell = fs::exists(root_ + "/bin/sh") ? "/bin/sh" : "/usr/bin/sh";
+  std::ofstream(dir + "/minipod-init") << "#!" << shell << R"(
+fd=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --status-fd) fd=$2; shift 2 ;;
+    --version) echo stand-in; exit 0 ;;
+    --) shift; break ;;
+    *) shift ;;
+  esac
+done
+[ -n "$fd" ] || exit 99
+"$@"
+rc=$?
+if [ $rc -gt 128 ]; then eval "echo signal $((rc - 128)) >&$fd"; else eval "echo exit $rc >&$fd"; fi
+exit $rc
+)";
+  ASSERT_EQ(chmod((dir + "/minipod-init").c_str(), 0755), 0);
+  const std::string status = tmp_->Join("init-line.json");
+  ShResult r = Sh(dir + "/minipod run --rootfs " + root_ + " --status-fd 3 -- sh -c \"kill -TERM \\$\\$\" 3>" + status);
+  EXPECT_EQ(r.status, 143) << r.out;
+  std::string json = ReadAll(status);
+  EXPECT_THAT(json, HasSubstr("\"exit_code\":143,\"signal\":15")) << json;
+  // A plain exit is an exit.
+  r = Sh(dir + "/minipod run --rootfs " + root_ + " --status-fd 3 -- sh -c \"exit 7\" 3>" + status);
+  EXPECT_EQ(r.status, 7) << r.out;
+  json = ReadAll(status);
+  EXPECT_THAT(json, HasSubstr("\"exit_code\":7,\"signal\":0")) << json;
+  fs::remove_all(dir);
+}
+
 TEST_F(RunTest, BundleIsBuiltOnceAndReused) {
   const std::string cache = tmp_->Join("cache");
   const std::string run = "PATH=/usr/bin:/bin MINIPOD_CACHE=" + cache + " " + Minipod() +
