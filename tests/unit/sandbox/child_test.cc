@@ -2,8 +2,13 @@
 // pure helpers (the init's status line, the OOM wording): no system calls.
 #include "sandbox/child.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -55,6 +60,96 @@ TEST(Namespaces, AJoinedNamespaceIsNotCloned) {
   EXPECT_NE(CloneFlags(ns) & CLONE_NEWPID, 0u);
   EXPECT_STREQ(NsName(NsType::kMnt), "mnt");
   EXPECT_EQ(CloneNsFlag(NsType::kUts), CLONE_NEWUTS);
+}
+
+// A holder child with its own uts and ipc namespaces (host name "joined")
+// that waits for its pipe to close; killed and reaped by the destructor.
+class Holder {
+ public:
+  Holder() {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return;
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(p[1]);
+      close(ready[0]);
+      alarm(30);
+      if (unshare(CLONE_NEWUTS | CLONE_NEWIPC) != 0 || sethostname("joined", 6) != 0) _exit(1);
+      (void)!write(ready[1], "r", 1);
+      char c;
+      (void)!read(p[0], &c, 1);
+      _exit(0);
+    }
+    close(p[0]);
+    close(ready[1]);
+    hold_fd_ = p[1];
+    char c;
+    ok_ = pid_ > 0 && read(ready[0], &c, 1) == 1;
+    close(ready[0]);
+  }
+  ~Holder() {
+    if (hold_fd_ >= 0) close(hold_fd_);
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool ok() const { return ok_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int hold_fd_ = -1;
+  bool ok_ = false;
+};
+
+// In a forked child: JoinNamespacesInChild(ns), then 0 if the host name is
+// "joined" and the ipc namespace is the holder's.
+int JoinAndLook(const Namespaces& ns, pid_t holder) {
+  char want_ipc[64] = "";
+  if (readlink(("/proc/" + std::to_string(holder) + "/ns/ipc").c_str(), want_ipc, sizeof want_ipc - 1) <= 0) return 90;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(10);
+    NsType failed;
+    if (const int err = JoinNamespacesInChild(ns, &failed); err != 0) _exit(err == EINVAL ? 50 : 10 + static_cast<int>(failed));
+    char host[64] = "", ipc[64] = "";
+    gethostname(host, sizeof host);
+    (void)!readlink("/proc/self/ns/ipc", ipc, sizeof ipc - 1);
+    _exit(std::string(host) == "joined" && std::string(ipc) == want_ipc ? 0 : 2);
+  }
+  int ws = 0;
+  waitpid(pid, &ws, 0);
+  return WIFEXITED(ws) ? WEXITSTATUS(ws) : 100 + WTERMSIG(ws);
+}
+
+TEST(Namespaces, JoiningIsAValueNotACodePath) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs CAP_SYS_ADMIN for unshare and setns";
+  Holder holder;
+  ASSERT_TRUE(holder.ok());
+  const std::string proc = "/proc/" + std::to_string(holder.pid()) + "/ns/";
+  // One namespace file per type...
+  const int uts = open((proc + "uts").c_str(), O_RDONLY | O_CLOEXEC);
+  const int ipc = open((proc + "ipc").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(uts, 0);
+  ASSERT_GE(ipc, 0);
+  Namespaces ns;
+  ns[NsType::kUts] = {NsMode::kJoin, uts};
+  ns[NsType::kIpc] = {NsMode::kJoin, ipc};
+  EXPECT_EQ(JoinAndLook(ns, holder.pid()), 0);
+  close(uts);
+  close(ipc);
+  // ...or one pidfd for both, joined in one setns (Linux 5.8+).
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, holder.pid(), 0));
+  if (pidfd < 0) GTEST_SKIP() << "no pidfd_open on this kernel";
+  ns[NsType::kUts] = {NsMode::kJoin, pidfd};
+  ns[NsType::kIpc] = {NsMode::kJoin, pidfd};
+  const int rc = JoinAndLook(ns, holder.pid());
+  close(pidfd);
+  if (rc == 50) GTEST_SKIP() << "setns on a pidfd: EINVAL (before Linux 5.8)";
+  EXPECT_EQ(rc, 0);
 }
 
 TEST(BuildChildPlan, UnderTheInitEverySignalReachesTheCommandsGroup) {
