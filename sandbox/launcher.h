@@ -1,10 +1,12 @@
 // `minipod run`: the whole ordered sequence from a checked RunConfig to the
-// command's exit status. Read this first: the parent opens and plans
-// everything (root, binds, init, mounts, capabilities, seccomp, cgroup,
-// netlink request, argv and environment), clones the child into new
-// namespaces, maps ids and joins the cgroup, then lets the child run its
-// plan; the child only executes and reports {step, errno} on a CLOEXEC
-// pipe if a step fails.
+// command's exit status, as named phases (launcher.cc: create, start, wait,
+// delete). Read this first: the parent opens and plans everything (root,
+// binds, init, mounts, capabilities, seccomp, cgroup, netlink request, and
+// the child plan: namespaces, argv, environment), clones the child, maps ids
+// and joins the cgroup, then lets the child run its plan (child.cc); the
+// child only executes and reports {step, errno} on a CLOEXEC pipe if a step
+// fails. While the command runs, one poll loop reads the forwarded signals
+// from a signalfd and the child's exit from its pidfd.
 #pragma once
 
 #include <cstdint>
