@@ -1,174 +1,108 @@
-// The launcher: parent side (open, plan, clone, id maps, cgroup, wait,
-// forward signals) and the child's fixed sequence (no allocation after the
-// clone: every string and array was made by the parent before it).
+// The launcher, parent side, as named phases around the child plan:
+// Create (check, open, plan, cgroup, clone: the child waits on the sync
+// pipe), Start (let it run its plan; learn whether the exec worked), Wait
+// (one poll loop over a signalfd for the forwarded signals and the child's
+// pidfd) and Delete (the cgroup; the signal mask back). The child's side is
+// child.cc.
 #include "sandbox/launcher.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
-#include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/status_util.h"
 #include "common/unique_fd.h"
-#include "rootfs/oci_writer.h"
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/child.h"
+#include "sandbox/namespaces.h"
 #include "sandbox/ns_mount.h"
 #include "sandbox/ns_net.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/self_path.h"
 
+
 namespace sandbox {
+
+std::optional<InitStatus> ParseInitStatusLine(absl::string_view text) {
+  absl::ConsumeSuffix(&text, "\n");
+  InitStatus status;
+  if (absl::ConsumePrefix(&text, "exit ")) {
+    status.signaled = false;
+  } else if (absl::ConsumePrefix(&text, "signal ")) {
+    status.signaled = true;
+  } else {
+    return std::nullopt;
+  }
+  if (text.empty() || text.size() > 3) return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  int n = 0;
+  if (!absl::SimpleAtoi(text, &n)) return std::nullopt;
+  if (status.signaled ? (n < 1 || n >= NSIG) : n > 255) return std::nullopt;
+  status.value = n;
+  return status;
+}
+
+std::string DescribeOom(const OomFacts& f) {
+  const std::string limit = absl::StrCat("(--memory ", f.memory, ")");
+  if (f.command_killed) {
+    std::string line = absl::StrCat("the command was killed by the kernel's OOM killer ", limit);
+    if (f.kills > 1) absl::StrAppend(&line, "; ", f.kills - 1, " more of its processes were killed too");
+    return line;
+  }
+  if (f.kills == 1) return absl::StrCat("1 of the command's processes was killed by the kernel's OOM killer ", limit);
+  if (f.kills > 1) {
+    return absl::StrCat(f.kills, " of the command's processes were killed by the kernel's OOM killer ", limit);
+  }
+  // A kernel that only says the cgroup was under OOM (v1 before 4.13).
+  return absl::StrCat("the kernel's OOM killer acted in the command's cgroup ", limit);
+}
+
 namespace {
 
-// The child's steps, in order; a failure reports one of them.
-enum class Step : int {
-  kSync, kCgroupNs, kSetsid, kMounts, kPivot, kHostname, kLoopback, kBounding, kSetgroups,
-  kSetgid, kSetuid, kCaps, kWorkdir, kNoNewPrivs, kCloseFds, kSeccomp, kExec,
-};
+// What the launcher passes on, and how: a terminal sends the first four to
+// its foreground process group, so with --no-init they go to the command's
+// group (the command is its session leader); the others to the command
+// itself. With minipod-init (--setsid), the init passes each on to the
+// command's whole group.
+constexpr int kToGroup[] = {SIGINT, SIGQUIT, SIGHUP, SIGWINCH};
+constexpr int kForwarded[] = {SIGINT, SIGQUIT, SIGHUP, SIGWINCH, SIGTERM, SIGUSR1,
+                              SIGUSR2, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU};
+constexpr int kStopWaitMs = 2000;
 
-const char* StepName(Step s) {
-  switch (s) {
-    case Step::kSync: return "waiting for the launcher";
-    case Step::kCgroupNs: return "unshare(CLONE_NEWCGROUP)";
-    case Step::kSetsid: return "setsid";
-    case Step::kMounts: return "setting up the root";
-    case Step::kPivot: return "pivot_root";
-    case Step::kHostname: return "sethostname";
-    case Step::kLoopback: return "bringing up loopback";
-    case Step::kBounding: return "dropping the capability bounding set";
-    case Step::kSetgroups: return "setgroups";
-    case Step::kSetgid: return "setresgid";
-    case Step::kSetuid: return "setresuid";
-    case Step::kCaps: return "setting capabilities";
-    case Step::kWorkdir: return "changing to the working directory";
-    case Step::kNoNewPrivs: return "prctl(PR_SET_NO_NEW_PRIVS)";
-    case Step::kCloseFds: return "closing inherited descriptors";
-    case Step::kSeccomp: return "installing the seccomp filter";
-    case Step::kExec: return "execve";
+bool IsGroupSignal(int sig) {
+  for (int s : kToGroup) {
+    if (s == sig) return true;
   }
-  return "?";
+  return false;
 }
-
-struct ChildError {
-  int step;
-  int err;
-  size_t index;  // the mount step, for kMounts
-};
-
-// Everything the child needs, made by the parent before the clone.
-struct ChildPlan {
-  int sync_fd = -1;         // read: one byte "go", EOF: the launcher died
-  int sync_write_fd = -1;   // the parent's end, closed in the child
-  int error_fd = -1;        // write: ChildError; CLOEXEC, so exec closes it
-  int error_read_fd = -1;   // the parent's end, closed in the child
-  std::vector<MountStep> mounts;
-  const char* hostname = nullptr;
-  bool loopback = false;
-  NetlinkRequest lo;
-  CapMask caps = 0;
-  int last_cap = 0;
-  bool rootless = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  const char* workdir = "/";
-  SeccompProgram seccomp;
-  std::vector<std::string> exec_paths;  // tried in order (PATH lookup done here)
-  char* const* argv = nullptr;
-  char* const* envp = nullptr;
-};
-
-[[noreturn]] void ChildFail(const ChildPlan& p, Step step, int err, size_t index = 0) {
-  const ChildError e{static_cast<int>(step), err, index};
-  (void)!::write(p.error_fd, &e, sizeof e);
-  ::_exit(step == Step::kExec ? (err == ENOENT ? kExitNotFound : kExitNotExecutable) : kExitLauncherFailed);
-}
-
-[[noreturn]] void ChildMain(const ChildPlan& p) {
-  ::close(p.sync_write_fd);
-  ::close(p.error_read_fd);
-  // Dies with the launcher; the read below covers a launcher that died
-  // before this line.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(p.sync_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(kExitLauncherFailed);
-  ::close(p.sync_fd);
-
-  // In the sandbox's cgroup by now: that becomes the cgroup namespace's root.
-  if (::unshare(CLONE_NEWCGROUP) != 0) ChildFail(p, Step::kCgroupNs, errno);
-  // A new session: no controlling terminal to push keystrokes into.
-  if (::setsid() < 0) ChildFail(p, Step::kSetsid, errno);
-  size_t failed = 0;
-  if (const int err = ApplyMountsInChild(p.mounts, &failed); err != 0) ChildFail(p, Step::kMounts, err, failed);
-  if (const int err = PivotRootInChild(); err != 0) ChildFail(p, Step::kPivot, err);
-  if (::sethostname(p.hostname, strlen(p.hostname)) != 0) ChildFail(p, Step::kHostname, errno);
-  if (p.loopback) {
-    if (const int err = LoopbackUpInChild(p.lo, nullptr); err != 0) ChildFail(p, Step::kLoopback, err);
-  }
-  if (const int err = DropBoundingSetInChild(p.caps, p.last_cap, nullptr); err != 0) ChildFail(p, Step::kBounding, err);
-  if (!p.rootless && ::setgroups(0, nullptr) != 0) ChildFail(p, Step::kSetgroups, errno);
-  if (::setresgid(p.gid, p.gid, p.gid) != 0) ChildFail(p, Step::kSetgid, errno);
-  if (::setresuid(p.uid, p.uid, p.uid) != 0) ChildFail(p, Step::kSetuid, errno);
-  if (const int err = SetCapsInChild(p.caps, p.uid == 0, nullptr); err != 0) ChildFail(p, Step::kCaps, err);
-  if (::chdir(p.workdir) != 0) ChildFail(p, Step::kWorkdir, errno);
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(p, Step::kNoNewPrivs, errno);
-  // The command starts with default dispositions and nothing blocked,
-  // whatever the caller of minipod had.
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  // Every inherited descriptor but 0-2 closes at exec (the error pipe too,
-  // which is how the launcher learns the exec worked).
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    if (errno != ENOSYS && errno != EINVAL) ChildFail(p, Step::kCloseFds, errno);
-    for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-  // Last: from here on the filter applies to us as well.
-  if (const int err = InstallSeccompInChild(p.seccomp); err != 0) ChildFail(p, Step::kSeccomp, err);
-  int exec_err = ENOENT;
-  for (const std::string& path : p.exec_paths) {
-    ::execve(path.c_str(), p.argv, p.envp);
-    // As execvp: remember a file that exists but cannot run.
-    if (errno != ENOENT && errno != ENOTDIR) exec_err = errno;
-  }
-  ChildFail(p, Step::kExec, exec_err);
-}
-
-volatile sig_atomic_t g_child = 0;
-
-void Forward(int sig) {
-  const pid_t pid = g_child;
-  if (pid > 0) ::kill(pid, sig);
-}
-
-constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
 absl::StatusOr<CapMask> OwnPermittedCaps() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
@@ -192,100 +126,150 @@ absl::Status WriteFileAt(const std::string& path, absl::string_view text) {
   return absl::OkStatus();
 }
 
-void StatusLine(int fd, const std::string& json) {
-  if (fd < 0) return;
-  const std::string line = json + "\n";
-  (void)!::write(fd, line.data(), line.size());
+// The pid namespace of a process, as (device, inode).
+std::optional<std::pair<dev_t, ino_t>> PidNsOf(pid_t pid) {
+  struct stat st;
+  if (::stat(absl::StrCat("/proc/", pid, "/ns/pid").c_str(), &st) != 0) return std::nullopt;
+  return std::make_pair(st.st_dev, st.st_ino);
 }
 
-}  // namespace
+// The state letter of /proc/PID/stat ('?' when gone).
+char ProcState(pid_t pid) {
+  char buf[512];
+  common::UniqueFd fd(::open(absl::StrCat("/proc/", pid, "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return '?';
+  const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return '?';
+  buf[n] = '\0';
+  const char* paren = strrchr(buf, ')');
+  return paren != nullptr && paren[1] == ' ' ? paren[2] : '?';
+}
 
-absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs) {
-  const int64_t start_ms = NowMs();
-  const bool rootless = ::geteuid() != 0;
+class Sandbox {
+ public:
+  Sandbox(const RunConfig& config, const std::string& rootfs) : config_(config), rootfs_(rootfs) {}
+  ~Sandbox() { Delete(); }
+
+  absl::Status Create();
+  // Lets the child run its plan. nullopt: the command runs; otherwise the
+  // exit status for a command that could not be executed (126/127).
+  absl::StatusOr<std::optional<int>> Start();
+  // Until the child exits: forwards signals, acts on job control.
+  absl::StatusOr<int> Wait();
+  // Removes the cgroup, puts the signal mask back; idempotent.
+  void Delete();
+
+ private:
+  absl::Status Abandon(const absl::Status& s);
+  void Report(const nlohmann::ordered_json& event);
+  void OnSignal(int sig);
+  void StopCommand();
+  bool CommandStopped(bool with_pid1) const;
+  int ReadInitStatus(int code, int* sig);
+
+  const RunConfig& config_;
+  const std::string& rootfs_;
+  int64_t start_ms_ = 0;
+  bool rootless_ = false;
+  CommandPlan command_;
+  ChildPlan plan_;
+  SeccompProgram seccomp_;
+  std::vector<MountStep> mounts_;
+  NetlinkRequest lo_;
+  MountInputs inputs_;  // owns the host descriptors the child reopens
+  std::optional<SandboxCgroup> cgroup_;
+  common::UniqueFd sync_write_, error_read_, launcher_pidfd_;
+  common::UniqueFd init_status_read_, init_status_write_;
+  common::UniqueFd sigfd_, pidfd_;
+  sigset_t old_mask_{};
+  bool mask_changed_ = false;
+  pid_t pid_ = -1;
+  std::optional<std::pair<dev_t, ino_t>> pid_ns_;
+  bool status_fd_broken_ = false;
+};
+
+absl::Status Sandbox::Create() {
+  start_ms_ = NowMs();
+  rootless_ = ::geteuid() != 0;
   const uid_t outer_uid = ::geteuid();
   const gid_t outer_gid = ::getegid();
-  if (rootless && (config.uid != 0 || config.gid != 0)) {
+  if (rootless_ && (config_.uid != 0 || config_.gid != 0)) {
     return absl::InvalidArgumentError(
         "--user: without root only your own user is mapped (it is 0 inside); run as root for other ids");
   }
-  if (config.status_fd >= 0 && ::fcntl(config.status_fd, F_GETFD) < 0) {
-    return common::ErrnoStatus(errno, absl::StrCat("--status-fd ", config.status_fd));
+  if (config_.status_fd >= 0 && ::fcntl(config_.status_fd, F_GETFD) < 0) {
+    return common::ErrnoStatus(errno, absl::StrCat("--status-fd ", config_.status_fd));
   }
 
   // Every value checked before anything is created on the host.
-  ChildPlan plan;
-  ASSIGN_OR_RETURN(plan.caps, ComputeCaps(config.cap_add, config.cap_drop));
-  if (!rootless) {
+  ExecPlan& exec = plan_.exec;
+  ASSIGN_OR_RETURN(exec.caps, ComputeCaps(config_.cap_add, config_.cap_drop));
+  if (!rootless_) {
     // As root the child can only keep what we hold (a container's root may
     // lack some); in a user namespace it starts with every capability.
     ASSIGN_OR_RETURN(const CapMask own, OwnPermittedCaps());
-    if (const CapMask missing = plan.caps & ~own; missing != 0) {
+    if (const CapMask missing = exec.caps & ~own; missing != 0) {
       bool all = false;
-      for (const std::string& a : config.cap_add) all = all || absl::AsciiStrToUpper(a) == "ALL";
+      for (const std::string& a : config_.cap_add) all = all || absl::AsciiStrToUpper(a) == "ALL";
       if (!all) {
         return absl::PermissionDeniedError(absl::StrCat("--cap-add: ", DescribeCaps(missing),
                                                         ": not held by minipod itself, so it cannot grant it"));
       }
-      plan.caps &= own;
+      exec.caps &= own;
     }
   }
-  plan.last_cap = LastCap();
-  ASSIGN_OR_RETURN(plan.seccomp, BuildSeccomp(config.seccomp, plan.caps));
-  ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config.memory, config.pids, config.cpus));
+  exec.last_cap = LastCap();
+  ASSIGN_OR_RETURN(seccomp_, BuildSeccomp(config_.seccomp, exec.caps));
+  ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config_.memory, config_.pids, config_.cpus));
 
   // Everything the child will reach on the host, opened now.
-  ASSIGN_OR_RETURN(const MountInputs inputs, OpenMountInputs(config, rootfs, rootless));
-  plan.mounts = PlanMounts(config, inputs);
-  plan.hostname = config.hostname.c_str();
-  plan.loopback = !config.net_host;
-  if (plan.loopback) plan.lo = PrepareLoopbackUp();
-  plan.rootless = rootless;
-  plan.uid = config.uid;
-  plan.gid = config.gid;
-  plan.workdir = config.workdir.c_str();
+  ASSIGN_OR_RETURN(inputs_, OpenMountInputs(config_, rootfs_, rootless_));
+  mounts_ = PlanMounts(config_, inputs_);
 
-  // argv: under minipod-init at /dev/init unless --no-init; the command is
-  // looked up in the image's PATH as execvp would.
-  std::vector<std::string> args;
-  if (config.init) {
-    args = {"/dev/init", "--"};
-    plan.exec_paths = {"/dev/init"};
+  // With minipod-init and --status-fd, the init tells how the command
+  // ended (its own exit status folds a signal N into 128+N) on a pipe.
+  PlanInputs plan_inputs;
+  plan_inputs.rootless = rootless_;
+  plan_inputs.term = ::getenv("TERM");
+  plan_inputs.launcher_pid = ::getpid();
+  if (config_.init && config_.status_fd >= 0) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
+    init_status_read_ = common::UniqueFd(p[0]);
+    init_status_write_ = common::UniqueFd(p[1]);
+    plan_inputs.init_status_fd = init_status_write_.get();
   }
-  args.insert(args.end(), config.command.begin(), config.command.end());
-  const std::vector<std::string> env = CommandEnvironment(config, ::getenv("TERM"));
-  if (!config.init) {
-    const std::string& cmd = config.command[0];
-    if (absl::StrContains(cmd, '/')) {
-      plan.exec_paths = {cmd};
-    } else {
-      std::string path_value;
-      for (const std::string& kv : env) {
-        if (absl::StartsWith(kv, "PATH=")) path_value = kv.substr(5);
-      }
-      for (absl::string_view dir : absl::StrSplit(path_value, ':', absl::SkipEmpty())) {
-        plan.exec_paths.push_back(absl::StrCat(dir, "/", cmd));
-      }
-    }
+  command_ = BuildChildPlan(config_, plan_inputs);
+  plan_.ns = command_.ns;
+  plan_.mounts = mounts_;
+  plan_.hostname = config_.hostname.c_str();
+  if (plan_.ns[NsType::kNet].mode == NsMode::kNew) {
+    lo_ = PrepareLoopbackUp();
+    plan_.loopback = &lo_;
   }
-  std::vector<char*> argv, envp;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  plan.argv = argv.data();
-  plan.envp = envp.data();
+  exec.clear_groups = command_.clear_groups;
+  exec.uid = command_.uid;
+  exec.gid = command_.gid;
+  exec.expected_ppid = command_.expected_ppid;
+  exec.workdir = config_.workdir.c_str();
+  exec.seccomp = &seccomp_;
+  exec.exec_paths = command_.paths.data();
+  exec.argv = command_.argv.data();
+  exec.envp = command_.envp.data();
+  exec.keep_fd = command_.keep_fd;
+  // The child's way to see that we died after it changed its ids.
+  launcher_pidfd_ = common::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+  exec.launcher_pidfd = launcher_pidfd_.get();
 
   // The cgroup, with its janitor, before the child exists.
-  std::optional<SandboxCgroup> cgroup;
-  const CgroupRequest cgroup_request(limits, /*devices=*/!rootless && limits.any());
+  const CgroupRequest cgroup_request(limits, /*devices=*/!rootless_ && (limits.any() || config_.needs_device_cgroup()));
   if (cgroup_request.limits.any() || cgroup_request.devices) {
     ASSIGN_OR_RETURN(const CgroupLayout layout, ReadCgroupLayout());
     absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(
         absl::StrCat("minipod-", ::getpid(), "-", NowMs() % 100000), cgroup_request, layout, kJanitorSelfExe);
     if (cg.ok()) {
-      cgroup.emplace(*std::move(cg));
-    } else if (rootless && absl::IsPermissionDenied(cg.status())) {
+      cgroup_.emplace(*std::move(cg));
+    } else if (rootless_ && absl::IsPermissionDenied(cg.status())) {
       fprintf(stderr, "minipod run: warning: cgroup limits unavailable without root (%s); running without them\n",
               std::string(cg.status().message()).c_str());
     } else {
@@ -295,84 +279,230 @@ absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootf
 
   int sync_pipe[2], error_pipe[2];
   if (::pipe2(sync_pipe, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
-  common::UniqueFd sync_read(sync_pipe[0]), sync_write(sync_pipe[1]);
+  common::UniqueFd sync_read(sync_pipe[0]);
+  sync_write_ = common::UniqueFd(sync_pipe[1]);
   if (::pipe2(error_pipe, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
-  common::UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
-  plan.sync_fd = sync_read.get();
-  plan.sync_write_fd = sync_write.get();
-  plan.error_fd = error_write.get();
-  plan.error_read_fd = error_read.get();
+  error_read_ = common::UniqueFd(error_pipe[0]);
+  common::UniqueFd error_write(error_pipe[1]);
+  plan_.sync_fd = sync_read.get();
+  plan_.sync_write_fd = sync_write_.get();
+  plan_.error_read_fd = error_read_.get();
+  exec.error_fd = error_write.get();
 
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
-  if (!config.net_host) flags |= CLONE_NEWNET;
-  if (rootless) flags |= CLONE_NEWUSER;
+  // The forwarded signals are read from a signalfd from now on (the child
+  // unblocks them before its exec); SIGPIPE is blocked too, so a
+  // --status-fd reader that went away is an EPIPE, not our death.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : kForwarded) sigaddset(&mask, sig);
+  sigfd_ = common::UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd_) return common::ErrnoStatus(errno, "signalfd");
+  sigaddset(&mask, SIGPIPE);
+  if (::sigprocmask(SIG_BLOCK, &mask, &old_mask_) != 0) return common::ErrnoStatus(errno, "sigprocmask");
+  mask_changed_ = true;
+
+  if (const int err = JoinPidNamespaceInParent(plan_.ns); err != 0) {
+    return common::ErrnoStatus(err, "setns(pid namespace)");
+  }
   // fork-like: no new stack, the child continues here on a copy of ours.
-  const long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr);
+  int pidfd = -1;
+  const unsigned long flags = CloneFlags(plan_.ns) | CLONE_PIDFD | SIGCHLD;
+  const long pid = ::syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, nullptr);
   if (pid < 0) {
     const int err = errno;
     return common::ErrnoStatus(err, absl::StrCat("clone(new namespaces)",
-                                                 rootless && err == EPERM ? " (are user namespaces allowed?)" : ""));
+                                                 rootless_ && err == EPERM ? " (are user namespaces allowed?)" : ""));
   }
-  if (pid == 0) ChildMain(plan);
+  if (pid == 0) ChildMain(plan_);
+  pid_ = static_cast<pid_t>(pid);
+  pidfd_ = common::UniqueFd(pidfd);
+  pid_ns_ = PidNsOf(pid_);
 
-  sync_read.Reset();
-  error_write.Reset();
-  auto abandon = [&](const absl::Status& s) -> absl::Status {
-    ::kill(static_cast<pid_t>(pid), SIGKILL);
+  if (rootless_) {
+    const std::string proc = absl::StrCat("/proc/", pid_);
+    if (absl::Status s = WriteFileAt(proc + "/setgroups", "deny"); !s.ok()) return Abandon(s);
+    if (absl::Status s = WriteFileAt(proc + "/uid_map", absl::StrCat("0 ", outer_uid, " 1\n")); !s.ok()) return Abandon(s);
+    if (absl::Status s = WriteFileAt(proc + "/gid_map", absl::StrCat("0 ", outer_gid, " 1\n")); !s.ok()) return Abandon(s);
+  }
+  if (cgroup_.has_value()) {
+    if (absl::Status s = cgroup_->AddProcess(pid_); !s.ok()) return Abandon(common::Annotate(s, "cgroup"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Sandbox::Abandon(const absl::Status& s) {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
     int ws;
-    while (::waitpid(static_cast<pid_t>(pid), &ws, 0) < 0 && errno == EINTR) {}
-    return s;
-  };
-  if (rootless) {
-    const std::string proc = absl::StrCat("/proc/", pid);
-    if (absl::Status s = WriteFileAt(proc + "/setgroups", "deny"); !s.ok()) return abandon(s);
-    if (absl::Status s = WriteFileAt(proc + "/uid_map", absl::StrCat("0 ", outer_uid, " 1\n")); !s.ok()) return abandon(s);
-    if (absl::Status s = WriteFileAt(proc + "/gid_map", absl::StrCat("0 ", outer_gid, " 1\n")); !s.ok()) return abandon(s);
+    while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {}
+    pid_ = -1;
   }
-  if (cgroup.has_value()) {
-    if (absl::Status s = cgroup->AddProcess(static_cast<pid_t>(pid)); !s.ok()) return abandon(common::Annotate(s, "cgroup"));
-  }
-  g_child = static_cast<pid_t>(pid);
-  struct sigaction sa {};
-  sa.sa_handler = Forward;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : kForwarded) ::sigaction(sig, &sa, nullptr);
-  if (::write(sync_write.get(), "g", 1) != 1) return abandon(common::ErrnoStatus(errno, "write(sync pipe)"));
-  sync_write.Reset();
+  return s;
+}
+
+absl::StatusOr<std::optional<int>> Sandbox::Start() {
+  // Ours now only: the child has its copies.
+  init_status_write_.Reset();
+  launcher_pidfd_.Reset();
+  plan_.exec.launcher_pidfd = -1;
+  if (::write(sync_write_.get(), "g", 1) != 1) return Abandon(common::ErrnoStatus(errno, "write(sync pipe)"));
+  sync_write_.Reset();
 
   ChildError e{};
   ssize_t n;
   do {
-    n = ::read(error_read.get(), &e, sizeof e);
+    n = ::read(error_read_.get(), &e, sizeof e);
   } while (n < 0 && errno == EINTR);
-  int ws = 0;
+  error_read_.Reset();
   if (n == static_cast<ssize_t>(sizeof e)) {
-    while (::waitpid(static_cast<pid_t>(pid), &ws, 0) < 0 && errno == EINTR) {}
-    g_child = 0;
+    int ws;
+    while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {}
+    pid_ = -1;
     const Step step = static_cast<Step>(e.step);
-    if (step == Step::kExec && !config.init) {
-      fprintf(stderr, "minipod run: %s: %s\n", config.command[0].c_str(),
+    if (step == Step::kExec && !config_.init) {
+      fprintf(stderr, "minipod run: %s: %s\n", config_.command[0].c_str(),
               e.err == ENOENT ? "command not found" : strerror(e.err));
-      return e.err == ENOENT ? kExitNotFound : kExitNotExecutable;
+      return std::optional<int>(e.err == ENOENT ? kExitNotFound : kExitNotExecutable);
     }
     std::string what = StepName(step);
-    if (step == Step::kMounts && e.index < plan.mounts.size()) {
-      absl::StrAppend(&what, ": ", DescribeStep(plan.mounts[e.index]));
+    if (step == Step::kMounts && e.index < mounts_.size()) {
+      absl::StrAppend(&what, ": ", DescribeStep(mounts_[e.index]));
+    } else if (step == Step::kJoinNs && e.index < kNsTypes) {
+      absl::StrAppend(&what, "(", NsName(static_cast<NsType>(e.index)), ")");
     } else if (step == Step::kWorkdir) {
-      absl::StrAppend(&what, " ", config.workdir);
+      absl::StrAppend(&what, " ", config_.workdir);
     }
     return common::ErrnoStatus(e.err, what);
   }
-  const std::string cgroup_json =
-      cgroup.has_value() ? rootfs::JsonString(absl::StrJoin(cgroup->Paths(), ":")) : std::string("null");
-  StatusLine(config.status_fd, absl::StrCat("{\"event\": \"start\", \"pid\": ", pid, ", \"cgroup\": ", cgroup_json, "}"));
+  nlohmann::ordered_json start = {{"event", "start"}, {"pid", pid_}};
+  start["cgroup"] = cgroup_.has_value() ? nlohmann::ordered_json(absl::StrJoin(cgroup_->Paths(), ":"))
+                                        : nlohmann::ordered_json(nullptr);
+  Report(start);
+  return std::optional<int>();
+}
 
-  while (::waitpid(static_cast<pid_t>(pid), &ws, 0) < 0) {
-    if (errno != EINTR) return common::ErrnoStatus(errno, "waitpid");
+void Sandbox::Report(const nlohmann::ordered_json& event) {
+  if (config_.status_fd < 0 || status_fd_broken_) return;
+  const std::string line = event.dump() + "\n";
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(config_.status_fd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // The reader went away (EPIPE: SIGPIPE is blocked): the command's
+      // status still comes out as our exit status.
+      fprintf(stderr, "minipod run: warning: --status-fd %d: %s; no more status lines\n", config_.status_fd,
+              strerror(n < 0 ? errno : EIO));
+      status_fd_broken_ = true;
+      return;
+    }
+    done += static_cast<size_t>(n);
   }
-  g_child = 0;
-  const int64_t duration_ms = NowMs() - start_ms;
+}
+
+bool Sandbox::CommandStopped(bool with_pid1) const {
+  if (!pid_ns_.has_value()) return true;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return true;
+  bool all = true;
+  while (struct dirent* e = ::readdir(dir)) {
+    pid_t p = 0;
+    if (!absl::SimpleAtoi(e->d_name, &p) || p <= 0 || (!with_pid1 && p == pid_)) continue;
+    if (PidNsOf(p) != pid_ns_) continue;
+    const char state = ProcState(p);
+    if (state != 'T' && state != 't' && state != 'Z' && state != 'X' && state != '?') {
+      all = false;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return all;
+}
+
+// Ctrl-Z: every process of the command stopped, then the launcher, as a
+// shell's job stops. The kernel discards SIGTSTP for an orphaned process
+// group (the command's is one, its parent being outside its session), so
+// the group gets SIGSTOP: from minipod-init (--setsid), or from us with
+// --no-init. Once it is stopped the init is stopped too (it cannot stop
+// itself: PID 1 of its namespace), and then we stop; the SIGCONT that
+// wakes us up is passed on to the command.
+void Sandbox::StopCommand() {
+  if (config_.init) {
+    ::kill(pid_, SIGTSTP);
+  } else {
+    ::kill(-pid_, SIGSTOP);
+  }
+  const int64_t deadline = NowMs() + kStopWaitMs;
+  while (!CommandStopped(/*with_pid1=*/!config_.init) && NowMs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (config_.init) {
+    ::kill(pid_, SIGSTOP);
+    while (ProcState(pid_) != 'T' && ProcState(pid_) != '?' && NowMs() < deadline + kStopWaitMs) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  ::raise(SIGSTOP);
+}
+
+void Sandbox::OnSignal(int sig) {
+  if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+    StopCommand();
+    return;
+  }
+  if (sig == SIGCONT && !config_.init) {
+    ::kill(-pid_, SIGCONT);
+    return;
+  }
+  // SIGCONT to a stopped init resumes it, and it resumes the group.
+  ::kill(!config_.init && IsGroupSignal(sig) ? -pid_ : pid_, sig);
+}
+
+// The init's own line (exit N / signal N), when it wrote one; else what
+// its exit status says.
+int Sandbox::ReadInitStatus(int code, int* sig) {
+  if (!init_status_read_) return code;
+  char buf[64];
+  std::string text;
+  ::fcntl(init_status_read_.get(), F_SETFL, O_NONBLOCK);
+  for (;;) {
+    const ssize_t n = ::read(init_status_read_.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || text.size() > 256) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  const std::optional<InitStatus> status = ParseInitStatusLine(text);
+  if (!status.has_value()) return code;
+  if (status->signaled) {
+    *sig = status->value;
+    return 128 + status->value;
+  }
+  return status->value;
+}
+
+absl::StatusOr<int> Sandbox::Wait() {
+  int ws = 0;
+  for (;;) {
+    struct pollfd fds[2] = {{sigfd_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return common::ErrnoStatus(errno, "poll");
+    }
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo info;
+      while (::read(sigfd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        OnSignal(static_cast<int>(info.ssi_signo));
+      }
+    }
+    if (fds[1].revents & (POLLIN | POLLHUP)) {
+      const pid_t r = ::waitpid(pid_, &ws, WNOHANG);
+      if (r == pid_) break;
+      if (r < 0 && errno != EINTR) return common::ErrnoStatus(errno, "waitpid");
+    }
+  }
+  const pid_t child = pid_;
+  pid_ = -1;
+  const int64_t duration_ms = NowMs() - start_ms_;
   int code = 0, sig = 0;
   if (WIFEXITED(ws)) {
     code = WEXITSTATUS(ws);
@@ -380,19 +510,57 @@ absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootf
     sig = WTERMSIG(ws);
     code = 128 + sig;
   }
-  const bool oom = cgroup.has_value() && cgroup->OomKilled();
-  if (oom) {
-    fprintf(stderr, "minipod run: the command was killed by the kernel's OOM killer (--memory %s)\n",
-            config.memory.value_or("?").c_str());
+  code = ReadInitStatus(code, &sig);
+  OomFacts oom;
+  if (cgroup_.has_value() && cgroup_->OomKilled()) {
+    oom.memory = config_.memory.value_or("?");
+    oom.kills = cgroup_->OomKillCount().value_or(0);
+    // Without the init's line, 137 from the init is the best sign that the
+    // command itself was killed.
+    oom.command_killed = sig == SIGKILL || (config_.init && !init_status_read_ && code == 128 + SIGKILL);
+    fprintf(stderr, "minipod run: %s\n", DescribeOom(oom).c_str());
   }
-  StatusLine(config.status_fd,
-             absl::StrCat("{\"event\": \"exit\", \"pid\": ", pid, ", \"exit_code\": ", code, ", \"signal\": ", sig,
-                          ", \"oom\": ", oom ? "true" : "false", ", \"duration_ms\": ", duration_ms, "}"));
-  if (cgroup.has_value()) {
-    if (absl::Status s = cgroup->Remove(); !s.ok()) {
+  Report(nlohmann::ordered_json{{"event", "exit"},
+                                {"pid", child},
+                                {"exit_code", code},
+                                {"signal", sig},
+                                {"oom", !oom.memory.empty()},
+                                {"oom_kills", oom.kills},
+                                {"duration_ms", duration_ms}});
+  return code;
+}
+
+void Sandbox::Delete() {
+  if (pid_ > 0) (void)Abandon(absl::OkStatus());
+  if (cgroup_.has_value()) {
+    if (absl::Status s = cgroup_->Remove(); !s.ok()) {
       fprintf(stderr, "minipod run: warning: %s\n", std::string(s.message()).c_str());
     }
+    cgroup_.reset();
   }
+  if (mask_changed_) {
+    // Signals that came after the command ended, and a SIGPIPE from the
+    // status fd, are dropped rather than delivered to us.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : kForwarded) sigaddset(&mask, sig);
+    sigaddset(&mask, SIGPIPE);
+    const struct timespec zero = {0, 0};
+    while (::sigtimedwait(&mask, nullptr, &zero) > 0) {}
+    ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+    mask_changed_ = false;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs) {
+  Sandbox sandbox(config, rootfs);
+  RETURN_IF_ERROR(sandbox.Create());
+  ASSIGN_OR_RETURN(const std::optional<int> failed_exec, sandbox.Start());
+  if (failed_exec.has_value()) return *failed_exec;
+  ASSIGN_OR_RETURN(const int code, sandbox.Wait());
+  sandbox.Delete();
   return code;
 }
 

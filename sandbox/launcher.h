@@ -1,13 +1,20 @@
 // `minipod run`: the whole ordered sequence from a checked RunConfig to the
-// command's exit status. Read this first: the parent opens and plans
-// everything (root, binds, init, mounts, capabilities, seccomp, cgroup,
-// netlink request, argv and environment), clones the child into new
-// namespaces, maps ids and joins the cgroup, then lets the child run its
-// plan; the child only executes and reports {step, errno} on a CLOEXEC
-// pipe if a step fails.
+// command's exit status, as named phases (launcher.cc: create, start, wait,
+// delete). Read this first: the parent opens and plans everything (root,
+// binds, init, mounts, capabilities, seccomp, cgroup, netlink request, and
+// the child plan: namespaces, argv, environment), clones the child, maps ids
+// and joins the cgroup, then lets the child run its plan (child.cc); the
+// child only executes and reports {step, errno} on a CLOEXEC pipe if a step
+// fails. While the command runs, one poll loop reads the forwarded signals
+// from a signalfd and the child's exit from its pidfd.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <string>
+
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "sandbox/run_config.h"
 
 namespace sandbox {
@@ -21,5 +28,22 @@ inline constexpr int kExitNotFound = 127;
 // Status is a failure of the launcher itself (exit 125), with one line
 // naming the input and the reason.
 absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs);
+
+// minipod-init's --status-fd line: "exit N\n" (0-255) or "signal N\n"
+// (1 to NSIG-1). nullopt for anything else.
+struct InitStatus {
+  bool signaled = false;
+  int value = 0;
+};
+std::optional<InitStatus> ParseInitStatusLine(absl::string_view text);
+
+// The OOM line, worded by what happened: the command itself killed, or
+// some of its processes.
+struct OomFacts {
+  std::string memory;          // --memory as given; empty: no OOM kill seen
+  int64_t kills = 0;           // oom_kill events in the cgroup (0: not counted)
+  bool command_killed = false; // the command itself died of SIGKILL
+};
+std::string DescribeOom(const OomFacts& facts);
 
 }  // namespace sandbox

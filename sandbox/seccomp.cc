@@ -123,7 +123,7 @@ constexpr const char* kAllowed[] = {
     "setpgid", "setpriority", "setregid", "setregid32", "setresgid", "setresgid32", "setresuid",
     "setresuid32", "setreuid", "setreuid32", "setrlimit", "set_robust_list", "setsid", "setsockopt",
     "set_thread_area", "set_tid_address", "setuid", "setuid32", "setxattr", "shmat", "shmctl", "shmdt",
-    "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4", "sigprocmask", "sigreturn", "socketcall",
+    "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4", "sigprocmask", "sigreturn",
     "socketpair", "splice", "stat", "stat64", "statfs", "statfs64", "statx", "symlink", "symlinkat", "sync",
     "sync_file_range", "syncfs", "sysinfo", "tee", "tgkill", "time", "timer_create", "timer_delete",
     "timer_getoverrun", "timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64",
@@ -187,6 +187,17 @@ absl::StatusOr<std::vector<struct sock_filter>> AllowList(uint64_t caps) {
   // socket: anything but AF_VSOCK.
   const scmp_arg_cmp not_vsock[] = {Arg(0, SCMP_CMP_NE, 40 /*AF_VSOCK*/)};
   RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ALLOW, "socket", 1, not_vsock));
+  // The i386 multiplexer socketcall(2) passes its arguments behind a
+  // pointer that BPF cannot read, so no rule on socket's arguments can hold
+  // for it; and libseccomp adds socketcall(SYS_SOCKET) companions that
+  // allow it whenever socket is allowed. An unconditional rule overrides
+  // them. ENOSYS, not EPERM, so that libcs fall back to the direct calls
+  // (socket is 359 on i386 since Linux 4.3), as Docker's and containerd's
+  // profiles do. The other i386 multiplexer, ipc(2), stays: every call it
+  // reaches (semop, msgsnd, shmat...) is allowed here without conditions,
+  // and glibc built for kernels before 5.1 has no fallback from it. x86_64
+  // and x32 have no multiplexer.
+  RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "socketcall"));
   // personality: Linux, Linux32, UNAME26 and both, and the query.
   for (scmp_datum_t persona : {0x0ULL, 0x8ULL, 0x20000ULL, 0x20008ULL, 0xffffffffULL}) {
     const scmp_arg_cmp cmp[] = {Arg(0, SCMP_CMP_EQ, persona)};
@@ -235,6 +246,10 @@ absl::StatusOr<SeccompProgram> CompileDefaultSeccomp(uint64_t caps) {
   RETURN_IF_ERROR(Rule(ctx.get(), eperm, "socket", 1, packet));
   const scmp_arg_cmp raw[] = {Arg(1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)};
   RETURN_IF_ERROR(Rule(ctx.get(), eperm, "socket", 1, raw));
+  // libseccomp gives these socketcall(SYS_SOCKET) companions on i386 that
+  // say EPERM; the kernel would answer with this filter's errno (the newer
+  // one), so it must say ENOSYS for socketcall too (see AllowList).
+  RETURN_IF_ERROR(Rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "socketcall"));
   // io_uring (out of Docker's list since moby 25), and tracing without
   // CAP_SYS_PTRACE, which Docker allows from Linux 4.8 on.
   for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {

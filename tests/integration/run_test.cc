@@ -273,11 +273,18 @@ TEST_F(RunTest, PidsAndMemoryLimitsHoldAndOomIsReported) {
   EXPECT_EQ(r.status, 137) << r.out;
   EXPECT_THAT(r.out, HasSubstr("OOM killer"));
   EXPECT_THAT(r.out, Not(HasSubstr("hogged")));
+  EXPECT_THAT(r.out, HasSubstr("the command was killed by the kernel's OOM killer"));
   const std::string json = ReadAll(status);
-  EXPECT_THAT(json, HasSubstr("\"event\": \"start\""));
-  EXPECT_THAT(json, HasSubstr("\"cgroup\": \"/sys/fs/cgroup/"));
-  EXPECT_THAT(json, HasSubstr("\"exit_code\": 137"));
-  EXPECT_THAT(json, HasSubstr("\"oom\": true"));
+  EXPECT_THAT(json, HasSubstr("\"event\":\"start\""));
+  EXPECT_THAT(json, HasSubstr("\"cgroup\":\"/sys/fs/cgroup/"));
+  EXPECT_THAT(json, HasSubstr("\"exit_code\":137"));
+  EXPECT_THAT(json, HasSubstr("\"oom\":true"));
+  // One of its processes killed, the command itself alive: said so.
+  r = Sh(Minipod() + " run --rootfs " + root_ + " --memory 32m -- sh -c \"" + Probe() + " hog 512; echo survived\"");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("survived"));
+  EXPECT_THAT(r.out, HasSubstr("1 of the command's processes was killed by the kernel's OOM killer"));
+  EXPECT_THAT(r.out, Not(HasSubstr("the command was killed")));
 }
 
 TEST_F(RunTest, ExitStatusesFollowTheContainerConvention) {
@@ -331,39 +338,203 @@ TEST_F(RunTest, SignalsToTheLauncherReachTheCommand) {
 
 // SIGKILL the launcher at several points of its setup and run: the
 // command dies with it and its cgroup goes (the janitor), and no mount is
-// left (checked in TearDown).
+// left (checked in TearDown). With --user and no limits nothing but the
+// parent-death signal kills the command (the kernel clears it when the ids
+// change).
 TEST_F(RunTest, KillingTheLauncherAnywhereLeavesNothing) {
-  for (int delay_ms : {0, 1, 3, 10, 30, 300}) {
-    const std::string token = "4242" + std::to_string(delay_ms);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      const int null = open("/dev/null", O_WRONLY);
-      dup2(null, 1);
-      dup2(null, 2);
-      execl(Minipod().c_str(), "minipod", "run", "--rootfs", root_.c_str(), "--memory", "64m", "--pids", "50", "--",
-            Probe().c_str(), "sleep", token.c_str(), nullptr);
-      _exit(99);
-    }
-    std::this_thread::sleep_for(Ms(delay_ms));
-    kill(pid, SIGKILL);
-    int ws;
-    waitpid(pid, &ws, 0);
-    // The probe ("sleep <token>") must be gone within a bounded time.
-    bool gone = false;
-    for (int i = 0; i < 100 && !gone; ++i) {
-      gone = true;
-      for (const auto& e : fs::directory_iterator("/proc")) {
-        const std::string cmdline = ReadAll(e.path().string() + "/cmdline");
-        if (cmdline.find(std::string("sleep") + '\0' + token) != std::string::npos) gone = false;
+  const std::vector<std::vector<std::string>> option_sets = {
+      {"--memory", "64m", "--pids", "50"}, {"--user", "1000"}, {"--user", "1000", "--no-init"}};
+  int set = 0;
+  for (const std::vector<std::string>& options : option_sets) {
+    ++set;
+    for (int delay_ms : {0, 1, 3, 10, 30, 300}) {
+      const std::string token = "42" + std::to_string(set) + std::to_string(delay_ms);
+      std::vector<std::string> args = {"minipod", "run", "--rootfs", root_};
+      args.insert(args.end(), options.begin(), options.end());
+      for (const std::string& a : {std::string("--"), Probe(), std::string("sleep"), token}) args.push_back(a);
+      pid_t pid = fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        const int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        std::vector<char*> argv;
+        for (std::string& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execv(Minipod().c_str(), argv.data());
+        _exit(99);
       }
-      if (!gone) std::this_thread::sleep_for(Ms(50));
+      std::this_thread::sleep_for(Ms(delay_ms));
+      kill(pid, SIGKILL);
+      int ws;
+      waitpid(pid, &ws, 0);
+      // The probe ("sleep <token>") must be gone within a bounded time.
+      bool gone = false;
+      for (int i = 0; i < 100 && !gone; ++i) {
+        gone = true;
+        for (const auto& e : fs::directory_iterator("/proc")) {
+          const std::string cmdline = ReadAll(e.path().string() + "/cmdline");
+          if (cmdline.find(std::string("sleep") + '\0' + token) != std::string::npos) gone = false;
+        }
+        if (!gone) std::this_thread::sleep_for(Ms(50));
+      }
+      EXPECT_TRUE(gone) << options[0] << " " << options[1] << ", after " << delay_ms << " ms";
+      for (int i = 0; i < 100 && Cgroups() != cgroups_before_; ++i) std::this_thread::sleep_for(Ms(50));
+      EXPECT_EQ(Cgroups(), cgroups_before_) << "after " << delay_ms << " ms";
+      KillAllDescendants();  // what survived a failure, and janitors that are still finishing
     }
-    EXPECT_TRUE(gone) << "after " << delay_ms << " ms";
-    for (int i = 0; i < 100 && Cgroups() != cgroups_before_; ++i) std::this_thread::sleep_for(Ms(50));
-    EXPECT_EQ(Cgroups(), cgroups_before_) << "after " << delay_ms << " ms";
   }
-  KillAllDescendants();  // janitors that are still finishing
+}
+
+// A launcher started by the test: its own process group (as a shell's job),
+// output to a file, optionally an fd 3.
+struct Launched {
+  pid_t pid = -1;
+  std::string out_path;
+};
+
+Launched Launch(const std::string& out_path, std::vector<std::string> args, int fd3 = -1) {
+  Launched l;
+  l.out_path = out_path;
+  l.pid = fork();
+  if (l.pid == 0) {
+    setpgid(0, 0);
+    const int fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd3 >= 0) dup2(fd3, 3);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(Minipod().c_str(), argv.data());
+    _exit(99);
+  }
+  return l;
+}
+
+// waitpid with WUNTRACED for at most timeout: the status, or -1.
+int WaitStatus(pid_t pid, Ms timeout, int flags = 0) {
+  const auto deadline = Clock::now() + timeout;
+  int ws = 0;
+  while (Clock::now() < deadline) {
+    const pid_t r = waitpid(pid, &ws, WNOHANG | flags);
+    if (r == pid) return ws;
+    if (r < 0) return -1;
+    std::this_thread::sleep_for(Ms(10));
+  }
+  return -1;
+}
+
+// Every process below pid (the launcher) in state T, within timeout.
+bool AllStopped(pid_t pid, Ms timeout, std::string* states) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    std::string s;
+    bool all = true;
+    const std::vector<pid_t> below = Descendants(pid);
+    for (pid_t p : below) {
+      const char st = ProcState(p);
+      s += std::to_string(p) + ":" + st + " ";
+      all = all && (st == 'T' || st == 't');
+    }
+    *states = s;
+    if (all && !below.empty()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(Ms(20));
+  }
+}
+
+// Ctrl-C reaches the whole command, as on a terminal: the shell's sleep
+// too, not only the shell.
+TEST_F(RunTest, InterruptReachesTheWholeCommand) {
+  for (const char* init : {"", "--no-init"}) {
+    std::vector<std::string> args = {"minipod", "run", "--rootfs", root_};
+    if (*init != '\0') args.push_back(init);
+    for (const char* a : {"--", "sh", "-c", "sleep 10; echo done"}) args.push_back(a);
+    const Launched l = Launch(tmp_->Join("int.out"), args);
+    ASSERT_GT(l.pid, 0);
+    std::this_thread::sleep_for(Ms(700));
+    const auto sent = Clock::now();
+    ASSERT_EQ(kill(l.pid, SIGINT), 0);
+    const int ws = WaitStatus(l.pid, Ms(5000));
+    const auto took = std::chrono::duration_cast<Ms>(Clock::now() - sent);
+    if (ws == -1) {
+      kill(l.pid, SIGKILL);
+      waitpid(l.pid, nullptr, 0);
+    }
+    KillAllDescendants();
+    ASSERT_NE(ws, -1) << init << ": still running 5 s after SIGINT";
+    EXPECT_LT(took.count(), 3000) << init;
+    ASSERT_TRUE(WIFEXITED(ws)) << init;
+    if (*init == '\0') {
+      EXPECT_EQ(WEXITSTATUS(ws), 130) << ReadAll(l.out_path);
+      EXPECT_THAT(ReadAll(l.out_path), Not(HasSubstr("done")));
+    }
+    // With --no-init sh is PID 1 of its namespace: the kernel keeps SIGINT
+    // from it (no handler), but its sleep gets it and the script goes on.
+  }
+}
+
+// Ctrl-Z stops every process of the command and then the launcher; SIGCONT
+// to the launcher (the shell's fg) resumes both.
+TEST_F(RunTest, StopAndContinueActOnTheWholeCommand) {
+  for (const char* init : {"", "--no-init"}) {
+    std::vector<std::string> args = {"minipod", "run", "--rootfs", root_};
+    if (*init != '\0') args.push_back(init);
+    for (const char* a : {"--", "sh", "-c", "sleep 1; echo done"}) args.push_back(a);
+    const Launched l = Launch(tmp_->Join("tstp.out"), args);
+    ASSERT_GT(l.pid, 0);
+    std::this_thread::sleep_for(Ms(500));
+    ASSERT_EQ(kill(l.pid, SIGTSTP), 0);
+    const int stopped = WaitStatus(l.pid, Ms(5000), WUNTRACED);
+    std::string states;
+    const bool all = AllStopped(l.pid, Ms(2000), &states);
+    EXPECT_TRUE(stopped != -1 && WIFSTOPPED(stopped)) << init << ": the launcher did not stop";
+    EXPECT_TRUE(all) << init << ": " << states;
+    std::this_thread::sleep_for(Ms(1500));  // past the sleep: stopped, it did not finish
+    EXPECT_THAT(ReadAll(l.out_path), Not(HasSubstr("done"))) << init;
+    ASSERT_EQ(kill(l.pid, SIGCONT), 0);
+    const int ws = WaitStatus(l.pid, Ms(5000));
+    if (ws == -1) {
+      kill(l.pid, SIGKILL);
+      waitpid(l.pid, nullptr, 0);
+    }
+    KillAllDescendants();
+    ASSERT_NE(ws, -1) << init << ": did not finish after SIGCONT; " << states;
+    EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << init << " " << ws;
+    EXPECT_THAT(ReadAll(l.out_path), HasSubstr("done")) << init;
+  }
+}
+
+// A --status-fd reader that went away: minipod survives EPIPE and still
+// exits with the command's status.
+TEST_F(RunTest, StatusFdReaderGoneKeepsTheStatus) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  close(p[0]);
+  const Launched l =
+      Launch(tmp_->Join("epipe.out"), {"minipod", "run", "--rootfs", root_, "--status-fd", "3", "--", "sh", "-c",
+                                       "exit 3"},
+             p[1]);
+  close(p[1]);
+  const int ws = WaitStatus(l.pid, Ms(10000));
+  if (ws == -1) kill(l.pid, SIGKILL);
+  ASSERT_NE(ws, -1);
+  ASSERT_TRUE(WIFEXITED(ws)) << "killed by signal " << WTERMSIG(ws);
+  EXPECT_EQ(WEXITSTATUS(ws), 3) << ReadAll(l.out_path);
+}
+
+// The exit line names the signal the command died of, with the init too.
+TEST_F(RunTest, StatusFdReportsTheSignal) {
+  // (With --no-init the command is PID 1 of its namespace, which no signal
+  // of its own kills: the wait status says it all there.)
+  const std::string status = tmp_->Join("sig.json");
+  const ShResult r =
+      Sh(Minipod() + " run --rootfs " + root_ + " --status-fd 3 -- sh -c \"kill -TERM \\$\\$\" 3>" + status);
+  EXPECT_EQ(r.status, 143) << r.out;
+  const std::string json = ReadAll(status);
+  EXPECT_THAT(json, HasSubstr("\"exit_code\":143")) << json;
+  EXPECT_THAT(json, HasSubstr("\"signal\":15")) << json;
 }
 
 TEST_F(RunTest, BundleIsBuiltOnceAndReused) {

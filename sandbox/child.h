@@ -1,0 +1,109 @@
+// The sandbox's child: the plan the launcher builds for it (BuildChildPlan,
+// pure, unit-tested) and the fixed sequence it runs after the clone
+// (ChildMain, no allocation): join or unshare namespaces, mounts, pivot_root,
+// host name, loopback, then ExecInChild, the credential / seccomp / exec half
+// that `exec` into a running container reuses. A failing step is reported as
+// {step, errno} on a CLOEXEC pipe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "sandbox/caps.h"
+#include "sandbox/namespaces.h"
+#include "sandbox/ns_mount.h"
+#include "sandbox/ns_net.h"
+#include "sandbox/run_config.h"
+#include "sandbox/seccomp.h"
+
+namespace sandbox {
+
+// The child's steps, in order; a failure reports one of them.
+enum class Step : int {
+  kSync, kJoinNs, kCgroupNs, kSetsid, kMounts, kPivot, kHostname, kLoopback, kBounding, kSetgroups,
+  kSetgid, kSetuid, kParentDeath, kCaps, kWorkdir, kNoNewPrivs, kCloseFds, kSeccomp, kExec,
+};
+const char* StepName(Step step);
+
+struct ChildError {
+  int step;
+  int err;
+  size_t index;  // the mount step for kMounts, the NsType for kJoinNs
+};
+
+// The credential / seccomp / exec half, as plain data: every pointer is
+// into storage the parent keeps alive.
+struct ExecPlan {
+  int error_fd = -1;  // write: ChildError; CLOEXEC, so a successful exec closes it
+  CapMask caps = 0;
+  int last_cap = 0;
+  bool clear_groups = true;  // setgroups(0, NULL); not in a user namespace of ours (denied there)
+  uid_t uid = 0;
+  gid_t gid = 0;
+  // Changing the ids clears PR_SET_PDEATHSIG: armed again after them, then
+  // the launcher is checked to be still there (its pidfd not readable, and
+  // getppid() still expected_ppid: 0 from a new pid namespace).
+  int launcher_pidfd = -1;
+  pid_t expected_ppid = 0;
+  const char* workdir = "/";
+  const SeccompProgram* seccomp = nullptr;  // nullptr: none
+  const char* const* exec_paths = nullptr;  // tried in order (the PATH search), nullptr-terminated
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  int keep_fd = -1;  // left open across the exec (minipod-init's --status-fd)
+};
+
+// Runs the half above; never returns (execve, or ChildFail).
+[[noreturn]] void ExecInChild(const ExecPlan& plan);
+
+[[noreturn]] void ChildFail(int error_fd, Step step, int err, size_t index = 0);
+
+// The whole child.
+struct ChildPlan {
+  int sync_fd = -1;        // read: one byte "go", EOF: the launcher died
+  int sync_write_fd = -1;  // the parent's end, closed in the child
+  int error_read_fd = -1;  // the parent's end, closed in the child
+  Namespaces ns;
+  absl::Span<const MountStep> mounts;
+  const char* hostname = nullptr;
+  const NetlinkRequest* loopback = nullptr;  // nullptr: the host's network
+  ExecPlan exec;
+};
+
+[[noreturn]] void ChildMain(const ChildPlan& plan);
+
+// What the launcher knows besides the configuration.
+struct PlanInputs {
+  bool rootless = false;
+  const char* term = nullptr;  // the caller's TERM
+  pid_t launcher_pid = 0;
+  int init_status_fd = -1;  // >= 0: minipod-init reports to this fd (--status-fd)
+};
+
+// Namespaces, argv, environment, PATH search and ids of the child, with
+// the storage its ExecPlan points into. Pure. Move it, never copy it: the
+// pointer arrays point into its strings.
+struct CommandPlan {
+  CommandPlan() = default;
+  CommandPlan(CommandPlan&&) = default;
+  CommandPlan& operator=(CommandPlan&&) = default;
+  CommandPlan(const CommandPlan&) = delete;
+  CommandPlan& operator=(const CommandPlan&) = delete;
+
+  Namespaces ns;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool clear_groups = true;
+  pid_t expected_ppid = 0;
+  int keep_fd = -1;
+  std::vector<std::string> args, env, exec_paths;
+  std::vector<char*> argv, envp;
+  std::vector<const char*> paths;
+};
+CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& inputs);
+
+}  // namespace sandbox
