@@ -12,7 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 
 namespace rootfs {
 namespace {

@@ -4,8 +4,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/file_util.h"
-#include "common/status_util.h"
+#include "common/absl/file_util.h"
+#include "common/absl/status_util.h"
 
 namespace rootfs {
 

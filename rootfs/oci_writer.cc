@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 #include "rootfs/archive_writer.h"
 #include "rootfs/build_plan.h"

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 #include "rootfs/tree_writer.h"
 

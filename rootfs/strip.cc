@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 
 extern char** environ;

@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "common/sys.h"
 #include "sandbox/cgroup_fs.h"
 

@@ -13,7 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "common/sys.h"
 #include "common/unique_fd.h"
 

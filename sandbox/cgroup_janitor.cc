@@ -22,7 +22,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "common/sys.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/cgroup_fs.h"

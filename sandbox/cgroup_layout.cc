@@ -7,8 +7,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "common/file_util.h"
-#include "common/status_util.h"
+#include "common/absl/file_util.h"
+#include "common/absl/status_util.h"
 #include "sandbox/cgroup_fs.h"
 
 namespace sandbox {

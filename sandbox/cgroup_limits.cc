@@ -11,7 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 
 namespace sandbox {
 namespace {

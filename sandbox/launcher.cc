@@ -35,7 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
@@ -44,7 +44,7 @@
 #include "sandbox/ns_mount.h"
 #include "sandbox/ns_net.h"
 #include "sandbox/seccomp.h"
-#include "sandbox/self_path.h"
+#include "common/absl/self_path.h"
 
 
 namespace sandbox {

@@ -18,8 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "common/status_util.h"
-#include "sandbox/self_path.h"
+#include "common/absl/status_util.h"
+#include "common/absl/self_path.h"
 
 namespace sandbox {
 namespace {

@@ -1,7 +1,6 @@
-// `minipod run`'s command line as data: every option checked and turned
-// into the values the launcher plans with. Pure (no system calls besides
-// none at all), so every rule is unit-tested and fuzzed; whether paths exist
-// is the launcher's business.
+// What `minipod run` is asked to do, as data the launcher plans with (the
+// command line fills it in cli/run_options.cc), and the pure rules derived
+// from it: the order of the user's mounts and the command's environment.
 #pragma once
 
 #include <sys/types.h>
@@ -13,7 +12,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "sandbox/cli.h"
 
 namespace sandbox {
 
@@ -61,19 +59,6 @@ struct RunConfig {
 // binds and tmpfs in the order they are mounted: mount_order when it covers
 // them all, else every bind and then every tmpfs.
 std::vector<UserMount> MountOrder(const RunConfig& config);
-
-// The options table of `minipod run`, shared by the command and its help.
-const std::vector<minipod::cli::OptionSpec>& RunOptions();
-
-// Checks every value: paths inside the sandbox absolute and clean (no "..",
-// no NUL; binds must not cover "/" or the special mounts /proc, /dev, /sys
-// themselves); host paths (--rootfs, --upper, a bind's SRC, a --bundle BIN
-// with a '/') made absolute against cwd, the caller's working directory
-// (absolute), when relative; K=V environment entries, numeric ids, --net
-// none|host, a status fd >= 3, exactly one of --rootfs and --bundle,
-// --upper only without --read-only, a command. Errors name the option and
-// the value.
-absl::StatusOr<RunConfig> ParseRunConfig(const minipod::cli::ParsedArgs& args, absl::string_view cwd);
 
 // The environment the command starts with: PATH, HOSTNAME, HOME (/root for
 // uid 0, / otherwise) and TERM (from the caller's, if set), then --env in

@@ -22,8 +22,8 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "common/file_util.h"
-#include "common/status_util.h"
+#include "common/absl/file_util.h"
+#include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 #include "sandbox/caps.h"
 

@@ -10,8 +10,8 @@
 
 #include "rootfs/build_plan.h"
 #include "rootfs/manifest.h"
-#include "sandbox/cli.h"
-#include "sandbox/run_config.h"
+#include "cli/args.h"
+#include "cli/run_options.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 4096) return 0;
@@ -34,8 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   args.push_back(cur);
-  if (auto run = minipod::cli::Parse(sandbox::RunOptions(), args, /*stop_at_operand=*/true); run.ok()) {
-    if (auto config = sandbox::ParseRunConfig(*run, "/work/dir"); config.ok()) {
+  if (auto run = minipod::cli::Parse(minipod::cli::RunOptions(), args, /*stop_at_operand=*/true); run.ok()) {
+    if (auto config = minipod::cli::ParseRunConfig(*run, "/work/dir"); config.ok()) {
       for (const sandbox::BindSpec& b : config->binds) {
         // Checked paths only: absolute, no ".." component, never / or
         // inside /proc.

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/file_util.h"
+#include "common/absl/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rootfs/ld_paths.h"

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/file_util.h"
+#include "common/absl/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rootfs/tree_writer.h"

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "common/file_util.h"
+#include "common/absl/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sandbox/cgroup_fs.h"

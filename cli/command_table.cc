@@ -1,5 +1,5 @@
 // The table of minipod subcommands, in the order `minipod --help` lists them.
-#include "sandbox/commands.h"
+#include "cli/commands.h"
 
 namespace minipod {
 

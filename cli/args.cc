@@ -1,4 +1,4 @@
-#include "sandbox/cli.h"
+#include "cli/args.h"
 
 #include <algorithm>
 

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 
 namespace common {

@@ -1,4 +1,4 @@
-#include "sandbox/run_config.h"
+#include "cli/run_options.h"
 
 #include <string>
 #include <vector>
@@ -6,14 +6,20 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace sandbox {
+namespace minipod::cli {
 namespace {
+
+using sandbox::BindSpec;
+using sandbox::CommandEnvironment;
+using sandbox::MountOrder;
+using sandbox::RunConfig;
+using sandbox::UserMount;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 absl::StatusOr<RunConfig> Parse(const std::vector<std::string>& args) {
-  auto parsed = minipod::cli::Parse(RunOptions(), args, /*stop_at_operand=*/true);
+  auto parsed = cli::Parse(RunOptions(), args, /*stop_at_operand=*/true);
   if (!parsed.ok()) return parsed.status();
   return ParseRunConfig(*parsed, "/home/u/w");
 }
@@ -129,7 +135,7 @@ TEST(RunConfig, RelativeHostPathsAreTheWorkingDirectorys) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(c->bundle, ElementsAre("sh", "/home/u/w/bin/tool", "/usr/bin/ls"));
   // Without a known working directory a relative path is an error, not a guess.
-  auto parsed = minipod::cli::Parse(RunOptions(), {"--rootfs", "r", "true"}, /*stop_at_operand=*/true);
+  auto parsed = cli::Parse(RunOptions(), {"--rootfs", "r", "true"}, /*stop_at_operand=*/true);
   ASSERT_TRUE(parsed.ok());
   auto r = ParseRunConfig(*parsed, "");
   ASSERT_FALSE(r.ok());
@@ -188,4 +194,4 @@ TEST(RunConfig, EnvironmentDefaultsThenOverrides) {
 }
 
 }  // namespace
-}  // namespace sandbox
+}  // namespace minipod::cli

@@ -13,7 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 #include "rootfs/archive_writer.h"
 #include "rootfs/build_plan.h"
 #include "rootfs/closure.h"
@@ -24,8 +24,8 @@
 #include "rootfs/staging.h"
 #include "rootfs/strip.h"
 #include "rootfs/tree_writer.h"
-#include "sandbox/commands.h"
-#include "sandbox/self_path.h"
+#include "cli/commands.h"
+#include "common/absl/self_path.h"
 
 namespace minipod {
 namespace {

@@ -1,14 +1,22 @@
-#include "sandbox/self_path.h"
+// Where the files shipped with this minipod are: the static minipod-init
+// sits next to the minipod binary when installed, in the build tree's
+// init/ when run from there.
+#pragma once
 
 #include <errno.h>
 #include <unistd.h>
 
+#include <string>
+
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "common/status_util.h"
+#include "common/absl/status_util.h"
 
 namespace minipod {
 
-absl::StatusOr<std::string> FindInit(const std::string& why) {
+// The path of minipod-init; `why` names the option that needs it in the
+// error ("--init", "minipod run").
+inline absl::StatusOr<std::string> FindInit(const std::string& why) {
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n < 0) return common::ErrnoStatus(errno, "readlink(/proc/self/exe)");

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "cli/args.h"
+#include "cli/commands.h"
 #include "sandbox/cgroup_janitor.h"
-#include "sandbox/cli.h"
-#include "sandbox/commands.h"
 
 namespace {
 

@@ -13,11 +13,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "common/status_util.h"
+#include "cli/commands.h"
+#include "cli/run_options.h"
+#include "common/absl/status_util.h"
 #include "rootfs/closure.h"
 #include "rootfs/manifest.h"
 #include "rootfs/tree_writer.h"
-#include "sandbox/commands.h"
 #include "sandbox/launcher.h"
 #include "sandbox/run_config.h"
 
@@ -91,7 +92,7 @@ absl::StatusOr<int> RunRun(const cli::ParsedArgs& args) {
   // Relative paths on the command line are the caller's working directory's.
   char cwd[PATH_MAX] = "";
   if (::getcwd(cwd, sizeof cwd) == nullptr) cwd[0] = '\0';
-  ASSIGN_OR_RETURN(const sandbox::RunConfig config, sandbox::ParseRunConfig(args, cwd));
+  ASSIGN_OR_RETURN(const sandbox::RunConfig config, cli::ParseRunConfig(args, cwd));
   std::string root = config.rootfs;
   if (!config.bundle.empty()) {
     ASSIGN_OR_RETURN(root, BundleRootfs(config.bundle));
@@ -115,7 +116,7 @@ std::vector<Command> RunCommands() {
       "Without root it runs in a user namespace (your uid is 0 inside).\n"
       "Exit status: the command's, 128+N for signal N, 125 when minipod run\n"
       "itself failed, 126 when CMD cannot be executed, 127 when not found.",
-      sandbox::RunOptions(),
+      cli::RunOptions(),
       RunRun,
   };
   run.stop_at_operand = true;

@@ -1,4 +1,4 @@
-#include "sandbox/commands.h"
+#include "cli/commands.h"
 
 #include <algorithm>
 
