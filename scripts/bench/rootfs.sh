@@ -27,7 +27,7 @@ dracut-install -l (dracut-core) in one run and prints a markdown table with
 the ratios and the targets minipod is held to (at least 10x faster than
 lddtree; never a larger tree).
 
-  --minipod PATH  the minipod binary (default: build/sandbox/minipod under
+  --minipod PATH  the minipod binary (default: build/cli/minipod under
                   the repository root, $repo_root)
   --quick         fewer timed runs (3 for the 40 binaries, 1 for /usr/bin)
   -h, --help      this text
@@ -38,7 +38,7 @@ way. The /usr/bin workload writes about 2 GB per tool (deleted between runs).
 EOF
 }
 
-minipod_bin="$repo_root/build/sandbox/minipod"
+minipod_bin="$repo_root/build/cli/minipod"
 quick=0
 while (($#)); do
   case "$1" in

@@ -24,14 +24,14 @@ bwrap with the closest flags, crun or runc with an equivalent config.json, and
 unshare + chroot, in one run, and prints a markdown table with the ratios to
 bwrap and the target (no slower than bwrap).
 
-  --minipod PATH  the minipod binary (default: build/sandbox/minipod under
+  --minipod PATH  the minipod binary (default: build/cli/minipod under
                   $repo_root)
   --quick         fewer runs (10 timed, a loop of 20) instead of 40 and 100
   -h, --help      this text
 USAGE
 }
 
-minipod="$repo_root/build/sandbox/minipod"
+minipod="$repo_root/build/cli/minipod"
 runs=40
 loop=100
 while (($#)); do
