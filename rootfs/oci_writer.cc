@@ -182,6 +182,10 @@ absl::StatusOr<TreeStats> WriteOci(const Manifest& manifest, absl::string_view o
   if (exists && !o.replace) {
     return absl::AlreadyExistsError(absl::StrCat(out, " exists (use --force to replace it)"));
   }
+  if (exists && S_ISDIR(st.st_mode) && !o.as_tar) {
+    // The old layout is removed after the swap: never through a mount.
+    RETURN_IF_ERROR(common::Annotate(CheckNoMounts(out), absl::StrCat("not replacing ", out)));
+  }
   std::string layout = absl::StrCat(out, ".layout-XXXXXX");
   if (::mkdtemp(layout.data()) == nullptr) {
     return common::ErrnoStatus(errno, absl::StrCat("mkdtemp(", layout, ")"));

@@ -3,8 +3,11 @@
 // host; the library set against ldd; --nss, --strip, --init archives built
 // by an unprivileged user, OCI output through skopeo and umoci, and the
 // errors that must leave the output untouched.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -352,6 +355,55 @@ TEST_F(RootfsTest, BadInputsFailWithOneLineAndLeaveNothing) {
   ASSERT_EQ(Sh(Minipod() + " rootfs build --force -o " + out + " bash").status, 0);
   EXPECT_TRUE(fs::exists(out + "/usr/bin/bash"));
   EXPECT_FALSE(fs::exists(out + "/usr/bin/true"));
+}
+
+// The files left next to OUT whose names hold ".tmp-" (a build's leftovers).
+std::vector<std::string> Leftovers(const std::string& dir) {
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) left.push_back(e.path().string());
+  }
+  return left;
+}
+
+// Unmounts on every path out of the test.
+struct ScopedBind {
+  std::string target;
+  bool mounted = false;
+  ~ScopedBind() {
+    if (mounted) ::umount2(target.c_str(), MNT_DETACH);
+  }
+};
+
+TEST_F(RootfsTest, ForceRefusesAnOldTreeWithAMountInside) {
+  const std::string out = tmp_.Join("out");
+  ASSERT_EQ(Sh(Minipod() + " rootfs build -o " + out + " true").status, 0);
+  // A host directory on the same file system, bound inside the old OUT:
+  // same st_dev, only the mount id tells.
+  const std::string host = tmp_.Join("host");
+  ASSERT_EQ(::mkdir(host.c_str(), 0755), 0);
+  tmp_.WriteFile("host/precious", "keep me\n", 0644);
+  const std::string target = out + "/usr/share";
+  ASSERT_EQ(Sh("mkdir -p " + target).status, 0);
+  ScopedBind bind{target};
+  ASSERT_EQ(::mount(host.c_str(), target.c_str(), nullptr, MS_BIND, nullptr), 0) << strerror(errno);
+  bind.mounted = true;
+
+  const ShResult r = Sh(Minipod() + " rootfs build --force -o " + out + " bash");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_THAT(r.out.substr(0, r.out.find('\n')), HasSubstr(target + " is a mount point"));
+  EXPECT_TRUE(fs::exists(host + "/precious"));
+  EXPECT_TRUE(fs::exists(target + "/precious"));
+  EXPECT_TRUE(fs::exists(out + "/usr/bin/true"));
+  EXPECT_FALSE(fs::exists(out + "/usr/bin/bash"));
+  EXPECT_THAT(Leftovers(tmp_.path()), IsEmpty());
+
+  // The same for an OCI layout being replaced.
+  const ShResult oci = Sh(Minipod() + " rootfs build --force --format oci -o " + out + " bash");
+  EXPECT_EQ(oci.status, 1) << oci.out;
+  EXPECT_THAT(oci.out, HasSubstr(target + " is a mount point"));
+  EXPECT_TRUE(fs::exists(host + "/precious"));
+  EXPECT_THAT(Leftovers(tmp_.path()), IsEmpty());
 }
 
 }  // namespace
