@@ -106,6 +106,14 @@ absl::StatusOr<OutputSpec> ChooseOutput(absl::string_view out, absl::string_view
       return absl::InvalidArgumentError(
           absl::StrCat("unknown format '", format, "' (dir, cpio, tar, oci)"));
     }
+    if (spec.kind == OutputSpec::Kind::kOci && by_suffix != nullptr && by_suffix->kind == OutputSpec::Kind::kTar) {
+      if (by_suffix->compression != Compression::kNone || !compress.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("output '", out, "': an OCI archive is an uncompressed .tar"));
+      }
+      spec.oci_tar = true;
+      return spec;
+    }
     if (by_suffix != nullptr && by_suffix->kind != spec.kind) {
       return absl::InvalidArgumentError(absl::StrCat("output '", out, "' ends in '",
                                                      by_suffix->text, "' but --format is ", format));
@@ -131,8 +139,17 @@ absl::StatusOr<OutputSpec> ChooseOutput(absl::string_view out, absl::string_view
 absl::StatusOr<AddSpec> ParseAddSpec(absl::string_view spec) {
   if (spec.empty()) return absl::InvalidArgumentError("empty --add");
   AddSpec out;
-  const size_t colon = spec.find(':');
-  out.source = std::string(spec.substr(0, colon));
+  size_t colon = absl::string_view::npos;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    if (spec[i] == '\\' && i + 1 < spec.size() && (spec[i + 1] == ':' || spec[i + 1] == '\\')) {
+      out.source += spec[++i];
+    } else if (spec[i] == ':') {
+      colon = i;
+      break;
+    } else {
+      out.source += spec[i];
+    }
+  }
   if (out.source.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("--add '", spec, "': no source"));
   }

@@ -345,7 +345,9 @@ absl::StatusOr<TreeStats> WriteTree(const Manifest& manifest, absl::string_view 
         break;
     }
   }
-  ASSIGN_OR_RETURN(stats.bytes, CopyAll(copies));
+  absl::StatusOr<size_t> copied = CopyAll(copies);
+  if (!copied.ok()) return common::Annotate(copied.status(), absl::StrCat("writing ", out));
+  stats.bytes = *copied;
   stats.files = copies.size();
   // Children before parents, so a read-only directory is sealed last.
   for (auto it = manifest.entries().rbegin(); it != manifest.entries().rend(); ++it) {
