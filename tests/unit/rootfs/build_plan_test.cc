@@ -123,5 +123,39 @@ TEST(AddInitSkeleton, WhatAnInitramfsNeeds) {
   EXPECT_FALSE(AddInitSkeleton(n, "/no/such/init").ok());
 }
 
+TEST(ParseAddSpec, BackslashEscapesAColonInTheSource) {
+  absl::StatusOr<AddSpec> a = ParseAddSpec("/tmp/a\\:b:/opt/x");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->source, "/tmp/a:b");
+  EXPECT_EQ(a->dest, "/opt/x");
+  a = ParseAddSpec("/tmp/c\\\\:/d");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->source, "/tmp/c\\");
+  EXPECT_EQ(a->dest, "/d");
+  a = ParseAddSpec("/tmp/a\\:b");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->source, "/tmp/a:b");
+  EXPECT_EQ(a->dest, "/tmp/a:b");
+  // Any other backslash is part of the name.
+  a = ParseAddSpec("/tmp/a\\b");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->source, "/tmp/a\\b");
+}
+
+TEST(ChooseOutput, OciInATar) {
+  absl::StatusOr<OutputSpec> s = ChooseOutput("img.tar", "oci", "");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->kind, OutputSpec::Kind::kOci);
+  EXPECT_TRUE(s->oci_tar);
+  s = ChooseOutput("img", "oci", "");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->oci_tar);
+  EXPECT_FALSE(ChooseOutput("img.tar.gz", "oci", "").ok());
+  EXPECT_FALSE(ChooseOutput("img.tar", "oci", "gzip").ok());
+  s = ChooseOutput("img.tar", "", "");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->kind, OutputSpec::Kind::kTar);
+}
+
 }  // namespace
 }  // namespace rootfs
