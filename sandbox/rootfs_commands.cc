@@ -154,16 +154,22 @@ std::vector<Command> RootfsCommands() {
       {"rootfs", "build"},
       "-o OUT [OPTIONS] [BIN...]",
       "bundle binaries and their libraries into a directory, cpio, tar or OCI image",
-      "Copies each BIN (looked up in PATH when it has no slash) with everything\n"
+      "Copies each BIN (looked up in PATH when it has no slash; relative paths\n"
+      "are from the working directory, as OUT and --add SRC are) with everything\n"
       "the dynamic loader would load for it, preserving symlink chains, into OUT.\n"
       "The format follows OUT's suffix (.cpio, .cpio.gz, .tar, .tar.zst, ...),\n"
-      "a directory otherwise. Archives are reproducible: sorted entries, owner\n"
-      "0:0, mtime from SOURCE_DATE_EPOCH (default 0).",
+      "a directory otherwise; --format oci with OUT ending in .tar writes the OCI\n"
+      "layout as a tar. Archives are reproducible: sorted entries, owner 0:0,\n"
+      "mtime from SOURCE_DATE_EPOCH (default 0). --add's DST follows the image's\n"
+      "own symlinks (/bin/x becomes /usr/bin/x when /bin -> usr/bin); write a ':'\n"
+      "in SRC as '\\:' and a backslash before one as '\\\\'. --force refuses an old\n"
+      "OUT with a mount point inside. Exit status: 0, 1 on failure, 2 on a usage\n"
+      "error.",
       {
           {"output", 'o', ArgKind::kValue, "OUT", "the image to write"},
           {"format", 0, ArgKind::kValue, "FMT", "dir, cpio, tar or oci (default: from OUT)"},
           {"compress", 0, ArgKind::kValue, "ALGO", "none, gzip, zstd or xz (default: from OUT)"},
-          {"add", 0, ArgKind::kList, "SRC[:DST]", "copy a file or tree into the image"},
+          {"add", 0, ArgKind::kList, "SRC[:DST]", "copy a file or tree into the image ('\\:' is a ':' in SRC)"},
           {"init", 0, ArgKind::kFlag, "", "minipod-init as /init and /sbin/init, plus /dev/console, /proc, /sys, /tmp, /run"},
           {"nss", 0, ArgKind::kFlag, "", "NSS modules and /etc files so id, whoami and getent work"},
           {"module", 'm', ArgKind::kList, "NAME", "a kernel module (or alias) with its modules.dep closure"},
@@ -171,7 +177,7 @@ std::vector<Command> RootfsCommands() {
           {"kernel-dir", 0, ArgKind::kValue, "DIR", "modules from DIR instead (holds modules.dep; its name is R)"},
           {"strip", 0, ArgKind::kFlag, "", "store stripped copies of ELF files"},
           {"allow-missing", 0, ArgKind::kFlag, "", "warn about a missing library instead of failing"},
-          {"force", 'f', ArgKind::kFlag, "", "replace OUT if it exists (atomically)"},
+          {"force", 'f', ArgKind::kFlag, "", "replace OUT if it exists (atomically; never through a mount)"},
       },
       RunBuild,
   });
@@ -182,7 +188,8 @@ std::vector<Command> RootfsCommands() {
       "Prints each BIN's dependency tree as glibc's ld.so would resolve it,\n"
       "without running anything: every library with the path it resolves to\n"
       "and the rule that found it (RPATH, RUNPATH, ld.so.conf, default dir,\n"
-      "hwcaps, interpreter, #!).",
+      "hwcaps, interpreter, #!). With --json, a name that is not valid UTF-8\n"
+      "is written as {\"base64\": \"...\"} holding its bytes.",
       {
           {"json", 0, ArgKind::kFlag, "", "one JSON array: per binary, its objects in load order"},
           {"allow-missing", 0, ArgKind::kFlag, "", "show a missing library instead of failing"},
