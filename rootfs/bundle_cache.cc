@@ -161,8 +161,13 @@ absl::StatusOr<int> ReapStaleTemporaries(const std::string& dir) {
     // A live build holds the lock until its rename; a killed one released
     // it with its last fd.
     if (::flock(t.get(), LOCK_EX | LOCK_NB) != 0) continue;
-    struct stat st;
+    // Still under that name (a build that just finished renamed it away).
+    struct stat st, named;
     if (::fstat(t.get(), &st) != 0 || st.st_nlink == 0 || !TrustedOwner(st)) continue;
+    if (::fstatat(dfd.get(), name.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 || named.st_ino != st.st_ino ||
+        named.st_dev != st.st_dev) {
+      continue;
+    }
     RETURN_IF_ERROR(RemoveTree(Join(dir, name)));
     ++removed;
   }

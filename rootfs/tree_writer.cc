@@ -304,6 +304,7 @@ absl::StatusOr<TreeStats> WriteTree(const Manifest& manifest, absl::string_view 
     }
     if (!options.lock_tmp) break;
     lock = common::UniqueFd(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!lock && errno == ENOENT && attempt < 8) continue;  // a reaper was quicker: see below
     if (!lock) return common::ErrnoStatus(errno, absl::StrCat("open(", tmp, ")"));
     if (::flock(lock.get(), LOCK_EX) != 0) return common::ErrnoStatus(errno, absl::StrCat("flock(", tmp, ")"));
     // A reaper may have taken the lock between mkdtemp and flock, seen an

@@ -366,12 +366,26 @@ std::vector<std::string> Leftovers(const std::string& dir) {
   return left;
 }
 
-// Unmounts on every path out of the test.
+// Unmounts on every path out of the test: the mount at target and, since
+// a failing build may have renamed the tree holding it, every mount below
+// scope (the test's own temporary directory).
 struct ScopedBind {
   std::string target;
+  std::string scope;
   bool mounted = false;
   ~ScopedBind() {
-    if (mounted) ::umount2(target.c_str(), MNT_DETACH);
+    if (!mounted) return;
+    ::umount2(target.c_str(), MNT_DETACH);
+    std::vector<std::string> below;
+    if (FILE* f = ::fopen("/proc/self/mounts", "r")) {
+      char dev[4096], dir[4096];
+      while (::fscanf(f, "%4095s %4095s %*[^\n]", dev, dir) == 2) {
+        if (std::string(dir).rfind(scope + "/", 0) == 0) below.emplace_back(dir);
+      }
+      ::fclose(f);
+    }
+    std::sort(below.rbegin(), below.rend());  // deepest first
+    for (const std::string& m : below) ::umount2(m.c_str(), MNT_DETACH);
   }
 };
 
@@ -385,7 +399,7 @@ TEST_F(RootfsTest, ForceRefusesAnOldTreeWithAMountInside) {
   tmp_.WriteFile("host/precious", "keep me\n", 0644);
   const std::string target = out + "/usr/share";
   ASSERT_EQ(Sh("mkdir -p " + target).status, 0);
-  ScopedBind bind{target};
+  ScopedBind bind{target, tmp_.path()};
   ASSERT_EQ(::mount(host.c_str(), target.c_str(), nullptr, MS_BIND, nullptr), 0) << strerror(errno);
   bind.mounted = true;
 
@@ -491,7 +505,7 @@ TEST_F(RootfsTest, OciArchivePassesSkopeoAndPodmanLoad) {
 TEST_F(RootfsTest, NoSpaceNamesTheOutputAndLeavesNothing) {
   const std::string small = tmp_.Join("small");
   ASSERT_EQ(::mkdir(small.c_str(), 0755), 0);
-  ScopedBind mount{small};
+  ScopedBind mount{small, tmp_.path()};
   if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0) {
     GTEST_SKIP() << "cannot mount a tmpfs here: " << strerror(errno);
   }
