@@ -58,7 +58,12 @@ absl::Status AddTreeAt(Manifest& m, const std::string& src, const std::string& d
     return absl::InvalidArgumentError(
         absl::StrCat(src, ": not a regular file, directory or symlink"));
   }
-  RETURN_IF_ERROR(m.AddDir(dest, st.st_mode));
+  // A directory merges into what the image already has at that name, through
+  // the image's own links (a tree's bin/ lands in usr/bin/ when the image
+  // has /bin -> usr/bin), as cp -r and tar do with an existing link to a
+  // directory. Files and links are placed at their own name.
+  ASSIGN_OR_RETURN(const std::string real_dest, ResolveInImage(m, dest));
+  RETURN_IF_ERROR(m.AddDir(real_dest, st.st_mode));
   DIR* dir = ::opendir(src.c_str());
   if (dir == nullptr) return common::ErrnoStatus(errno, absl::StrCat("opendir(", src, ")"));
   std::vector<std::string> names;
@@ -71,7 +76,8 @@ absl::Status AddTreeAt(Manifest& m, const std::string& src, const std::string& d
   if (err != 0) return common::ErrnoStatus(err, absl::StrCat("readdir(", src, ")"));
   std::sort(names.begin(), names.end());
   for (const std::string& n : names) {
-    RETURN_IF_ERROR(AddTreeAt(m, absl::StrCat(src, "/", n), absl::StrCat(dest, "/", n), depth + 1));
+    RETURN_IF_ERROR(AddTreeAt(m, absl::StrCat(src, "/", n),
+                              real_dest == "/" ? absl::StrCat("/", n) : absl::StrCat(real_dest, "/", n), depth + 1));
   }
   return absl::OkStatus();
 }

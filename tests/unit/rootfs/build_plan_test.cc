@@ -157,5 +157,24 @@ TEST(ChooseOutput, OciInATar) {
   EXPECT_EQ(s->kind, OutputSpec::Kind::kTar);
 }
 
+TEST(AddHostTree, DirectoriesMergeThroughTheImagesLinks) {
+  char tmpl[] = "/tmp/minipod-addtree-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string d = tmpl;
+  ASSERT_EQ(std::system(("mkdir -p " + d + "/bin && echo x > " + d + "/bin/tool && ln -s tool " + d +
+                         "/bin/alias").c_str()),
+            0);
+  Manifest m;
+  ASSERT_TRUE(m.AddSymlink("/bin", "usr/bin").ok());
+  absl::Status s = AddHostTree(m, d, "/");
+  std::system(("rm -rf " + d).c_str());
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_TRUE(m.Contains("/usr/bin/tool"));
+  EXPECT_EQ(m.entries().at("/usr/bin/tool").kind, Entry::Kind::kFile);
+  ASSERT_TRUE(m.Contains("/usr/bin/alias"));
+  EXPECT_EQ(m.entries().at("/usr/bin/alias").kind, Entry::Kind::kSymlink);
+  EXPECT_EQ(m.entries().at("/bin").kind, Entry::Kind::kSymlink);
+}
+
 }  // namespace
 }  // namespace rootfs
