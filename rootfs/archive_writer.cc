@@ -26,14 +26,27 @@ struct EntryDeleter {
   void operator()(struct archive_entry* e) const { archive_entry_free(e); }
 };
 
+// libarchive's message ("Write error") hides the cause; its errno, when it
+// is a system one (ENOSPC, EIO, EDQUOT), names it.
 absl::Status ArchiveError(struct archive* a, absl::string_view what) {
+  const int err = archive_errno(a);
+  // (libarchive's own codes: -1 for "misc", EILSEQ for a format problem,
+  // EINVAL for a misuse; none of them is the system's.)
+  if (err > 0 && err != EILSEQ && err != EINVAL) {
+    return common::ErrnoStatus(err, what);
+  }
   const char* msg = archive_error_string(a);
   return absl::InternalError(absl::StrCat(what, ": ", msg != nullptr ? msg : "libarchive error"));
 }
 
 absl::Status Configure(struct archive* a, const ArchiveOptions& o) {
+  // Tar: GNU's format. File names are bytes, and GNU tar's headers (long
+  // names included, as ././@LongLink entries) hold them as they are; pax
+  // would convert them to UTF-8 from the locale's charset and refuse any it
+  // cannot convert, or with hdrcharset=BINARY make GNU tar warn about the
+  // keyword on every such entry.
   const int r = o.format == ArchiveFormat::kCpio ? archive_write_set_format_cpio_newc(a)
-                                                 : archive_write_set_format_pax_restricted(a);
+                                                 : archive_write_set_format_gnutar(a);
   if (r != ARCHIVE_OK) return ArchiveError(a, "archive format");
   int f = ARCHIVE_OK;
   switch (o.compression) {
@@ -61,7 +74,8 @@ absl::Status Configure(struct archive* a, const ArchiveOptions& o) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<size_t> CopyData(struct archive* a, const std::string& source, int64_t size) {
+absl::StatusOr<size_t> CopyData(struct archive* a, const std::string& source, int64_t size,
+                                const std::string& out) {
   common::UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in) return common::ErrnoStatus(errno, absl::StrCat("open(", source, ")"));
   char buf[1 << 16];
@@ -76,7 +90,7 @@ absl::StatusOr<size_t> CopyData(struct archive* a, const std::string& source, in
     total += n;
     if (total > size) break;
     if (archive_write_data(a, buf, static_cast<size_t>(n)) != n) {
-      return ArchiveError(a, absl::StrCat("writing ", source));
+      return ArchiveError(a, absl::StrCat("writing ", out, " (adding ", source, ")"));
     }
   }
   if (total != size) return absl::DataLossError(absl::StrCat(source, ": changed size while archived"));
@@ -124,7 +138,7 @@ absl::StatusOr<TreeStats> WriteArchive(const Manifest& manifest, absl::string_vi
   int64_t ino = 0;
   for (const auto& [path, e] : manifest.entries()) {
     std::unique_ptr<struct archive_entry, EntryDeleter> entry(archive_entry_new());
-    archive_entry_set_pathname(entry.get(), path.c_str() + 1);  // "usr/bin/x"
+    archive_entry_copy_pathname(entry.get(), path.c_str() + 1);  // "usr/bin/x"
     archive_entry_set_uid(entry.get(), 0);
     archive_entry_set_gid(entry.get(), 0);
     archive_entry_set_mtime(entry.get(), options.mtime, 0);
@@ -149,7 +163,7 @@ absl::StatusOr<TreeStats> WriteArchive(const Manifest& manifest, absl::string_vi
       }
       case Entry::Kind::kSymlink:
         archive_entry_set_mode(entry.get(), S_IFLNK | 0777);
-        archive_entry_set_symlink(entry.get(), e.target.c_str());
+        archive_entry_copy_symlink(entry.get(), e.target.c_str());
         break;
       case Entry::Kind::kCharDevice:
         archive_entry_set_mode(entry.get(), S_IFCHR | e.mode);
@@ -157,15 +171,15 @@ absl::StatusOr<TreeStats> WriteArchive(const Manifest& manifest, absl::string_vi
         break;
     }
     if (archive_write_header(a.get(), entry.get()) != ARCHIVE_OK) {
-      return ArchiveError(a.get(), absl::StrCat("header for ", path));
+      return ArchiveError(a.get(), absl::StrCat("writing ", out, " (header for ", path, ")"));
     }
     if (e.kind == Entry::Kind::kFile) {
-      ASSIGN_OR_RETURN(const size_t n, CopyData(a.get(), e.source, size));
+      ASSIGN_OR_RETURN(const size_t n, CopyData(a.get(), e.source, size, out));
       stats.files++;
       stats.bytes += n;
     }
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return ArchiveError(a.get(), tmp);
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return ArchiveError(a.get(), absl::StrCat("writing ", out));
   if (::fsync(fd.get()) != 0) return common::ErrnoStatus(errno, absl::StrCat("fsync(", tmp, ")"));
   if (::rename(tmp.c_str(), out.c_str()) != 0) {
     return common::ErrnoStatus(errno, absl::StrCat("rename(", tmp, ", ", out, ")"));

@@ -58,7 +58,12 @@ absl::Status AddTreeAt(Manifest& m, const std::string& src, const std::string& d
     return absl::InvalidArgumentError(
         absl::StrCat(src, ": not a regular file, directory or symlink"));
   }
-  RETURN_IF_ERROR(m.AddDir(dest, st.st_mode));
+  // A directory merges into what the image already has at that name, through
+  // the image's own links (a tree's bin/ lands in usr/bin/ when the image
+  // has /bin -> usr/bin), as cp -r and tar do with an existing link to a
+  // directory. Files and links are placed at their own name.
+  ASSIGN_OR_RETURN(const std::string real_dest, ResolveInImage(m, dest));
+  RETURN_IF_ERROR(m.AddDir(real_dest, st.st_mode));
   DIR* dir = ::opendir(src.c_str());
   if (dir == nullptr) return common::ErrnoStatus(errno, absl::StrCat("opendir(", src, ")"));
   std::vector<std::string> names;
@@ -71,7 +76,8 @@ absl::Status AddTreeAt(Manifest& m, const std::string& src, const std::string& d
   if (err != 0) return common::ErrnoStatus(err, absl::StrCat("readdir(", src, ")"));
   std::sort(names.begin(), names.end());
   for (const std::string& n : names) {
-    RETURN_IF_ERROR(AddTreeAt(m, absl::StrCat(src, "/", n), absl::StrCat(dest, "/", n), depth + 1));
+    RETURN_IF_ERROR(AddTreeAt(m, absl::StrCat(src, "/", n),
+                              real_dest == "/" ? absl::StrCat("/", n) : absl::StrCat(real_dest, "/", n), depth + 1));
   }
   return absl::OkStatus();
 }
@@ -106,6 +112,14 @@ absl::StatusOr<OutputSpec> ChooseOutput(absl::string_view out, absl::string_view
       return absl::InvalidArgumentError(
           absl::StrCat("unknown format '", format, "' (dir, cpio, tar, oci)"));
     }
+    if (spec.kind == OutputSpec::Kind::kOci && by_suffix != nullptr && by_suffix->kind == OutputSpec::Kind::kTar) {
+      if (by_suffix->compression != Compression::kNone || !compress.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("output '", out, "': an OCI archive is an uncompressed .tar"));
+      }
+      spec.oci_tar = true;
+      return spec;
+    }
     if (by_suffix != nullptr && by_suffix->kind != spec.kind) {
       return absl::InvalidArgumentError(absl::StrCat("output '", out, "' ends in '",
                                                      by_suffix->text, "' but --format is ", format));
@@ -131,8 +145,17 @@ absl::StatusOr<OutputSpec> ChooseOutput(absl::string_view out, absl::string_view
 absl::StatusOr<AddSpec> ParseAddSpec(absl::string_view spec) {
   if (spec.empty()) return absl::InvalidArgumentError("empty --add");
   AddSpec out;
-  const size_t colon = spec.find(':');
-  out.source = std::string(spec.substr(0, colon));
+  size_t colon = absl::string_view::npos;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    if (spec[i] == '\\' && i + 1 < spec.size() && (spec[i + 1] == ':' || spec[i + 1] == '\\')) {
+      out.source += spec[++i];
+    } else if (spec[i] == ':') {
+      colon = i;
+      break;
+    } else {
+      out.source += spec[i];
+    }
+  }
   if (out.source.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("--add '", spec, "': no source"));
   }

@@ -16,16 +16,21 @@ struct OutputSpec {
   enum class Kind { kDir, kCpio, kTar, kOci };
   Kind kind = Kind::kDir;
   Compression compression = Compression::kNone;
+  bool oci_tar = false;  // kOci written as a tar of the layout (OUT ends in .tar)
 };
 
 // The format follows OUT's suffix (.cpio, .cpio.gz, .tar.zst, .tgz, ...)
 // unless format ("dir", "cpio", "tar", "oci"; empty: from the suffix) or
 // compress (empty: from the suffix) say otherwise. A suffix that names
-// another format than --format is an error, as is compressing a directory.
+// another format than --format is an error, as is compressing a directory,
+// except that --format oci with OUT ending in ".tar" is an OCI layout in a
+// tar (what `skopeo inspect oci-archive:` and `podman load` read).
 absl::StatusOr<OutputSpec> ChooseOutput(absl::string_view out, absl::string_view format,
                                         absl::string_view compress);
 
-// "SRC" or "SRC:DST"; DST defaults to SRC's absolute path.
+// "SRC" or "SRC:DST"; DST defaults to SRC's absolute path. The first ':'
+// that is not escaped ends SRC: "\:" stands for a ':' and "\\" for a
+// backslash (any other backslash is kept as it is).
 struct AddSpec {
   std::string source;
   std::string dest;

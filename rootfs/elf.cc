@@ -83,7 +83,7 @@ class Image {
 };
 
 absl::Status Malformed(absl::string_view what, absl::string_view reason) {
-  return absl::InvalidArgumentError(absl::StrCat(what, ": ", reason));
+  return absl::FailedPreconditionError(absl::StrCat(what, ": ", reason));
 }
 
 const char* TagName(uint64_t tag) {
@@ -308,7 +308,7 @@ absl::StatusOr<ElfInfo> ReadElf(const std::string& path) {
     return common::ErrnoStatus(errno, absl::StrCat("fstat(", path, ")"));
   }
   if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": not a regular file"));
   }
   if (st.st_size == 0) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": empty file, not an ELF file"));
@@ -357,10 +357,10 @@ absl::StatusOr<Shebang> ParseShebang(absl::Span<const uint8_t> head, absl::strin
     // the argument but not for the interpreter's path (ENOEXEC).
     const size_t name = next_non_spacetab(2, buf_end);
     if (name == kNone) {
-      return absl::InvalidArgumentError(absl::StrCat(what, ": no interpreter after #!"));
+      return absl::FailedPreconditionError(absl::StrCat(what, ": no interpreter after #!"));
     }
     if (next_terminator(name, buf_end) == kNone) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::FailedPreconditionError(absl::StrCat(
           what, ": #! interpreter path cut off at ", kBinprmBufSize, " bytes"));
     }
     i_end = buf_end;
@@ -368,7 +368,7 @@ absl::StatusOr<Shebang> ParseShebang(absl::Span<const uint8_t> head, absl::strin
   while (i_end > 2 && SpaceTab(buf[i_end - 1])) --i_end;
   const size_t i_name = next_non_spacetab(2, i_end);
   if (i_name == kNone || i_name == i_end) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": no interpreter after #!"));
+    return absl::FailedPreconditionError(absl::StrCat(what, ": no interpreter after #!"));
   }
   const size_t i_sep = next_terminator(i_name, i_end);
   size_t i_arg = kNone;
@@ -383,7 +383,7 @@ absl::StatusOr<Shebang> ParseShebang(absl::Span<const uint8_t> head, absl::strin
   shebang.interpreter = c_string(i_name, i_sep == kNone ? i_end : i_sep);
   // "#!\0..." passes the checks above; the kernel then fails to open "".
   if (shebang.interpreter.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": no interpreter after #!"));
+    return absl::FailedPreconditionError(absl::StrCat(what, ": no interpreter after #!"));
   }
   if (i_arg != kNone) shebang.argument = c_string(i_arg, i_end);
   return shebang;

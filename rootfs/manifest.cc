@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -87,6 +89,38 @@ std::string ResolveLinkText(absl::string_view link_dir, absl::string_view text) 
     parts.push_back(c);
   }
   return absl::StrCat("/", absl::StrJoin(parts, "/"));
+}
+
+absl::StatusOr<std::string> ResolveInImage(const Manifest& manifest, absl::string_view path) {
+  ASSIGN_OR_RETURN(const std::string norm, NormalizeImagePath(path));
+  std::vector<std::string> todo;  // components still to walk, last first
+  for (absl::string_view c : absl::StrSplit(norm, '/', absl::SkipEmpty())) todo.emplace_back(c);
+  std::reverse(todo.begin(), todo.end());
+  std::vector<std::string> cur;  // the components resolved so far
+  int links = 0;
+  while (!todo.empty()) {
+    std::string c = std::move(todo.back());
+    todo.pop_back();
+    if (c == "." || c.empty()) continue;
+    if (c == "..") {
+      // Never above the image's root, as with RESOLVE_IN_ROOT.
+      if (!cur.empty()) cur.pop_back();
+      continue;
+    }
+    cur.push_back(std::move(c));
+    auto it = manifest.entries().find(absl::StrCat("/", absl::StrJoin(cur, "/")));
+    if (it == manifest.entries().end() || it->second.kind != Entry::Kind::kSymlink) continue;
+    if (++links > 40) {  // the kernel's MAXSYMLINKS
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", path, "': too many levels of symbolic links in the image"));
+    }
+    cur.pop_back();
+    const std::string& text = it->second.target;
+    if (!text.empty() && text[0] == '/') cur.clear();
+    std::vector<std::string> parts = absl::StrSplit(text, '/', absl::SkipEmpty());
+    for (auto p = parts.rbegin(); p != parts.rend(); ++p) todo.push_back(std::move(*p));
+  }
+  return absl::StrCat("/", absl::StrJoin(cur, "/"));
 }
 
 absl::Status Manifest::EnsureParents(const std::string& path) {
@@ -195,13 +229,13 @@ absl::StatusOr<std::string> Manifest::AddHostPath(absl::string_view host_path) {
     }
     if (S_ISLNK(st.st_mode)) {
       if (++links > kMaxLinks) {
-        return absl::InvalidArgumentError(absl::StrCat(host_path, ": too many levels of symbolic links"));
+        return absl::FailedPreconditionError(absl::StrCat(host_path, ": too many levels of symbolic links"));
       }
       std::string text(static_cast<size_t>(st.st_size > 0 ? st.st_size : 4096) + 1, '\0');
       const ssize_t n = ::readlink(next.c_str(), text.data(), text.size());
       if (n < 0) return common::ErrnoStatus(errno, absl::StrCat("readlink(", next, ")"));
       if (static_cast<size_t>(n) >= text.size()) {
-        return absl::InvalidArgumentError(absl::StrCat(next, ": symlink changed while read"));
+        return absl::FailedPreconditionError(absl::StrCat(next, ": symlink changed while read"));
       }
       text.resize(static_cast<size_t>(n));
       RETURN_IF_ERROR(AddSymlink(next, text));
@@ -218,7 +252,7 @@ absl::StatusOr<std::string> Manifest::AddHostPath(absl::string_view host_path) {
     } else if (S_ISREG(st.st_mode)) {
       RETURN_IF_ERROR(AddFile(next, next, st.st_mode));
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(next, ": not a regular file, directory or symlink"));
+      return absl::FailedPreconditionError(absl::StrCat(next, ": not a regular file, directory or symlink"));
     }
     cur = next;
   }

@@ -35,6 +35,15 @@ absl::StatusOr<std::string> NormalizeImagePath(absl::string_view path);
 // ".." never climbs above "/", as in the kernel.
 std::string ResolveLinkText(absl::string_view link_dir, absl::string_view text);
 
+class Manifest;
+
+// path resolved through the image's own symlinks, as if the image were
+// "/": a link's absolute text starts again at the image's root, and ".."
+// never climbs above it (RESOLVE_IN_ROOT), so /bin/tool becomes
+// /usr/bin/tool once /bin -> usr/bin is in the image. Every component is
+// followed, the last one too; more than 40 links is an error.
+absl::StatusOr<std::string> ResolveInImage(const Manifest& manifest, absl::string_view path);
+
 class Manifest {
  public:
   // Each Add* creates missing parent directories (0755). Adding a path again

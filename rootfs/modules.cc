@@ -349,7 +349,7 @@ class Planner {
   absl::Status Emit(size_t m) {
     const Module& mod = index_.modules[m];
     if (!IsSafeRelativePath(mod.path)) {
-      return absl::InvalidArgumentError(
+      return absl::FailedPreconditionError(
           absl::StrCat("modules.dep: '", absl::CHexEscape(mod.path), "' is not a path inside the modules directory"));
     }
     if (plan_.load_order.size() >= kMaxModules) {
@@ -401,25 +401,25 @@ absl::StatusOr<std::string> Decompress(const std::string& path) {
   if (archive_read_open_filename(a.get(), path.c_str(), 64 << 10) != ARCHIVE_OK) {
     const int err = archive_errno(a.get());
     if (err != 0) return common::ErrnoStatus(err, absl::StrCat("open(", path, ")"));
-    return absl::InvalidArgumentError(
+    return absl::FailedPreconditionError(
         absl::StrCat("decompressing ", path, ": ", archive_error_string(a.get())));
   }
   struct archive_entry* entry = nullptr;
   if (archive_read_next_header(a.get(), &entry) != ARCHIVE_OK) {
-    return absl::InvalidArgumentError(
+    return absl::FailedPreconditionError(
         absl::StrCat("decompressing ", path, ": ", archive_error_string(a.get())));
   }
   // The raw format takes anything; a module named .xz that is not
   // compressed is a broken tree, not something to copy as is.
   if (archive_filter_code(a.get(), 0) == ARCHIVE_FILTER_NONE) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not compressed, despite its name"));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": not compressed, despite its name"));
   }
   std::string data;
   char buf[64 << 10];
   for (;;) {
     const la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
     if (n < 0) {
-      return absl::InvalidArgumentError(
+      return absl::FailedPreconditionError(
           absl::StrCat("decompressing ", path, ": ", archive_error_string(a.get())));
     }
     if (n == 0) return data;
@@ -453,7 +453,7 @@ absl::StatusOr<std::string> ResolveInImage(const Manifest& manifest, const std::
     }
     if (!followed) return cur;
   }
-  return absl::InvalidArgumentError(absl::StrCat(path, ": too many levels of symbolic links in the image"));
+  return absl::FailedPreconditionError(absl::StrCat(path, ": too many levels of symbolic links in the image"));
 }
 
 absl::Status AddImageFile(Manifest& manifest, const std::string& path, const std::string& source) {

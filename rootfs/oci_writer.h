@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "rootfs/json.h"  // JsonString, for callers that used it from here
 #include "rootfs/manifest.h"
 #include "rootfs/tree_writer.h"
 
@@ -29,7 +31,16 @@ absl::StatusOr<TreeStats> WriteOci(const Manifest& manifest, absl::string_view o
 // "sha256:<hex>" of a file's bytes.
 absl::StatusOr<std::string> Sha256File(const std::string& path);
 
-// A JSON string literal, quotes included.
-std::string JsonString(absl::string_view s);
+// An image's OCI platform: from the e_machine (and class and byte order)
+// of its ELF files; mixed machines are an error; no ELF file at all: the
+// host's.
+struct Platform {
+  std::string architecture;  // GOARCH names: amd64, arm64, 386, ...
+  std::string variant;       // "v8" for arm64; "" where OCI has none
+};
+absl::StatusOr<Platform> ImagePlatform(const Manifest& manifest);
+
+// The platform one ELF header (at least its first 20 bytes) is for.
+absl::StatusOr<Platform> PlatformOfElf(absl::Span<const uint8_t> head, absl::string_view what);
 
 }  // namespace rootfs

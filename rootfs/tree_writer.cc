@@ -1,3 +1,6 @@
+// Writes a manifest as a directory tree (copy_file_range on a few
+// threads) and removes trees by fds without crossing mounts; runs in the
+// minipod tool, unprivileged except for device nodes (mknod).
 #include "rootfs/tree_writer.h"
 
 #include <dirent.h>
@@ -6,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -116,48 +121,164 @@ absl::StatusOr<size_t> CopyAll(const std::vector<CopyJob>& jobs) {
   return bytes.load();
 }
 
-absl::Status RemoveAt(int dirfd, const char* name, dev_t dev) {
-  struct stat st;
-  if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return errno == ENOENT ? absl::OkStatus() : common::ErrnoStatus(errno, absl::StrCat("stat(", name, ")"));
+// What identifies the mount a file is on: a bind mount of the same file
+// system keeps st_dev, so the mount id (and the mount-root attribute) is
+// what tells it apart.
+struct Where {
+  uint64_t mnt_id = 0;
+  bool has_mnt_id = false;
+  dev_t dev = 0;
+};
+
+absl::StatusOr<struct statx> StatxAt(int dirfd, const char* name, int flags, const std::string& what) {
+  struct statx stx;
+  if (::statx(dirfd, name, flags | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+              STATX_TYPE | STATX_MODE | STATX_INO | STATX_MNT_ID, &stx) != 0) {
+    return common::ErrnoStatus(errno, absl::StrCat("statx(", what, ")"));
   }
-  if (S_ISDIR(st.st_mode)) {
-    if (st.st_dev != dev) {
-      return absl::FailedPreconditionError(absl::StrCat(name, ": a mount point; not removing"));
-    }
-    const int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return common::ErrnoStatus(errno, absl::StrCat("open(", name, ")"));
-    DIR* dir = ::fdopendir(fd);
-    if (dir == nullptr) {
-      ::close(fd);
-      return common::ErrnoStatus(errno, absl::StrCat("fdopendir(", name, ")"));
-    }
-    absl::Cleanup close_dir = [dir] { ::closedir(dir); };
-    while (struct dirent* d = ::readdir(dir)) {
-      if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
-      RETURN_IF_ERROR(RemoveAt(::dirfd(dir), d->d_name, dev));
-    }
-    if (::unlinkat(dirfd, name, AT_REMOVEDIR) != 0) {
-      return common::ErrnoStatus(errno, absl::StrCat("rmdir(", name, ")"));
-    }
-    return absl::OkStatus();
+  return stx;
+}
+
+Where WhereOf(const struct statx& stx) {
+  return Where{stx.stx_mnt_id, (stx.stx_mask & STATX_MNT_ID) != 0, makedev(stx.stx_dev_major, stx.stx_dev_minor)};
+}
+
+// True when stx (something inside `parent`) is the root of another mount.
+bool CrossesMount(const struct statx& stx, const Where& parent) {
+  if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) return true;
+  const Where w = WhereOf(stx);
+  if (w.has_mnt_id && parent.has_mnt_id && w.mnt_id != parent.mnt_id) return true;
+  return w.dev != parent.dev;
+}
+
+absl::Status MountPointError(const std::string& path) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(path, " is a mount point; unmount it first (nothing was removed)"));
+}
+
+// Opens the directory `name` in dirfd without following a symlink and
+// checks, on the opened fd itself (no window for a swap), that it is the
+// inode that was looked at and still on the parent's mount.
+absl::StatusOr<common::UniqueFd> OpenSubdir(int dirfd, const char* name, const struct statx& seen,
+                                            const Where& parent, const std::string& path) {
+  common::UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return common::ErrnoStatus(errno, absl::StrCat("open(", path, ")"));
+  ASSIGN_OR_RETURN(const struct statx now, StatxAt(fd.get(), "", AT_EMPTY_PATH, path));
+  if (CrossesMount(now, parent)) return MountPointError(path);
+  if (now.stx_ino != seen.stx_ino) {
+    return absl::AbortedError(absl::StrCat(path, ": replaced while being removed"));
   }
-  if (::unlinkat(dirfd, name, 0) != 0) return common::ErrnoStatus(errno, absl::StrCat("unlink(", name, ")"));
+  return fd;
+}
+
+// Reports the first mount point below the directory dirfd (path names it
+// in messages), or OK when there is none.
+absl::Status CheckNoMountsAt(int dirfd, const std::string& path, const Where& here, int depth) {
+  if (depth > 4096) return absl::InvalidArgumentError(absl::StrCat(path, ": directories nested too deep"));
+  const int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return common::ErrnoStatus(errno, absl::StrCat("dup(", path, ")"));
+  DIR* dir = ::fdopendir(dup);
+  if (dir == nullptr) {
+    ::close(dup);
+    return common::ErrnoStatus(errno, absl::StrCat("fdopendir(", path, ")"));
+  }
+  absl::Cleanup close_dir = [dir] { ::closedir(dir); };
+  while (struct dirent* d = ::readdir(dir)) {
+    if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
+    const std::string child = absl::StrCat(path, "/", d->d_name);
+    ASSIGN_OR_RETURN(const struct statx stx, StatxAt(dirfd, d->d_name, 0, child));
+    if (CrossesMount(stx, here)) return MountPointError(child);
+    if (!S_ISDIR(stx.stx_mode)) continue;
+    ASSIGN_OR_RETURN(const common::UniqueFd sub, OpenSubdir(dirfd, d->d_name, stx, here, child));
+    RETURN_IF_ERROR(CheckNoMountsAt(sub.get(), child, here, depth + 1));
+  }
   return absl::OkStatus();
 }
 
+// Removes everything inside the directory dirfd, by fds: unlinkat with
+// AT_REMOVEDIR, directories opened O_NOFOLLOW, and no step into another
+// mount (refused with its path, before anything of it is touched).
+absl::Status EmptyDirAt(int dirfd, const std::string& path, const Where& here, int depth) {
+  if (depth > 4096) return absl::InvalidArgumentError(absl::StrCat(path, ": directories nested too deep"));
+  const int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return common::ErrnoStatus(errno, absl::StrCat("dup(", path, ")"));
+  DIR* dir = ::fdopendir(dup);
+  if (dir == nullptr) {
+    ::close(dup);
+    return common::ErrnoStatus(errno, absl::StrCat("fdopendir(", path, ")"));
+  }
+  absl::Cleanup close_dir = [dir] { ::closedir(dir); };
+  std::vector<std::string> names;
+  while (struct dirent* d = ::readdir(dir)) {
+    if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0) names.emplace_back(d->d_name);
+  }
+  for (const std::string& name : names) {
+    const std::string child = absl::StrCat(path, "/", name);
+    absl::StatusOr<struct statx> stx = StatxAt(dirfd, name.c_str(), 0, child);
+    if (!stx.ok()) {
+      if (absl::IsNotFound(stx.status())) continue;
+      return stx.status();
+    }
+    if (CrossesMount(*stx, here)) return MountPointError(child);
+    if (S_ISDIR(stx->stx_mode)) {
+      ASSIGN_OR_RETURN(const common::UniqueFd sub, OpenSubdir(dirfd, name.c_str(), *stx, here, child));
+      RETURN_IF_ERROR(EmptyDirAt(sub.get(), child, here, depth + 1));
+      if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+        return common::ErrnoStatus(errno, absl::StrCat("rmdir(", child, ")"));
+      }
+    } else if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      return common::ErrnoStatus(errno, absl::StrCat("unlink(", child, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The directory at path, opened without following a final symlink, and
+// the mount it is on.
+absl::StatusOr<std::pair<common::UniqueFd, Where>> OpenTop(const std::string& path) {
+  common::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return common::ErrnoStatus(errno, absl::StrCat("open(", path, ")"));
+  ASSIGN_OR_RETURN(const struct statx stx, StatxAt(fd.get(), "", AT_EMPTY_PATH, path));
+  return std::make_pair(std::move(fd), WhereOf(stx));
+}
+
 }  // namespace
+
+absl::Status CheckNoMounts(const std::string& path) {
+  ASSIGN_OR_RETURN(const auto top, OpenTop(path));
+  return CheckNoMountsAt(top.first.get(), path, top.second, 0);
+}
 
 absl::Status RemoveTree(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
     return errno == ENOENT ? absl::OkStatus() : common::ErrnoStatus(errno, absl::StrCat("lstat(", path, ")"));
   }
-  return common::Annotate(RemoveAt(AT_FDCWD, path.c_str(), st.st_dev), absl::StrCat("removing ", path));
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return common::ErrnoStatus(errno, absl::StrCat("unlink(", path, ")"));
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::pair<common::UniqueFd, Where>> top = OpenTop(path);
+  if (!top.ok()) return common::Annotate(top.status(), absl::StrCat("removing ", path));
+  RETURN_IF_ERROR(common::Annotate(EmptyDirAt(top->first.get(), path, top->second, 0),
+                                   absl::StrCat("removing ", path)));
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
+    return common::ErrnoStatus(errno, absl::StrCat("rmdir(", path, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TreeStats> WriteTree(const Manifest& manifest, absl::string_view out, bool replace) {
+  TreeOptions o;
+  o.replace = replace;
+  return WriteTree(manifest, out, o);
 }
 
 absl::StatusOr<TreeStats> WriteTree(const Manifest& manifest, absl::string_view out_view,
-                                    bool replace) {
+                                    const TreeOptions& options) {
+  const bool replace = options.replace;
   std::string out(out_view);
   while (out.size() > 1 && out.back() == '/') out.pop_back();
   struct stat st;
@@ -168,12 +289,30 @@ absl::StatusOr<TreeStats> WriteTree(const Manifest& manifest, absl::string_view 
   if (exists && !S_ISDIR(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat(out, " exists and is not a directory"));
   }
-  std::string tmp = absl::StrCat(out, ".tmp-XXXXXX");
-  if (::mkdtemp(tmp.data()) == nullptr) {
-    const int err = errno;
-    const size_t slash = out.rfind('/');
-    const std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : out.substr(0, slash);
-    return common::ErrnoStatus(err, absl::StrCat(out, ": cannot create it in ", parent));
+  // The old tree is removed after the swap: refuse now, before anything is
+  // written, if that would mean crossing into a mount.
+  if (exists) RETURN_IF_ERROR(common::Annotate(CheckNoMounts(out), absl::StrCat("not replacing ", out)));
+  std::string tmp;
+  common::UniqueFd lock;
+  for (int attempt = 0;; ++attempt) {
+    tmp = absl::StrCat(out, kTmpInfix, "XXXXXX");
+    if (::mkdtemp(tmp.data()) == nullptr) {
+      const int err = errno;
+      const size_t slash = out.rfind('/');
+      const std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : out.substr(0, slash);
+      return common::ErrnoStatus(err, absl::StrCat(out, ": cannot create it in ", parent));
+    }
+    if (!options.lock_tmp) break;
+    lock = common::UniqueFd(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!lock && errno == ENOENT && attempt < 8) continue;  // a reaper was quicker: see below
+    if (!lock) return common::ErrnoStatus(errno, absl::StrCat("open(", tmp, ")"));
+    if (::flock(lock.get(), LOCK_EX) != 0) return common::ErrnoStatus(errno, absl::StrCat("flock(", tmp, ")"));
+    // A reaper may have taken the lock between mkdtemp and flock, seen an
+    // unlocked leftover and removed it: then start over with a new name.
+    struct stat lst;
+    if (::fstat(lock.get(), &lst) != 0) return common::ErrnoStatus(errno, absl::StrCat("fstat(", tmp, ")"));
+    if (lst.st_nlink > 0) break;
+    if (attempt == 8) return absl::AbortedError(absl::StrCat(tmp, ": removed while being created"));
   }
   bool keep = false;
   absl::Cleanup cleanup = [&] {
@@ -207,7 +346,9 @@ absl::StatusOr<TreeStats> WriteTree(const Manifest& manifest, absl::string_view 
         break;
     }
   }
-  ASSIGN_OR_RETURN(stats.bytes, CopyAll(copies));
+  absl::StatusOr<size_t> copied = CopyAll(copies);
+  if (!copied.ok()) return common::Annotate(copied.status(), absl::StrCat("writing ", out));
+  stats.bytes = *copied;
   stats.files = copies.size();
   // Children before parents, so a read-only directory is sealed last.
   for (auto it = manifest.entries().rbegin(); it != manifest.entries().rend(); ++it) {
@@ -218,7 +359,12 @@ absl::StatusOr<TreeStats> WriteTree(const Manifest& manifest, absl::string_view 
     }
   }
   if (!exists) {
-    if (::rename(tmp.c_str(), out.c_str()) != 0) {
+    // RENAME_NOREPLACE: whoever created OUT meanwhile (another build of
+    // the same bundle, say) keeps it, and this build says so.
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, out.c_str(), RENAME_NOREPLACE) != 0) {
+      if (errno == EEXIST || errno == ENOTEMPTY) {
+        return absl::AlreadyExistsError(absl::StrCat(out, " exists (use --force to replace it)"));
+      }
       return common::ErrnoStatus(errno, absl::StrCat("rename(", tmp, ", ", out, ")"));
     }
   } else {

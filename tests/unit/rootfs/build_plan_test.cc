@@ -123,5 +123,58 @@ TEST(AddInitSkeleton, WhatAnInitramfsNeeds) {
   EXPECT_FALSE(AddInitSkeleton(n, "/no/such/init").ok());
 }
 
+TEST(ParseAddSpec, BackslashEscapesAColonInTheSource) {
+  absl::StatusOr<AddSpec> a = ParseAddSpec("/tmp/a\\:b:/opt/x");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->source, "/tmp/a:b");
+  EXPECT_EQ(a->dest, "/opt/x");
+  a = ParseAddSpec("/tmp/c\\\\:/d");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->source, "/tmp/c\\");
+  EXPECT_EQ(a->dest, "/d");
+  a = ParseAddSpec("/tmp/a\\:b");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->source, "/tmp/a:b");
+  EXPECT_EQ(a->dest, "/tmp/a:b");
+  // Any other backslash is part of the name.
+  a = ParseAddSpec("/tmp/a\\b");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->source, "/tmp/a\\b");
+}
+
+TEST(ChooseOutput, OciInATar) {
+  absl::StatusOr<OutputSpec> s = ChooseOutput("img.tar", "oci", "");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->kind, OutputSpec::Kind::kOci);
+  EXPECT_TRUE(s->oci_tar);
+  s = ChooseOutput("img", "oci", "");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->oci_tar);
+  EXPECT_FALSE(ChooseOutput("img.tar.gz", "oci", "").ok());
+  EXPECT_FALSE(ChooseOutput("img.tar", "oci", "gzip").ok());
+  s = ChooseOutput("img.tar", "", "");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->kind, OutputSpec::Kind::kTar);
+}
+
+TEST(AddHostTree, DirectoriesMergeThroughTheImagesLinks) {
+  char tmpl[] = "/tmp/minipod-addtree-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string d = tmpl;
+  ASSERT_EQ(std::system(("mkdir -p " + d + "/bin && echo x > " + d + "/bin/tool && ln -s tool " + d +
+                         "/bin/alias").c_str()),
+            0);
+  Manifest m;
+  ASSERT_TRUE(m.AddSymlink("/bin", "usr/bin").ok());
+  absl::Status s = AddHostTree(m, d, "/");
+  std::system(("rm -rf " + d).c_str());
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_TRUE(m.Contains("/usr/bin/tool"));
+  EXPECT_EQ(m.entries().at("/usr/bin/tool").kind, Entry::Kind::kFile);
+  ASSERT_TRUE(m.Contains("/usr/bin/alias"));
+  EXPECT_EQ(m.entries().at("/usr/bin/alias").kind, Entry::Kind::kSymlink);
+  EXPECT_EQ(m.entries().at("/bin").kind, Entry::Kind::kSymlink);
+}
+
 }  // namespace
 }  // namespace rootfs

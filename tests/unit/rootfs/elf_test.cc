@@ -316,7 +316,7 @@ TEST(ParseElf, HostileFieldsAreErrors) {
         continue;
       }
       ASSERT_FALSE(info.ok());
-      EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_EQ(info.status().code(), absl::StatusCode::kFailedPrecondition);
       EXPECT_THAT(Message(info.status()), StartsWith("/tmp/x: "));
       EXPECT_THAT(Message(info.status()), HasSubstr(c.error));
     }
@@ -659,7 +659,7 @@ TEST(ParseShebang, Errors) {
     SCOPED_TRACE(head.substr(0, 40));
     absl::StatusOr<Shebang> s = ParseShebang(Span(head), "f");
     ASSERT_FALSE(s.ok()) << s->interpreter;
-    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_THAT(Message(s.status()), StartsWith("f: "));
   }
 }

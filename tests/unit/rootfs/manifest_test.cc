@@ -208,5 +208,31 @@ TEST(WriteTree, BuildsAtomicallyAndRefusesToOverwrite) {
   EXPECT_EQ(leftovers, 0) << "no temporary tree left behind";
 }
 
+TEST(ResolveInImage, FollowsTheImagesOwnLinksInsideIt) {
+  Manifest m;
+  ASSERT_TRUE(m.AddSymlink("/bin", "usr/bin").ok());
+  ASSERT_TRUE(m.AddSymlink("/lib64", "/usr/lib64").ok());
+  ASSERT_TRUE(m.AddSymlink("/usr/lib64/up", "../../../../etc").ok());
+  ASSERT_TRUE(m.AddSymlink("/loop", "loop").ok());
+  struct Case {
+    const char* in;
+    const char* out;
+  } cases[] = {
+      {"/bin/tool", "/usr/bin/tool"},
+      {"/bin", "/usr/bin"},
+      {"/lib64/x.so", "/usr/lib64/x.so"},
+      // ".." in a link never climbs above the image's root.
+      {"/lib64/up/passwd", "/etc/passwd"},
+      {"/opt/new/file", "/opt/new/file"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<std::string> r = ResolveInImage(m, c.in);
+    ASSERT_TRUE(r.ok()) << c.in << ": " << r.status();
+    EXPECT_EQ(*r, c.out) << c.in;
+  }
+  EXPECT_THAT(ResolveInImage(m, "/loop/x").status().message(), HasSubstr("too many levels"));
+  EXPECT_FALSE(ResolveInImage(m, "relative").ok());
+}
+
 }  // namespace
 }  // namespace rootfs

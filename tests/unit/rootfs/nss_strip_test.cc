@@ -25,6 +25,9 @@ off_t SizeOf(const std::string& path) {
 }
 
 TEST(Nss, ModulesAndEtcFilesUnlessGiven) {
+  if (::access("/usr/lib/x86_64-linux-gnu/libnss_files.so.2", R_OK) != 0) {
+    GTEST_SKIP() << "expects an x86-64 glibc host with Debian's multiarch paths (/usr/lib/x86_64-linux-gnu)";
+  }
   auto staging = Staging::Create();
   ASSERT_TRUE(staging.ok()) << staging.status();
   Manifest m;
@@ -79,11 +82,12 @@ TEST(Strip, ReplacesElfFilesWithSmallerCopiesAndLeavesTheRest) {
   auto staging = Staging::Create();
   ASSERT_TRUE(staging.ok());
   const std::string dir = staging->dir();
-  ASSERT_EQ(std::system(absl::StrCat("printf 'int main(void){return 0;}\\n' > ", dir,
-                                     "/m.c && gcc -g -o ", dir, "/m ", dir, "/m.c && gcc -g -c -o ", dir,
-                                     "/m.o ", dir, "/m.c && echo text > ", dir, "/t")
-                            .c_str()),
-            0);
+  if (std::system(absl::StrCat("printf 'int main(void){return 0;}\\n' > ", dir,
+                               "/m.c && gcc -g -o ", dir, "/m ", dir, "/m.c && gcc -g -c -o ", dir,
+                               "/m.o ", dir, "/m.c && echo text > ", dir, "/t")
+                      .c_str()) != 0) {
+    GTEST_SKIP() << "gcc cannot build the fixtures here";
+  }
   Manifest m;
   ASSERT_TRUE(m.AddFile("/bin/m", dir + "/m", 0755).ok());
   ASSERT_TRUE(m.AddFile("/lib/m.o", dir + "/m.o", 0644).ok());
