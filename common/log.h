@@ -7,16 +7,12 @@
 #include <stdint.h>
 #include <unistd.h>
 
-// init/say.cc formats with common::Formatter and gets it through here.
-#include "common/format.h"
-
 namespace common {
 
 enum class Level : uint8_t { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
 struct LogSettings {
   const char* name = "minipod";
-  Level threshold = Level::kWarn;
 };
 
 // Process-wide settings; constant-initialized, so no guard or constructor.

@@ -58,8 +58,6 @@ void ConfigureSay(const Config& config) {
   g_style = config.style;
   g_verbosity = config.verbosity;
   common::g_log.name = config.program_name;
-  common::g_log.threshold =
-      static_cast<common::Level>(config.verbosity > 3 ? 3 : config.verbosity < 0 ? 0 : config.verbosity);
 }
 
 void Say(common::Level level, const char* fmt, ...) {

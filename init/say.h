@@ -3,6 +3,7 @@
 // "[dumb-init] msg", and so on. One write(2) per line; errno preserved.
 #pragma once
 
+#include "common/format.h"
 #include "common/log.h"
 #include "init/config.h"
 

@@ -45,9 +45,4 @@ nlohmann::ordered_json BytesToJson(absl::string_view s) {
   return nlohmann::ordered_json{{"base64", absl::Base64Escape(s)}};
 }
 
-std::string JsonString(absl::string_view s) {
-  return nlohmann::json(std::string(s)).dump(-1, ' ', /*ensure_ascii=*/false,
-                                             nlohmann::json::error_handler_t::replace);
-}
-
 }  // namespace rootfs

@@ -18,8 +18,4 @@ bool IsUtf8(absl::string_view s);
 // A JSON string when s is valid UTF-8, else {"base64": "..."}.
 nlohmann::ordered_json BytesToJson(absl::string_view s);
 
-// A JSON string literal, quotes included (invalid UTF-8 replaced by
-// U+FFFD); for callers outside rootfs that build their JSON by hand.
-std::string JsonString(absl::string_view s);
-
 }  // namespace rootfs

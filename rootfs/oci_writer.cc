@@ -19,6 +19,7 @@
 #include "rootfs/archive_writer.h"
 #include "rootfs/build_plan.h"
 #include "rootfs/elf.h"
+#include "rootfs/json.h"
 
 namespace rootfs {
 namespace {

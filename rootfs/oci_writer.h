@@ -12,7 +12,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "rootfs/json.h"  // JsonString, for callers that used it from here
 #include "rootfs/manifest.h"
 #include "rootfs/tree_writer.h"
 
