@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "sandbox/init_status.h"
 #include "sandbox/run_config.h"
 
 namespace sandbox {
@@ -28,14 +29,6 @@ inline constexpr int kExitNotFound = 127;
 // Status is a failure of the launcher itself (exit 125), with one line
 // naming the input and the reason.
 absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs);
-
-// minipod-init's --status-fd line: "exit N\n" (0-255) or "signal N\n"
-// (1 to NSIG-1). nullopt for anything else.
-struct InitStatus {
-  bool signaled = false;
-  int value = 0;
-};
-std::optional<InitStatus> ParseInitStatusLine(absl::string_view text);
 
 // The OOM line, worded by what happened: the command itself killed, or
 // some of its processes.
