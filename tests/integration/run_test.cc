@@ -1,7 +1,7 @@
 // `minipod run` end to end, as root (and once as nobody): the probe runs
 // inside a root file system built by `minipod rootfs build` and reports
 // what it sees and what it may do. Every run is bounded by timeout(1);
-// mounts and cgroups are compared before and after.
+// no mount or cgroup may appear after a test that was not there before.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -13,9 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -61,33 +63,44 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
-// The mount table without the fields that change (ids), for before/after.
-std::string Mounts() {
-  std::string out;
+// The mount points of our mount table, each as often as it is mounted on.
+std::multiset<std::string> Mounts() {
+  std::multiset<std::string> out;
   std::istringstream in(ReadAll("/proc/self/mountinfo"));
   for (std::string line; std::getline(in, line);) {
     std::istringstream f(line);
     std::string id, parent, dev, root, point;
     f >> id >> parent >> dev >> root >> point;
-    out += point + "\n";
+    out.insert(point);
   }
   return out;
 }
 
-// Every cgroup directory below our own in each v1 hierarchy and in the v2
-// mount.
-std::string Cgroups() {
-  std::string out;
-  for (const char* top : {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu,cpuacct",
-                          "/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(top, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory() && it->path().filename().string().rfind("minipod-", 0) == 0) {
-        out += it->path().string() + "\n";
-      }
+// Every minipod-* cgroup directory in every hierarchy mounted below
+// /sys/fs/cgroup, each once (the walk does not follow the cpu -> cpu,cpuacct
+// links of some hosts).
+std::multiset<std::string> Cgroups() {
+  std::multiset<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup", fs::directory_options::skip_permission_denied,
+                                                  ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory() && !it->is_symlink() && it->path().filename().string().rfind("minipod-", 0) == 0) {
+      out.insert(it->path().string());
     }
   }
+  return out;
+}
+
+// What `after` holds that `before` did not (counting repeats): what a run
+// left behind. Other processes may mount or create cgroups of their own
+// meanwhile; they can make this non-empty only by adding what we also look
+// for, and removing things never does.
+std::string Appeared(const std::multiset<std::string>& before, const std::multiset<std::string>& after) {
+  std::vector<std::string> extra;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(extra));
+  std::string out;
+  for (const std::string& e : extra) out += e + "\n";
   return out;
 }
 
@@ -112,9 +125,9 @@ class RunTest : public ::testing::Test {
   }
   void TearDown() override {
     // Nothing a run made may stay behind: no mount, no cgroup.
-    EXPECT_EQ(Mounts(), mounts_before_);
-    for (int i = 0; i < 100 && Cgroups() != cgroups_before_; ++i) std::this_thread::sleep_for(Ms(50));
-    EXPECT_EQ(Cgroups(), cgroups_before_);
+    EXPECT_EQ(Appeared(mounts_before_, Mounts()), "") << "mounts left behind";
+    for (int i = 0; i < 100 && !Appeared(cgroups_before_, Cgroups()).empty(); ++i) std::this_thread::sleep_for(Ms(50));
+    EXPECT_EQ(Appeared(cgroups_before_, Cgroups()), "") << "cgroups left behind";
   }
 
   static ShResult Run(const std::string& options, const std::string& probe_args) {
@@ -130,7 +143,7 @@ class RunTest : public ::testing::Test {
 
   static TempDir* tmp_;
   static std::string root_;
-  std::string mounts_before_, cgroups_before_;
+  std::multiset<std::string> mounts_before_, cgroups_before_;
 };
 TempDir* RunTest::tmp_ = nullptr;
 std::string RunTest::root_;
@@ -384,8 +397,10 @@ TEST_F(RunTest, KillingTheLauncherAnywhereLeavesNothing) {
         if (!gone) std::this_thread::sleep_for(Ms(50));
       }
       EXPECT_TRUE(gone) << options[0] << " " << options[1] << ", after " << delay_ms << " ms";
-      for (int i = 0; i < 100 && Cgroups() != cgroups_before_; ++i) std::this_thread::sleep_for(Ms(50));
-      EXPECT_EQ(Cgroups(), cgroups_before_) << "after " << delay_ms << " ms";
+      for (int i = 0; i < 100 && !Appeared(cgroups_before_, Cgroups()).empty(); ++i) {
+        std::this_thread::sleep_for(Ms(50));
+      }
+      EXPECT_EQ(Appeared(cgroups_before_, Cgroups()), "") << "after " << delay_ms << " ms";
       KillAllDescendants();  // what survived a failure, and janitors that are still finishing
     }
   }
