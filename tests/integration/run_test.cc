@@ -701,6 +701,7 @@ TEST_F(RunRootlessTest, RootlessAsNobody) {
   EXPECT_EQ(Value(r.out, "uid"), "0") << "the caller is root inside its user namespace";
   EXPECT_EQ(Value(r.out, "pid1"), "init") << "minipod-init, bound at /dev/init";
   r = Sh(nobody + Minipod() + " run --rootfs " + root_ + " -- " + Probe() + " ns");
+  ASSERT_EQ(r.status, 0) << r.out;
   char user[128] = "";
   ASSERT_GT(readlink("/proc/self/ns/user", user, sizeof user - 1), 0);
   EXPECT_NE(Value(r.out, "ns user"), user);
@@ -715,6 +716,7 @@ TEST_F(RunRootlessTest, RootlessAsNobody) {
     EXPECT_THAT(r.out, HasSubstr("no usable cgroup hierarchy"));
   }
   r = Sh(nobody + Minipod() + " run --rootfs " + root_ + " -- " + Probe() + " escape 1");
+  ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(Value(r.out, "mount"), "EPERM");
   // Files of the real root: refused before the read-only mount is asked.
   EXPECT_THAT(Value(r.out, "proc_sys_write"), ::testing::AnyOf("EROFS", "EACCES"));
