@@ -411,6 +411,45 @@ TEST_F(RunTest, PidsAndMemoryLimitsHoldAndOomIsReported) {
   EXPECT_THAT(r.out, Not(HasSubstr("the command was killed")));
 }
 
+// Inside a cgroup namespace whose cgroupfs is the host's mount (a container
+// sharing the host's /sys/fs/cgroup, `unshare --cgroup`) the launcher still
+// finds its cgroup and the limits hold. Our cgroup gets a child in every
+// hierarchy (but cpuset, which would need cpus and mems) for the launcher to
+// enter first, so the namespace's root is below every mount's root.
+TEST_F(RunTest, LimitsHoldInsideACgroupNamespace) {
+  if (const auto p = CgroupLimitsUsable(); !p) GTEST_SKIP() << p.detail;
+  if (const auto p = testing_util::HasProgram("unshare"); !p) GTEST_SKIP() << p.detail;
+  absl::StatusOr<sandbox::CgroupLayout> l = sandbox::ReadCgroupLayout();
+  ASSERT_TRUE(l.ok()) << l.status();
+  std::set<std::string> made;
+  const auto remove_made = [&made] {
+    for (const std::string& d : made) {
+      for (int i = 0; i < 100 && rmdir(d.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(Ms(50));
+      EXPECT_FALSE(fs::exists(d)) << d;
+    }
+  };
+  std::string enter;
+  for (const auto& [controller, dir] : l->own_dirs) {
+    if (controller == "cpuset") continue;
+    const std::string d = dir + "/run-test-cgns-" + std::to_string(getpid());
+    if (made.count(d) != 0) continue;
+    if (mkdir(d.c_str(), 0755) != 0) {
+      const int err = errno;
+      remove_made();
+      FAIL() << d << ": " << strerror(err);
+    }
+    made.insert(d);
+    enter += "echo $$ > " + d + "/cgroup.procs || exit 99; ";
+  }
+  const ShResult r = Sh(enter + "exec unshare --cgroup -- " + Minipod() + " run --rootfs " + root_ +
+                        " --pids 20 --memory 32m -- " + Probe() + " forkbomb");
+  remove_made();
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::string forked = Value(r.out, "forked");
+  EXPECT_THAT(forked, HasSubstr("EAGAIN"));
+  EXPECT_LT(std::stoi(forked), 20);
+}
+
 TEST_F(RunTest, ExitStatusesFollowTheContainerConvention) {
   EXPECT_EQ(Sh(Minipod() + " run --rootfs " + root_ + " -- true").status, 0);
   EXPECT_EQ(Sh(Minipod() + " run --rootfs " + root_ + " -- false").status, 1);
