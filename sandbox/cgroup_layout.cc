@@ -1,7 +1,13 @@
 // Cgroup layout detection from mountinfo and /proc/self/cgroup texts, and
 // its reader. Pure but for ReadCgroupLayout's reads of /proc/self files and
-// our v2 cgroup.controllers.
+// our v2 cgroup.controllers, and FindCgroupBelow's walk (openat, getdents,
+// read of cgroup.procs files).
 #include "sandbox/cgroup_layout.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <utility>
 
@@ -9,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "common/absl/file_util.h"
 #include "common/absl/status_util.h"
+#include "common/unique_fd.h"
 #include "sandbox/cgroup_fs.h"
 
 namespace sandbox {
@@ -57,10 +64,80 @@ std::string JoinBelowRoot(const std::string& mount_point, const std::string& roo
   return mount_point + rest;
 }
 
+// k for a mount root of k ".." components ("/..", "/../.."), else 0.
+int LevelsAbove(absl::string_view root) {
+  int levels = 0;
+  for (absl::string_view part : absl::StrSplit(root, '/', absl::SkipEmpty())) {
+    if (part != "..") return 0;
+    ++levels;
+  }
+  return levels;
+}
+
+// Walk limits: deeper than this no sane cgroup tree goes, and more
+// directories than this we do not read through for one lookup.
+constexpr int kMaxLevels = 32;
+constexpr int kMaxVisited = 4096;
+
+// Whether the cgroup.procs below dir_fd at rel lists pid.
+bool ListsPid(int dir_fd, const std::string& rel, const std::string& pid) {
+  const common::UniqueFd fd(::openat(dir_fd, rel.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return Contains(Words(text), pid);
+}
+
+// Depth-first over the directories `levels` below dir_fd (named `path`).
+std::string FindAt(int dir_fd, const std::string& path, int levels, const std::string& procs_rel,
+                   const std::string& own, const std::string& pid, int& visited) {
+  if (++visited > kMaxVisited) return "";
+  if (levels == 0) {
+    if (!ListsPid(dir_fd, procs_rel, pid)) return "";
+    return own == "/" ? path : path + own;
+  }
+  const int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return "";
+  DIR* dir = ::fdopendir(dup);
+  if (dir == nullptr) {
+    ::close(dup);
+    return "";
+  }
+  std::string found;
+  while (found.empty() && visited <= kMaxVisited) {
+    errno = 0;
+    const dirent* e = ::readdir(dir);
+    if (e == nullptr) break;
+    const std::string name = e->d_name;
+    if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) || name == "." || name == "..") continue;
+    const common::UniqueFd child(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (child.get() < 0) continue;  // removed meanwhile, or not ours to read
+    found = FindAt(child.get(), path + "/" + name, levels - 1, procs_rel, own, pid, visited);
+  }
+  ::closedir(dir);
+  return found;
+}
+
 }  // namespace
 
+std::string FindCgroupBelow(const std::string& mount_point, int levels, const std::string& own, pid_t pid) {
+  if (levels <= 0 || levels > kMaxLevels || own.empty() || own[0] != '/' || HasDotDot(own)) return "";
+  const common::UniqueFd top(::open(mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (top.get() < 0) return "";
+  const std::string procs_rel = own == "/" ? "cgroup.procs" : own.substr(1) + "/cgroup.procs";
+  int visited = 0;
+  return FindAt(top.get(), mount_point == "/" ? "" : mount_point, levels, procs_rel, own, std::to_string(pid),
+                visited);
+}
+
 CgroupLayout DetectCgroupLayout(absl::string_view mountinfo, absl::string_view self_cgroup,
-                                absl::string_view v2_controllers_text) {
+                                absl::string_view v2_controllers_text, const CgroupFinder& find) {
   struct Mount {
     std::string root, point, fstype;
     std::vector<std::string> super_opts;
@@ -79,6 +156,15 @@ CgroupLayout DetectCgroupLayout(absl::string_view mountinfo, absl::string_view s
     if (m.point.empty() || m.point[0] != '/' || HasDotDot(m.point)) continue;
     mounts.push_back(std::move(m));
   }
+  // Our directory in mount m: below its root, or (through find) found
+  // below a root above our cgroup namespace's.
+  const auto own_dir = [&](const Mount& m, const std::string& own) {
+    std::string dir = JoinBelowRoot(m.point, m.root, own);
+    if (dir.empty() && find) {
+      if (const int levels = LevelsAbove(m.root); levels > 0) dir = find(m.point, levels, own);
+    }
+    return dir;
+  };
   // A later mount on the same directory or on a parent hides this one.
   const auto hidden = [&](size_t i) {
     const std::string& p = mounts[i].point;
@@ -112,7 +198,7 @@ CgroupLayout DetectCgroupLayout(absl::string_view mountinfo, absl::string_view s
     if (m.fstype == "cgroup2") {
       auto own = layout.own.find("");
       if (own == layout.own.end() || !layout.v2_root.empty()) continue;
-      const std::string dir = JoinBelowRoot(m.point, m.root, own->second);
+      const std::string dir = own_dir(m, own->second);
       if (dir.empty()) continue;
       layout.v2_root = m.point;
       layout.own_dirs[""] = dir;
@@ -123,7 +209,7 @@ CgroupLayout DetectCgroupLayout(absl::string_view mountinfo, absl::string_view s
     for (const auto& [controller, path] : layout.own) {
       if (controller.empty() || !Contains(m.super_opts, controller)) continue;
       if (layout.v1_mounts.count(controller) != 0) continue;
-      const std::string dir = JoinBelowRoot(m.point, m.root, path);
+      const std::string dir = own_dir(m, path);
       if (dir.empty()) continue;
       layout.v1_mounts[controller] = m.point;
       layout.own_dirs[controller] = dir;
@@ -150,12 +236,16 @@ CgroupLayout DetectCgroupLayout(absl::string_view mountinfo, absl::string_view s
 absl::StatusOr<CgroupLayout> ReadCgroupLayout() {
   ASSIGN_OR_RETURN(const std::string mountinfo, common::ReadFileToString("/proc/self/mountinfo"));
   ASSIGN_OR_RETURN(const std::string self_cgroup, common::ReadFileToString("/proc/self/cgroup"));
-  CgroupLayout layout = DetectCgroupLayout(mountinfo, self_cgroup, "");
+  const pid_t pid = ::getpid();
+  const CgroupFinder find = [pid](const std::string& mount_point, int levels, const std::string& own) {
+    return FindCgroupBelow(mount_point, levels, own, pid);
+  };
+  CgroupLayout layout = DetectCgroupLayout(mountinfo, self_cgroup, "", find);
   auto v2 = layout.own_dirs.find("");
   if (v2 == layout.own_dirs.end()) return layout;
   // Unreadable (a cgroup removed under us): no v2 controllers.
   absl::StatusOr<std::string> controllers = common::ReadFileToString(v2->second + "/cgroup.controllers");
-  return DetectCgroupLayout(mountinfo, self_cgroup, controllers.ok() ? *controllers : "");
+  return DetectCgroupLayout(mountinfo, self_cgroup, controllers.ok() ? *controllers : "", find);
 }
 
 }  // namespace sandbox

@@ -184,14 +184,23 @@ absl::Status Sandbox::Create() {
   ASSIGN_OR_RETURN(exec.caps, ComputeCaps(config_.cap_add, config_.cap_drop));
   if (!rootless_) {
     // As root the child can only keep what we hold (a container's root may
-    // lack some); in a user namespace it starts with every capability.
+    // lack some); in a user namespace it starts with every capability. What
+    // --cap-add names explicitly must be held; the default set and ALL are
+    // cut down to what we hold, with a warning, as Docker does inside a
+    // container whose bounding set lacks some of its defaults.
     ASSIGN_OR_RETURN(const CapMask own, OwnPermittedCaps());
     if (const CapMask missing = exec.caps & ~own; missing != 0) {
       bool all = false;
       for (const std::string& a : config_.cap_add) all = all || absl::AsciiStrToUpper(a) == "ALL";
       if (!all) {
-        return absl::PermissionDeniedError(absl::StrCat("--cap-add: ", DescribeCaps(missing),
-                                                        ": not held by minipod itself, so it cannot grant it"));
+        // Dropping ALL leaves exactly the capabilities --cap-add names.
+        ASSIGN_OR_RETURN(const CapMask named, ComputeCaps(config_.cap_add, {std::string("ALL")}));
+        if (const CapMask asked = missing & named; asked != 0) {
+          return absl::PermissionDeniedError(absl::StrCat("--cap-add: ", DescribeCaps(asked),
+                                                          ": not held by minipod itself, so it cannot grant it"));
+        }
+        fprintf(stderr, "minipod run: warning: %s: not held by minipod itself; left out of the default set\n",
+                DescribeCaps(missing).c_str());
       }
       exec.caps &= own;
     }

@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -532,6 +534,77 @@ TEST_F(CgroupTest, UnprivilegedCallerGetsPermissionDenied) {
 
 // The v2 code on the empty cgroup2 mount of a hybrid host: no controllers,
 // so no limits, but creation, CLONE_INTO_CGROUP, cgroup.kill and removal.
+// Inside a cgroup namespace whose cgroupfs is the host's mount (a container
+// sharing the host's /sys/fs/cgroup, `unshare --cgroup`), /proc/self/cgroup
+// says "/" and the mounts' roots are "/.." paths; ReadCgroupLayout still finds
+// our real directory in each hierarchy, by the cgroup.procs that lists us.
+TEST_F(CgroupTest, LayoutFoundInsideACgroupNamespace) {
+  // A child cgroup of ours in every hierarchy (cpuset's would need cpus and
+  // mems first), for a child to enter and make its namespace's root.
+  const std::string name = Name();
+  std::map<std::string, std::string> expected;  // controller -> its new directory
+  std::set<std::string> made;
+  for (const auto& [controller, dir] : layout_.own_dirs) {
+    if (controller == "cpuset") continue;
+    const std::string d = dir + "/" + name;
+    if (made.count(d) == 0) {
+      ASSERT_EQ(mkdir(d.c_str(), 0755), 0) << d << ": " << strerror(errno);
+      made.insert(d);
+    }
+    expected[controller] = d;
+  }
+  ASSERT_FALSE(expected.empty());
+  int report[2];
+  ASSERT_EQ(pipe2(report, O_CLOEXEC), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(20);
+    std::string out;
+    for (const std::string& d : made) {
+      std::ofstream(d + "/cgroup.procs") << getpid() << std::endl;
+    }
+    if (unshare(CLONE_NEWCGROUP) != 0) {
+      out = absl::StrCat("unshare(CLONE_NEWCGROUP): ", strerror(errno), "\n");
+    } else {
+      out = "self " + Read("/proc/self/cgroup") + "\n";
+      absl::StatusOr<CgroupLayout> l = sandbox::ReadCgroupLayout();
+      if (!l.ok()) out += absl::StrCat("error ", l.status().ToString(), "\n");
+      for (const auto& [controller, dir] : l.ok() ? l->own_dirs : std::map<std::string, std::string>{}) {
+        out += absl::StrCat("dir ", controller, " ", dir, "\n");
+      }
+    }
+    (void)!write(report[1], out.data(), out.size());
+    _exit(0);
+  }
+  close(report[1]);
+  std::string got;
+  char buf[4096];
+  pollfd pfd{report[0], POLLIN, 0};
+  while (poll(&pfd, 1, 10'000) == 1) {
+    const ssize_t n = read(report[0], buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  close(report[0]);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  for (const std::string& d : made) {
+    for (int i = 0; i < 100 && rmdir(d.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(Ms(10));
+  }
+  if (got.rfind("unshare", 0) == 0) GTEST_SKIP() << got;
+  // The namespace's view: our cgroup is its root in every hierarchy we moved into.
+  for (const auto& [controller, dir] : expected) {
+    EXPECT_THAT(got, HasSubstr(absl::StrCat("dir ", controller, " ", dir, "\n"))) << got;
+  }
+  if (expected.count("") != 0) {
+    EXPECT_THAT(got, HasSubstr("\n0::/\n")) << got;
+  }
+  if (expected.count("memory") != 0) {
+    EXPECT_THAT(got, HasSubstr(":memory:/\n")) << got;
+  }
+}
+
 TEST_F(CgroupTest, V2WithoutControllers) {
   if (layout_.v2_root.empty() || layout_.kind == CgroupLayout::kV2 || layout_.own_dirs.count("") == 0) {
     GTEST_SKIP() << "not a hybrid host (the other tests ran on v2)";

@@ -6,11 +6,18 @@ bin=$1
 limit=$((24 * 1024))
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-if readelf -lW "$bin" | grep -q INTERP; then fail "$bin has a PT_INTERP"; fi
-if readelf -dW "$bin" 2>/dev/null | grep -q NEEDED; then fail "$bin has DT_NEEDED entries"; fi
-syms=$(nm "$bin" 2>/dev/null | grep -E '__cxa_|__gxx_personality|_Znw|_Znam|_ZdlPv|_Unwind' || true)
-[[ -z $syms ]] || fail "C++ runtime symbols in $bin: $syms"
-if nm "$bin" 2>/dev/null | grep -qwE 'malloc|calloc|realloc'; then
+# Each tool's output is captured first, so that set -e stops the check when
+# readelf or nm itself fails (a grep on an empty pipe would pass).
+headers=$(readelf -lW "$bin")
+dynamic=$(readelf -dW "$bin")
+symbols=$(nm "$bin")
+[[ -n $symbols ]] || fail "nm found no symbols in $bin (stripped?)"
+if grep -q INTERP <<<"$headers"; then fail "$bin has a PT_INTERP"; fi
+if grep -q NEEDED <<<"$dynamic"; then fail "$bin has DT_NEEDED entries"; fi
+if syms=$(grep -E '__cxa_|__gxx_personality|_Znw|_Znam|_ZdlPv|_Unwind' <<<"$symbols"); then
+  fail "C++ runtime symbols in $bin: $syms"
+fi
+if grep -qwE 'malloc|calloc|realloc' <<<"$symbols"; then
   fail "$bin links a heap allocator"
 fi
 tmp=$(mktemp)

@@ -5,7 +5,10 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "common/absl/file_util.h"
 #include "gmock/gmock.h"
@@ -90,6 +93,61 @@ TEST(DetectCgroupLayout, MountRootBelowOwnPathAndNamespaces) {
   EXPECT_EQ(l.kind, CgroupLayout::kNone);
   l = DetectCgroupLayout("40 30 0:30 /.. /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "0::/x\n", "memory");
   EXPECT_EQ(l.kind, CgroupLayout::kNone);
+}
+
+// Inside a cgroup namespace with the host's cgroupfs mounts: roots are "/.."
+// paths, our paths "/"; only the finder can place us.
+TEST(DetectCgroupLayout, MountFromAboveOurNamespaceGoesThroughTheFinder) {
+  const char* mi =
+      "34 30 0:31 /../.. /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+      "38 30 0:35 /.. /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n"
+      "39 30 0:36 /../x /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n"
+      "40 30 0:37 /.. /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+  const char* self = "9:name=systemd:/\n8:pids:/\n4:memory:/app\n0::/\n";
+  std::vector<std::string> asked;
+  const CgroupFinder find = [&](const std::string& point, int levels, const std::string& own) {
+    asked.push_back(point + " " + std::to_string(levels) + " " + own);
+    if (point == "/sys/fs/cgroup/pids") return std::string();  // not found
+    return point + "/ns-root" + (own == "/" ? "" : own);
+  };
+  const CgroupLayout l = DetectCgroupLayout(mi, self, "", find);
+  EXPECT_EQ(l.kind, CgroupLayout::kV1);
+  EXPECT_EQ(l.own_dirs.at("memory"), "/sys/fs/cgroup/memory/ns-root/app");
+  EXPECT_EQ(l.own_dirs.at(""), "/sys/fs/cgroup/unified/ns-root");
+  EXPECT_EQ(l.own_dirs.count("pids"), 0u);
+  EXPECT_EQ(l.own_dirs.count("name=systemd"), 0u) << "a sibling's subtree, not above us";
+  EXPECT_THAT(asked, ::testing::UnorderedElementsAre("/sys/fs/cgroup/memory 2 /app", "/sys/fs/cgroup/pids 1 /",
+                                                     "/sys/fs/cgroup/unified 1 /"));
+  // Without a finder the same texts give nothing usable.
+  EXPECT_EQ(DetectCgroupLayout(mi, self, "").kind, CgroupLayout::kNone);
+}
+
+// FindCgroupBelow on an ordinary tree standing in for a cgroupfs: the one
+// directory `levels` down whose cgroup.procs lists the pid.
+TEST(FindCgroupBelow, FindsTheDirectoryListingThePid) {
+  const std::string top = ::testing::TempDir() + "/find-cgroup-" + std::to_string(::getpid());
+  std::filesystem::remove_all(top);
+  std::filesystem::remove_all(top + "-elsewhere");
+  for (const char* d : {"a/x/app", "a/y/app", "b/z/app", "c"}) std::filesystem::create_directories(top + "/" + d);
+  std::ofstream(top + "/a/x/app/cgroup.procs") << "1\n20\n";
+  std::ofstream(top + "/b/z/app/cgroup.procs") << "7\n1234\n";
+  std::ofstream(top + "/b/z/cgroup.procs") << "99\n";
+  // A link to a tree elsewhere is not walked into.
+  std::filesystem::create_directories(top + "-elsewhere/z/app");
+  std::ofstream(top + "-elsewhere/z/app/cgroup.procs") << "555\n";
+  std::filesystem::create_directory_symlink(top + "-elsewhere", top + "/link");
+  EXPECT_EQ(FindCgroupBelow(top, 2, "/app", 1234), top + "/b/z/app");
+  EXPECT_EQ(FindCgroupBelow(top, 2, "/", 99), top + "/b/z");
+  EXPECT_EQ(FindCgroupBelow(top, 2, "/app", 123), "") << "whole numbers only";
+  EXPECT_EQ(FindCgroupBelow(top, 1, "/app", 1234), "") << "only exactly `levels` down";
+  EXPECT_EQ(FindCgroupBelow(top, 2, "/../b/z/app", 1234), "");
+  EXPECT_EQ(FindCgroupBelow(top, 0, "/", 99), "");
+  EXPECT_EQ(FindCgroupBelow(top, 33, "/", 99), "");
+  EXPECT_EQ(FindCgroupBelow(top + "/missing", 1, "/", 99), "");
+  EXPECT_EQ(FindCgroupBelow(top, 2, "/app", 555), "") << "not through a link";
+  EXPECT_EQ(FindCgroupBelow(top + "-elsewhere", 1, "/app", 555), top + "-elsewhere/z/app");
+  std::filesystem::remove_all(top);
+  std::filesystem::remove_all(top + "-elsewhere");
 }
 
 TEST(DetectCgroupLayout, EscapedMountPointAndColonInPath) {
