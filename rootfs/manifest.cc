@@ -99,7 +99,8 @@ absl::StatusOr<std::string> ResolveInImage(const Manifest& manifest, absl::strin
   std::vector<std::string> cur;  // the components resolved so far
   int links = 0;
   while (!todo.empty()) {
-    std::string c = std::move(todo.back());
+    std::string c;
+    c.swap(todo.back());  // (a move-construct here trips GCC 12's -O3 -Wmaybe-uninitialized)
     todo.pop_back();
     if (c == "." || c.empty()) continue;
     if (c == "..") {
