@@ -65,7 +65,10 @@ std::string OpenFds() {
   }
   closedir(d);
   std::sort(v.begin(), v.end());
-  for (int fd : v) fds += (fds.empty() ? "" : ",") + std::to_string(fd);
+  for (int fd : v) {
+    if (!fds.empty()) fds += ',';
+    fds += std::to_string(fd);
+  }
   return fds.empty() ? "none" : fds;
 }
 
