@@ -22,12 +22,75 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 namespace itest {
+
+ShResult Sh(const std::string& cmd, int timeout_s, const std::string& env_prefix) {
+  ShResult r;
+  const std::string full =
+      env_prefix + "timeout -s KILL " + std::to_string(timeout_s) + " sh -c '" + cmd + "' 2>&1 </dev/null";
+  FILE* p = ::popen(full.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  const int ws = ::pclose(p);
+  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  return r;
+}
+
+std::string WithoutCapWarnings(const std::string& out) {
+  std::string kept;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("minipod run: warning: ", 0) == 0 && line.find("left out of the default set") != std::string::npos) {
+      continue;
+    }
+    kept += line + (in.eof() ? "" : "\n");
+  }
+  return kept;
+}
+
+std::string Minipod() {
+  const char* p = getenv("MINIPOD");
+  return p != nullptr ? p : "minipod";
+}
+
+std::string Probe() {
+  const char* p = getenv("PROBE_SANDBOX");
+  return p != nullptr ? p : "probe_sandbox";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::multiset<std::string> MountPoints() {
+  std::multiset<std::string> out;
+  std::istringstream in(ReadAll("/proc/self/mountinfo"));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    out.insert(point);
+  }
+  return out;
+}
+
+std::string Appeared(const std::multiset<std::string>& before, const std::multiset<std::string>& after) {
+  std::vector<std::string> extra;
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(extra));
+  std::string out;
+  for (const std::string& e : extra) out += e + "\n";
+  return out;
+}
 namespace {
 
 constexpr const char kPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,31 @@ namespace itest {
 
 using Clock = std::chrono::steady_clock;
 using Ms = std::chrono::milliseconds;
+
+// A shell command for tests that drive the minipod command line.
+struct ShResult {
+  int status = -1;   // exit status, 128+N when killed by signal N
+  std::string out;   // stdout and stderr, interleaved
+};
+// Runs `sh -c 'cmd'` (cmd must not contain a single quote) with stdin from
+// /dev/null, killed with SIGKILL after timeout_s; env_prefix goes before it
+// (e.g. "env -i PATH=/usr/bin LC_ALL=C ").
+ShResult Sh(const std::string& cmd, int timeout_s = 60, const std::string& env_prefix = "");
+// out without the warning a run prints under a reduced bounding set (inside
+// a container, Docker's default capabilities minipod does not hold are left
+// out), so that compared outputs are the same on every host.
+std::string WithoutCapWarnings(const std::string& out);
+// The built minipod and the sandbox probe ($MINIPOD, $PROBE_SANDBOX).
+std::string Minipod();
+std::string Probe();
+// A whole file ("" when it cannot be read).
+std::string ReadAll(const std::string& path);
+// The mount points of our mount table, each as often as it is mounted on.
+std::multiset<std::string> MountPoints();
+// The entries of `after` that `before` did not have, one per line: what a
+// test left behind (others' entries that went away meanwhile are no failure
+// of ours).
+std::string Appeared(const std::multiset<std::string>& before, const std::multiset<std::string>& after);
 
 // Paths from the environment Meson gives the test (MINIPOD_INIT, PROBE_*).
 std::string InitPath();

@@ -51,65 +51,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
 
-struct ShResult {
-  int status = -1;
-  std::string out;  // stdout and stderr
-};
-
 // cmd goes to sh -c inside single quotes: it must not contain one. The
-// warning of a run under a reduced bounding set (inside a container: Docker's
-// default capabilities that minipod does not hold are left out) is dropped
-// from out, so that the outputs compared below are the same on every host.
-ShResult Sh(const std::string& cmd) {
-  ShResult r;
-  FILE* p = ::popen(("timeout -s KILL 60 sh -c '" + cmd + "' 2>&1 </dev/null").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  std::string raw;
-  while (size_t n = fread(buf, 1, sizeof buf, p)) raw.append(buf, n);
-  const int ws = ::pclose(p);
-  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-  std::istringstream in(raw);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("minipod run: warning: ", 0) == 0 && line.find("left out of the default set") != std::string::npos) {
-      continue;
-    }
-    r.out += line + (in.eof() ? "" : "\n");
-  }
+// capability warning of a reduced bounding set is dropped from the output,
+// so that the outputs compared below are the same on every host.
+ShResult RunSh(const std::string& cmd) {
+  ShResult r = Sh(cmd);
+  r.out = WithoutCapWarnings(r.out);
   return r;
-}
-
-std::string Minipod() { return getenv("MINIPOD"); }
-std::string Probe() { return getenv("PROBE_SANDBOX"); }
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The mount points of our mount table, each as often as it is mounted on.
-std::multiset<std::string> Mounts() {
-  std::multiset<std::string> out;
-  std::istringstream in(ReadAll("/proc/self/mountinfo"));
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream f(line);
-    std::string id, parent, dev, root, point;
-    f >> id >> parent >> dev >> root >> point;
-    out.insert(point);
-  }
-  return out;
-}
-
-// The mounts in `after` that `before` did not have: what a run left behind
-// (others' mounts that went away meanwhile are no failure of ours).
-std::string Appeared(const std::multiset<std::string>& before, const std::multiset<std::string>& after) {
-  std::vector<std::string> extra;
-  std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(extra));
-  std::string out;
-  for (const std::string& e : extra) out += e + "\n";
-  return out;
 }
 
 // One line per entry under dir: path, type and mode, owner, size, and with
@@ -178,7 +126,7 @@ class MountAttackTest : public ::testing::Test {
     victim_parent_ = "/var/tmp/minipod-attack-" + std::to_string(getpid());
     fs::create_directories(victim_parent_);
     root_ = tmp_->Join("root");
-    const ShResult b = Sh("PATH=/usr/sbin:/usr/bin:/sbin:/bin " + Minipod() + " rootfs build --nss -o " + root_ +
+    const ShResult b = RunSh("PATH=/usr/sbin:/usr/bin:/sbin:/bin " + Minipod() + " rootfs build --nss -o " + root_ +
                           " sh cat true " + Probe());
     ASSERT_EQ(b.status, 0) << b.out;
   }
@@ -192,7 +140,7 @@ class MountAttackTest : public ::testing::Test {
   // needs); the rootless test does not.
   virtual bool AsRoot() const { return true; }
   void SetUp() override {
-    mounts_before_ = Mounts();
+    mounts_before_ = MountPoints();
     if (tmp_ == nullptr || !fs::exists(root_ + "/usr")) GTEST_SKIP() << "no root file system was built";
     // As root, a run makes a network namespace and brings its loopback up
     // (CAP_NET_ADMIN) and mounts (CAP_SYS_ADMIN): a container may withhold
@@ -211,10 +159,10 @@ class MountAttackTest : public ::testing::Test {
       ASSERT_EQ(r.status, 0) << r.out;
     }
   }
-  void TearDown() override { EXPECT_EQ(Appeared(mounts_before_, Mounts()), "") << "a run left a mount behind"; }
+  void TearDown() override { EXPECT_EQ(Appeared(mounts_before_, MountPoints()), "") << "a run left a mount behind"; }
 
   static ShResult Run(const std::string& root, const std::string& options, const std::string& cmd) {
-    return Sh(Minipod() + " run --rootfs " + root + " " + options + " -- " + cmd);
+    return RunSh(Minipod() + " run --rootfs " + root + " " + options + " -- " + cmd);
   }
 
   static TempDir* tmp_;
@@ -301,7 +249,7 @@ TEST_F(MountAttackRootlessTest, RootlessTooAsNobody) {
   // The victim is writable by anyone, so only the resolution protects it.
   ASSERT_EQ(chmod(victim_.c_str(), 0777), 0);
   const std::string nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
-  const ShResult probe = Sh(nobody + Minipod() + " run --rootfs " + root_ + " -- true");
+  const ShResult probe = RunSh(nobody + Minipod() + " run --rootfs " + root_ + " -- true");
   if (probe.status != 0 && probe.out.find("clone") != std::string::npos) {
     GTEST_SKIP() << "no user namespaces for nobody here: " << probe.out;
   }
@@ -315,7 +263,7 @@ TEST_F(MountAttackRootlessTest, RootlessTooAsNobody) {
       ASSERT_EQ(symlink(text.c_str(), path.c_str()), 0) << what;
       const std::string before = HostState(victim_);
       const ShResult r =
-          Sh(nobody + Minipod() + " run --rootfs " + root_ + " --bind " + file_ + ":/L/nologin -- true");
+          RunSh(nobody + Minipod() + " run --rootfs " + root_ + " --bind " + file_ + ":/L/nologin -- true");
       EXPECT_EQ(HostState(victim_), before) << what << ": " << r.out;
       ExpectRanOrRefused(r, what, "setting up the root");
       fs::remove(path);
@@ -380,7 +328,7 @@ TEST_F(MountAttackTest, LinksInAnUpperLayerNeverLeadToTheHost) {
 
 // Whether the host's kernel log holds marker; false when it cannot be read.
 bool KernelLogHas(const std::string& marker) {
-  const ShResult r = Sh("dmesg 2>/dev/null | grep -c " + marker);
+  const ShResult r = RunSh("dmesg 2>/dev/null | grep -c " + marker);
   return r.status == 0 && r.out != "0\n";
 }
 
@@ -424,9 +372,9 @@ TEST_F(MountAttackTest, ReadOnlyLeavesTheTreeUntouched) {
   // must create dev, proc, sys and the bind targets elsewhere.
   const std::string ro = tmp_->Join("ro-root");
   fs::remove_all(ro);
-  ASSERT_EQ(Sh("cp -a " + root_ + " " + ro).status, 0);
+  ASSERT_EQ(RunSh("cp -a " + root_ + " " + ro).status, 0);
   for (const char* d : {"dev", "proc", "sys", "tmp", "mnt"}) fs::remove_all(ro + "/" + d);
-  ASSERT_EQ(Sh("chmod -R a-w " + ro).status, 0);
+  ASSERT_EQ(RunSh("chmod -R a-w " + ro).status, 0);
   const std::string before = Listing(ro, /*recursive=*/true, /*times=*/true);
   const std::string data = tmp_->Join("binddir");
   ShResult r = Run(ro, "--read-only --bind " + file_ + ":/mnt/f --tmpfs /scratch", "cat /mnt/f");
@@ -437,14 +385,14 @@ TEST_F(MountAttackTest, ReadOnlyLeavesTheTreeUntouched) {
   EXPECT_EQ(Listing(ro, true, true), before) << "as root";
   // Rootless, as nobody, on the same root-owned tree.
   const std::string nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
-  r = Sh(nobody + Minipod() + " run --rootfs " + ro + " --read-only -- cat /etc/passwd");
+  r = RunSh(nobody + Minipod() + " run --rootfs " + ro + " --read-only -- cat /etc/passwd");
   if (r.status == 125 && r.out.find("clone") != std::string::npos) {
     ADD_FAILURE() << "user namespaces unavailable: " << r.out;
   } else {
     EXPECT_EQ(r.status, 0) << r.out;
   }
   EXPECT_EQ(Listing(ro, true, true), before) << "rootless";
-  Sh("chmod -R u+w " + ro);
+  RunSh("chmod -R u+w " + ro);
   fs::remove_all(ro);
 }
 
@@ -492,16 +440,16 @@ TEST_F(MountAttackTest, AnUpperLayerServesOneRunAtATime) {
 
 TEST_F(MountAttackTest, RelativePathsAndTheOrderOfMounts) {
   const std::string rel = "cd " + tmp_->path() + " && " + Minipod() + " run --rootfs root ";
-  ShResult r = Sh(rel + "--bind bindfile:/f --upper ./upper-rel -- cat /f");
+  ShResult r = RunSh(rel + "--bind bindfile:/f --upper ./upper-rel -- cat /f");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "bound-file\n");
   EXPECT_TRUE(fs::is_directory(tmp_->Join("upper-rel/upper")));
   fs::remove_all(tmp_->Join("upper-rel"));
-  r = Sh("cd " + tmp_->Join("binddir") + " && " + Minipod() + " run --rootfs ../root -- true");
+  r = RunSh("cd " + tmp_->Join("binddir") + " && " + Minipod() + " run --rootfs ../root -- true");
   EXPECT_EQ(r.status, 0) << r.out;
   // --bundle with a '/' is a path, relative to the working directory.
   fs::copy_file("/bin/true", tmp_->Join("mytrue"), fs::copy_options::overwrite_existing);
-  r = Sh("cd " + tmp_->path() + " && MINIPOD_CACHE=" + tmp_->Join("cache") + " " + Minipod() +
+  r = RunSh("cd " + tmp_->path() + " && MINIPOD_CACHE=" + tmp_->Join("cache") + " " + Minipod() +
          " run --bundle ./mytrue -- " + tmp_->Join("mytrue"));
   EXPECT_EQ(r.status, 0) << r.out;
   fs::remove_all(tmp_->Join("cache"));

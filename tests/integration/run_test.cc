@@ -41,39 +41,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
 
-struct ShResult {
-  int status = -1;
-  std::string out;  // stdout and stderr
-};
-
-// out without the warning of a run under a reduced bounding set (inside a
-// container: Docker's default capabilities that minipod does not hold are
-// left out, see DefaultCapabilitiesNotHeldAreLeftOut).
-std::string WithoutWarnings(const std::string& out) {
-  std::string kept;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("minipod run: warning: ", 0) == 0 && line.find("left out of the default set") != std::string::npos) {
-      continue;
-    }
-    kept += line + (in.eof() ? "" : "\n");
-  }
-  return kept;
-}
-
-ShResult Sh(const std::string& cmd) {
-  ShResult r;
-  FILE* p = ::popen(("timeout -s KILL 60 sh -c '" + cmd + "' 2>&1 </dev/null").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  const int ws = ::pclose(p);
-  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-  return r;
-}
-
-std::string Minipod() { return getenv("MINIPOD"); }
-
 constexpr uint64_t Cap(int cap) { return uint64_t{1} << cap; }
 // Docker's default capability set, what `minipod run` gives as root.
 constexpr uint64_t kDockerDefault = 0xa80425fb;
@@ -83,27 +50,6 @@ std::string CapLine(const char* field, uint64_t mask) {
   char hex[17];
   snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(mask));
   return std::string(field) + ":\t" + hex;
-}
-std::string Probe() { return getenv("PROBE_SANDBOX"); }
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The mount points of our mount table, each as often as it is mounted on.
-std::multiset<std::string> Mounts() {
-  std::multiset<std::string> out;
-  std::istringstream in(ReadAll("/proc/self/mountinfo"));
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream f(line);
-    std::string id, parent, dev, root, point;
-    f >> id >> parent >> dev >> root >> point;
-    out.insert(point);
-  }
-  return out;
 }
 
 // Every minipod-* cgroup directory in every hierarchy mounted below
@@ -119,18 +65,6 @@ std::multiset<std::string> Cgroups() {
       out.insert(it->path().string());
     }
   }
-  return out;
-}
-
-// What `after` holds that `before` did not (counting repeats): what a run
-// left behind. Other processes may mount or create cgroups of their own
-// meanwhile; they can make this non-empty only by adding what we also look
-// for, and removing things never does.
-std::string Appeared(const std::multiset<std::string>& before, const std::multiset<std::string>& after) {
-  std::vector<std::string> extra;
-  std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(extra));
-  std::string out;
-  for (const std::string& e : extra) out += e + "\n";
   return out;
 }
 
@@ -185,14 +119,14 @@ class RunTest : public ::testing::Test {
     if (const auto p = testing_util::EffectiveHas(Cap(CAP_SYS_ADMIN) | Cap(CAP_NET_ADMIN)); !p) {
       GTEST_SKIP() << p.detail << " to run sandboxes as root";
     }
-    mounts_before_ = Mounts();
+    mounts_before_ = MountPoints();
     cgroups_before_ = Cgroups();
     recorded_ = true;
   }
   void TearDown() override {
     if (!recorded_) return;  // skipped before anything ran
     // Nothing a run made may stay behind: no mount, no cgroup.
-    EXPECT_EQ(Appeared(mounts_before_, Mounts()), "") << "mounts left behind";
+    EXPECT_EQ(Appeared(mounts_before_, MountPoints()), "") << "mounts left behind";
     for (int i = 0; i < 100 && !Appeared(cgroups_before_, Cgroups()).empty(); ++i) std::this_thread::sleep_for(Ms(50));
     EXPECT_EQ(Appeared(cgroups_before_, Cgroups()), "") << "cgroups left behind";
   }
@@ -475,7 +409,7 @@ TEST_F(RunTest, ExitStatusesFollowTheContainerConvention) {
   for (const auto& b : bad) {
     const ShResult r = Sh(Minipod() + " run " + b.args);
     EXPECT_EQ(r.status, 125) << b.args << ": " << r.out;
-    const std::string errors = WithoutWarnings(r.out);
+    const std::string errors = WithoutCapWarnings(r.out);
     EXPECT_THAT(errors.substr(0, errors.find('\n')), HasSubstr(b.message)) << b.args;
   }
 }
@@ -709,13 +643,13 @@ TEST_F(RunTest, BundleIsBuiltOnceAndReused) {
                           " run --bundle sh --bundle cat -- sh -c \"echo bundled; cat /proc/1/comm\"";
   ShResult r = Sh(run);
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(WithoutWarnings(r.out), "bundled\ninit\n");
+  EXPECT_EQ(WithoutCapWarnings(r.out), "bundled\ninit\n");
   std::vector<std::string> entries;
   for (const auto& e : fs::directory_iterator(cache + "/bundles")) entries.push_back(e.path().string());
   ASSERT_EQ(entries.size(), 1u);
   const auto built = fs::last_write_time(entries[0]);
   r = Sh(run);
-  EXPECT_EQ(WithoutWarnings(r.out), "bundled\ninit\n");
+  EXPECT_EQ(WithoutCapWarnings(r.out), "bundled\ninit\n");
   EXPECT_EQ(fs::last_write_time(entries[0]), built) << "the second run reuses the first one's tree";
   size_t count = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(cache + "/bundles")) ++count;
@@ -727,7 +661,7 @@ TEST_F(RunTest, BundleIsBuiltOnceAndReused) {
 class RunRootlessTest : public RunTest {
  protected:
   void SetUp() override {
-    mounts_before_ = Mounts();
+    mounts_before_ = MountPoints();
     cgroups_before_ = Cgroups();
     recorded_ = true;
   }
