@@ -104,7 +104,7 @@ std::set<std::string> Snapshot(const CgroupLayout& l) {
   return out;
 }
 
-// Entries of a snapshot that are ours (other engineers' tests may create
+// Entries of a snapshot that are ours (other processes on the host may create
 // and remove cgroups of their own at the same time).
 std::set<std::string> Ours(const std::set<std::string>& s) {
   std::set<std::string> out;
