@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -650,10 +651,23 @@ TempDir::TempDir() {
 
 TempDir::~TempDir() {
   if (path_.empty()) return;
+  // A mount a failed test left inside is detached first, deepest first,
+  // so that what it shows of the host is never deleted (FTW_MOUNT alone
+  // would not see a bind mount of the same file system).
+  std::vector<std::string> below;
+  const std::string prefix = path_ + "/";
+  for (const std::string& point : MountPoints()) {
+    if (point.rfind(prefix, 0) == 0) below.push_back(point);
+  }
+  std::sort(below.begin(), below.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& point : below) (void)umount2(point.c_str(), MNT_DETACH);
   nftw(
       path_.c_str(),
-      [](const char* p, const struct stat*, int, struct FTW*) { return remove(p); }, 16,
-      FTW_DEPTH | FTW_PHYS);
+      [](const char* p, const struct stat*, int, struct FTW*) {
+        (void)remove(p);
+        return 0;
+      },
+      16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 std::string TempDir::Join(std::string_view name) const { return path_ + "/" + std::string(name); }
