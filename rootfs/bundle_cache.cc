@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/absl/dir_stream.h"
 #include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 #include "rootfs/closure.h"
@@ -72,16 +73,16 @@ absl::StatusOr<common::UniqueFd> OpenPrivateDir(const std::string& path) {
   if (path.empty() || path[0] != '/') {
     return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not an absolute path"));
   }
-  std::vector<std::string> todo;  // components still to walk, last first
-  for (absl::string_view c : absl::StrSplit(path, '/', absl::SkipEmpty())) todo.emplace_back(c);
-  std::reverse(todo.begin(), todo.end());
+  std::vector<std::string> pending;  // components still to walk, last first
+  for (absl::string_view c : absl::StrSplit(path, '/', absl::SkipEmpty())) pending.emplace_back(c);
+  std::reverse(pending.begin(), pending.end());
   common::UniqueFd cur(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cur) return common::ErrnoStatus(errno, "open(/)");
   std::vector<std::string> where;  // components of the directory cur is, for messages
   int links = 0;
-  while (!todo.empty()) {
-    const std::string c = std::move(todo.back());
-    todo.pop_back();
+  while (!pending.empty()) {
+    const std::string c = std::move(pending.back());
+    pending.pop_back();
     if (c == ".") continue;
     std::vector<std::string> next_parts = where;
     if (c != "..") {
@@ -113,7 +114,7 @@ absl::StatusOr<common::UniqueFd> OpenPrivateDir(const std::string& path) {
         const std::string text(buf, static_cast<size_t>(n));
         std::vector<std::string> parts;
         for (absl::string_view t : absl::StrSplit(text, '/', absl::SkipEmpty())) parts.emplace_back(t);
-        for (auto p = parts.rbegin(); p != parts.rend(); ++p) todo.push_back(*p);
+        for (auto p = parts.rbegin(); p != parts.rend(); ++p) pending.push_back(*p);
         if (!text.empty() && text[0] == '/') {
           cur = common::UniqueFd(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
           if (!cur) return common::ErrnoStatus(errno, "open(/)");
@@ -126,8 +127,8 @@ absl::StatusOr<common::UniqueFd> OpenPrivateDir(const std::string& path) {
     if (!fd) return common::ErrnoStatus(errno, absl::StrCat("open(", next, ")"));
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return common::ErrnoStatus(errno, absl::StrCat("fstat(", next, ")"));
-    RETURN_IF_ERROR(CheckDir(st, next, /*last=*/todo.empty()));
-    if (todo.empty() && st.st_uid == ::geteuid() && (st.st_mode & 07777) != 0700 &&
+    RETURN_IF_ERROR(CheckDir(st, next, /*last=*/pending.empty()));
+    if (pending.empty() && st.st_uid == ::geteuid() && (st.st_mode & 07777) != 0700 &&
         ::fchmod(fd.get(), 0700) != 0) {
       return common::ErrnoStatus(errno, absl::StrCat("chmod(", next, ", 0700)"));
     }
@@ -142,17 +143,10 @@ absl::StatusOr<int> ReapStaleTemporaries(const std::string& dir) {
   if (!dfd) return common::ErrnoStatus(errno, absl::StrCat("open(", dir, ")"));
   std::vector<std::string> names;
   {
-    const int dup = ::fcntl(dfd.get(), F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return common::ErrnoStatus(errno, absl::StrCat("dup(", dir, ")"));
-    DIR* d = ::fdopendir(dup);
-    if (d == nullptr) {
-      ::close(dup);
-      return common::ErrnoStatus(errno, absl::StrCat("fdopendir(", dir, ")"));
-    }
-    while (struct dirent* e = ::readdir(d)) {
+    ASSIGN_OR_RETURN(const common::DirStream stream, common::OpenDirStream(dfd.get(), dir));
+    while (struct dirent* e = ::readdir(stream.get())) {
       if (strstr(e->d_name, kTmpInfix) != nullptr) names.emplace_back(e->d_name);
     }
-    ::closedir(d);
   }
   int removed = 0;
   for (const std::string& name : names) {

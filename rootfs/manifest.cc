@@ -93,15 +93,15 @@ std::string ResolveLinkText(absl::string_view link_dir, absl::string_view text) 
 
 absl::StatusOr<std::string> ResolveInImage(const Manifest& manifest, absl::string_view path) {
   ASSIGN_OR_RETURN(const std::string norm, NormalizeImagePath(path));
-  std::vector<std::string> todo;  // components still to walk, last first
-  for (absl::string_view c : absl::StrSplit(norm, '/', absl::SkipEmpty())) todo.emplace_back(c);
-  std::reverse(todo.begin(), todo.end());
+  std::vector<std::string> pending;  // components still to walk, last first
+  for (absl::string_view c : absl::StrSplit(norm, '/', absl::SkipEmpty())) pending.emplace_back(c);
+  std::reverse(pending.begin(), pending.end());
   std::vector<std::string> cur;  // the components resolved so far
   int links = 0;
-  while (!todo.empty()) {
+  while (!pending.empty()) {
     std::string c;
-    c.swap(todo.back());  // (a move-construct here trips GCC 12's -O3 -Wmaybe-uninitialized)
-    todo.pop_back();
+    c.swap(pending.back());  // (a move-construct here trips GCC 12's -O3 -Wmaybe-uninitialized)
+    pending.pop_back();
     if (c == "." || c.empty()) continue;
     if (c == "..") {
       // Never above the image's root, as with RESOLVE_IN_ROOT.
@@ -119,7 +119,7 @@ absl::StatusOr<std::string> ResolveInImage(const Manifest& manifest, absl::strin
     const std::string& text = it->second.target;
     if (!text.empty() && text[0] == '/') cur.clear();
     std::vector<std::string> parts = absl::StrSplit(text, '/', absl::SkipEmpty());
-    for (auto p = parts.rbegin(); p != parts.rend(); ++p) todo.push_back(std::move(*p));
+    for (auto p = parts.rbegin(); p != parts.rend(); ++p) pending.push_back(std::move(*p));
   }
   return absl::StrCat("/", absl::StrJoin(cur, "/"));
 }

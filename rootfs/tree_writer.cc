@@ -25,6 +25,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl/dir_stream.h"
 #include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 
@@ -173,30 +174,11 @@ absl::StatusOr<common::UniqueFd> OpenSubdir(int dirfd, const char* name, const s
   return fd;
 }
 
-// A directory stream over a copy of dirfd (readdir leaves dirfd itself
-// for the *at calls), closed with the stream.
-struct DirCloser {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using DirStream = std::unique_ptr<DIR, DirCloser>;
-
-absl::StatusOr<DirStream> OpenDirStream(int dirfd, const std::string& path) {
-  const int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) return common::ErrnoStatus(errno, absl::StrCat("dup(", path, ")"));
-  DIR* dir = ::fdopendir(dup);
-  if (dir == nullptr) {
-    const int err = errno;
-    ::close(dup);
-    return common::ErrnoStatus(err, absl::StrCat("fdopendir(", path, ")"));
-  }
-  return DirStream(dir);
-}
-
 // Reports the first mount point below the directory dirfd (path names it
 // in messages), or OK when there is none.
 absl::Status CheckNoMountsAt(int dirfd, const std::string& path, const Where& here, int depth) {
   if (depth > 4096) return absl::InvalidArgumentError(absl::StrCat(path, ": directories nested too deep"));
-  ASSIGN_OR_RETURN(const DirStream stream, OpenDirStream(dirfd, path));
+  ASSIGN_OR_RETURN(const common::DirStream stream, common::OpenDirStream(dirfd, path));
   DIR* dir = stream.get();
   while (struct dirent* d = ::readdir(dir)) {
     if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
@@ -215,7 +197,7 @@ absl::Status CheckNoMountsAt(int dirfd, const std::string& path, const Where& he
 // mount (refused with its path, before anything of it is touched).
 absl::Status EmptyDirAt(int dirfd, const std::string& path, const Where& here, int depth) {
   if (depth > 4096) return absl::InvalidArgumentError(absl::StrCat(path, ": directories nested too deep"));
-  ASSIGN_OR_RETURN(const DirStream stream, OpenDirStream(dirfd, path));
+  ASSIGN_OR_RETURN(const common::DirStream stream, common::OpenDirStream(dirfd, path));
   DIR* dir = stream.get();
   std::vector<std::string> names;
   while (struct dirent* d = ::readdir(dir)) {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/absl/dir_stream.h"
 #include "common/absl/file_util.h"
 #include "common/absl/status_util.h"
 #include "common/unique_fd.h"
@@ -102,13 +103,9 @@ std::string FindAt(int dir_fd, const std::string& path, int levels, const std::s
     if (!ListsPid(dir_fd, procs_rel, pid)) return "";
     return own == "/" ? path : path + own;
   }
-  const int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) return "";
-  DIR* dir = ::fdopendir(dup);
-  if (dir == nullptr) {
-    ::close(dup);
-    return "";
-  }
+  absl::StatusOr<common::DirStream> stream = common::OpenDirStream(dir_fd, path);
+  if (!stream.ok()) return "";
+  DIR* dir = stream->get();
   std::string found;
   while (found.empty() && visited <= kMaxVisited) {
     errno = 0;
@@ -120,7 +117,6 @@ std::string FindAt(int dir_fd, const std::string& path, int levels, const std::s
     if (child.get() < 0) continue;  // removed meanwhile, or not ours to read
     found = FindAt(child.get(), path + "/" + name, levels - 1, procs_rel, own, pid, visited);
   }
-  ::closedir(dir);
   return found;
 }
 

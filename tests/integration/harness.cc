@@ -277,14 +277,14 @@ std::vector<ProcEntry> DescendantEntries(pid_t root) {
   std::multimap<pid_t, const ProcEntry*> by_parent;
   for (const ProcEntry& e : all) by_parent.emplace(e.ppid, &e);
   std::vector<ProcEntry> out;
-  std::vector<pid_t> todo = {root};
-  while (!todo.empty()) {
-    const pid_t p = todo.back();
-    todo.pop_back();
+  std::vector<pid_t> stack = {root};
+  while (!stack.empty()) {
+    const pid_t p = stack.back();
+    stack.pop_back();
     auto [lo, hi] = by_parent.equal_range(p);
     for (auto it = lo; it != hi; ++it) {
       out.push_back(*it->second);
-      todo.push_back(it->second->pid);
+      stack.push_back(it->second->pid);
     }
   }
   return out;
