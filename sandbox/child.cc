@@ -132,6 +132,9 @@ int CloexecRange(unsigned from, unsigned to) {
   } while (n < 0 && errno == EINTR);
   if (n != 1) ::_exit(kExitLauncherFailed);
   ::close(p.sync_fd);
+  for (int i = 0; i < 3; ++i) {
+    if (p.stdio[i] >= 0 && ::dup2(p.stdio[i], i) < 0) ChildFail(efd, Step::kSync, errno);
+  }
 
   NsType failed_ns = NsType::kUser;
   if (const int err = JoinNamespacesInChild(p.ns, &failed_ns); err != 0) {

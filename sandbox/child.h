@@ -67,6 +67,9 @@ struct ChildPlan {
   int sync_fd = -1;        // read: one byte "go", EOF: the launcher died
   int sync_write_fd = -1;  // the parent's end, closed in the child
   int error_read_fd = -1;  // the parent's end, closed in the child
+  // The command's stdin, stdout, stderr (-1: inherited), put in place right
+  // after the go; the originals are left for the close-all step.
+  int stdio[3] = {-1, -1, -1};
   Namespaces ns;
   absl::Span<const MountStep> mounts;
   const char* hostname = nullptr;

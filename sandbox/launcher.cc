@@ -123,48 +123,7 @@ char ProcState(pid_t pid) {
   return paren != nullptr && paren[1] == ' ' ? paren[2] : '?';
 }
 
-class Sandbox {
- public:
-  Sandbox(const RunConfig& config, const std::string& rootfs) : config_(config), rootfs_(rootfs) {}
-  ~Sandbox() { Delete(); }
-
-  absl::Status Create();
-  // Lets the child run its plan. nullopt: the command runs; otherwise the
-  // exit status for a command that could not be executed (126/127).
-  absl::StatusOr<std::optional<int>> Start();
-  // Until the child exits: forwards signals, acts on job control.
-  absl::StatusOr<int> Wait();
-  // Removes the cgroup, puts the signal mask back; idempotent.
-  void Delete();
-
- private:
-  absl::Status Abandon(const absl::Status& s);
-  void Report(const nlohmann::ordered_json& event);
-  void OnSignal(int sig);
-  void StopCommand();
-  bool CommandStopped(bool with_pid1) const;
-  int ReadInitStatus(int code, int* sig);
-
-  const RunConfig& config_;
-  const std::string& rootfs_;
-  int64_t start_ms_ = 0;
-  bool rootless_ = false;
-  CommandPlan command_;
-  ChildPlan plan_;
-  SeccompProgram seccomp_;
-  std::vector<MountStep> mounts_;
-  NetlinkRequest lo_;
-  MountInputs inputs_;  // owns the host descriptors the child reopens
-  std::optional<SandboxCgroup> cgroup_;
-  common::UniqueFd sync_write_, error_read_, launcher_pidfd_;
-  common::UniqueFd init_status_read_, init_status_write_;
-  common::UniqueFd sigfd_, pidfd_;
-  sigset_t old_mask_{};
-  bool mask_changed_ = false;
-  pid_t pid_ = -1;
-  std::optional<std::pair<dev_t, ino_t>> pid_ns_;
-  bool status_fd_broken_ = false;
-};
+}  // namespace
 
 absl::Status Sandbox::Create() {
   start_ms_ = NowMs();
@@ -249,11 +208,14 @@ absl::Status Sandbox::Create() {
   exec.launcher_pidfd = launcher_pidfd_.get();
 
   // The cgroup, with its janitor, before the child exists.
-  const CgroupRequest cgroup_request(limits, /*devices=*/!rootless_ && (limits.any() || config_.needs_device_cgroup()));
-  if (cgroup_request.limits.any() || cgroup_request.devices) {
+  const CgroupRequest cgroup_request(
+      limits, /*devices=*/!rootless_ && (limits.any() || config_.needs_device_cgroup() || options_.always_cgroup));
+  if (cgroup_request.limits.any() || cgroup_request.devices || options_.always_cgroup) {
     ASSIGN_OR_RETURN(const CgroupLayout layout, ReadCgroupLayout());
-    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(
-        absl::StrCat("minipod-", ::getpid(), "-", NowMs() % 100000), cgroup_request, layout, kJanitorSelfExe);
+    const std::string name = options_.cgroup_name.empty()
+                                 ? absl::StrCat("minipod-", ::getpid(), "-", NowMs() % 100000)
+                                 : options_.cgroup_name;
+    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, cgroup_request, layout, kJanitorSelfExe);
     if (cg.ok()) {
       cgroup_.emplace(*std::move(cg));
     } else if (rootless_ && absl::IsPermissionDenied(cg.status())) {
@@ -276,17 +238,22 @@ absl::Status Sandbox::Create() {
   plan_.error_read_fd = error_read_.get();
   exec.error_fd = error_write.get();
 
+  for (int i = 0; i < 3; ++i) plan_.stdio[i] = options_.stdio[i];
+
   // The forwarded signals are read from a signalfd from now on (the child
   // unblocks them before its exec); SIGPIPE is blocked too, so a
-  // --status-fd reader that went away is an EPIPE, not our death.
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : kForwarded) sigaddset(&mask, sig);
-  sigfd_ = common::UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!sigfd_) return common::ErrnoStatus(errno, "signalfd");
-  sigaddset(&mask, SIGPIPE);
-  if (::sigprocmask(SIG_BLOCK, &mask, &old_mask_) != 0) return common::ErrnoStatus(errno, "sigprocmask");
-  mask_changed_ = true;
+  // --status-fd reader that went away is an EPIPE, not our death. A
+  // monitor has its own.
+  if (options_.foreground) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : kForwarded) sigaddset(&mask, sig);
+    sigfd_ = common::UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sigfd_) return common::ErrnoStatus(errno, "signalfd");
+    sigaddset(&mask, SIGPIPE);
+    if (::sigprocmask(SIG_BLOCK, &mask, &old_mask_) != 0) return common::ErrnoStatus(errno, "sigprocmask");
+    mask_changed_ = true;
+  }
 
   if (const int err = JoinPidNamespaceInParent(plan_.ns); err != 0) {
     return common::ErrnoStatus(err, "setns(pid namespace)");
@@ -487,6 +454,21 @@ absl::StatusOr<int> Sandbox::Wait() {
       if (r < 0 && errno != EINTR) return common::ErrnoStatus(errno, "waitpid");
     }
   }
+  const int code = Finish(ws).code;
+  return code;
+}
+
+absl::StatusOr<ExitInfo> Sandbox::Reap() {
+  int ws = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid_, &ws, 0);
+    if (r == pid_) break;
+    if (r < 0 && errno != EINTR) return common::ErrnoStatus(errno, "waitpid");
+  }
+  return Finish(ws);
+}
+
+ExitInfo Sandbox::Finish(int ws) {
   const pid_t child = pid_;
   pid_ = -1;
   const int64_t duration_ms = NowMs() - start_ms_;
@@ -499,13 +481,15 @@ absl::StatusOr<int> Sandbox::Wait() {
   }
   code = ReadInitStatus(code, &sig);
   OomFacts oom;
+  ExitInfo info;
   if (cgroup_.has_value() && cgroup_->OomKilled()) {
     oom.memory = config_.memory.value_or("?");
     oom.kills = cgroup_->OomKillCount().value_or(0);
     // Without the init's line, 137 from the init is the best sign that the
     // command itself was killed.
     oom.command_killed = sig == SIGKILL || (config_.init && !init_status_read_ && code == 128 + SIGKILL);
-    fprintf(stderr, "minipod run: %s\n", DescribeOom(oom).c_str());
+    info.oom_line = DescribeOom(oom);
+    if (options_.foreground) fprintf(stderr, "minipod run: %s\n", info.oom_line.c_str());
   }
   Report(nlohmann::ordered_json{{"event", "exit"},
                                 {"pid", child},
@@ -514,7 +498,11 @@ absl::StatusOr<int> Sandbox::Wait() {
                                 {"oom", !oom.memory.empty()},
                                 {"oom_kills", oom.kills},
                                 {"duration_ms", duration_ms}});
-  return code;
+  info.code = code;
+  info.signal = sig;
+  info.oom = !oom.memory.empty();
+  info.oom_kills = oom.kills;
+  return info;
 }
 
 void Sandbox::Delete() {
@@ -538,8 +526,6 @@ void Sandbox::Delete() {
     mask_changed_ = false;
   }
 }
-
-}  // namespace
 
 absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs) {
   Sandbox sandbox(config, rootfs);

@@ -9,14 +9,28 @@
 // from a signalfd and the child's exit from its pidfd.
 #pragma once
 
+#include <signal.h>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
+#include "sandbox/caps.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/child.h"
 #include "sandbox/init_status.h"
+#include "sandbox/ns_mount.h"
+#include "sandbox/ns_net.h"
 #include "sandbox/run_config.h"
+#include "sandbox/seccomp.h"
 
 namespace sandbox {
 
@@ -24,6 +38,92 @@ namespace sandbox {
 inline constexpr int kExitLauncherFailed = 125;
 inline constexpr int kExitNotExecutable = 126;
 inline constexpr int kExitNotFound = 127;
+
+// How a launch differs from `minipod run` in the foreground.
+struct LaunchOptions {
+  // The command's stdin, stdout and stderr (-1: the launcher's own). A
+  // detached container's go to its monitor (log pipes, /dev/null, a pty).
+  int stdio[3] = {-1, -1, -1};
+  // Forward our signals and act on job control (Wait). A monitor runs its
+  // own loop over pidfd() instead and reaps with Reap().
+  bool foreground = true;
+  // A cgroup even without limits (as root): a detached container's, which
+  // exec joins and whose end kills everything left in it.
+  bool always_cgroup = false;
+  // The cgroup's directory name ("": minipod-PID-N).
+  std::string cgroup_name;
+};
+
+// How the command ended.
+struct ExitInfo {
+  int code = 0;    // the command's status, 128+N for signal N
+  int signal = 0;
+  bool oom = false;
+  int64_t oom_kills = 0;
+  std::string oom_line;  // DescribeOom's, "" without an OOM kill
+};
+
+// One sandbox, phase by phase. RunSandbox is Create, Start, Wait, Delete;
+// a monitor calls Create and Start, watches pidfd(), then Reap and Delete.
+class Sandbox {
+ public:
+  Sandbox(const RunConfig& config, const std::string& rootfs, LaunchOptions options = {})
+      : config_(config), rootfs_(rootfs), options_(std::move(options)) {}
+  ~Sandbox() { Delete(); }
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  absl::Status Create();
+  // Lets the child run its plan. nullopt: the command runs; otherwise the
+  // exit status for a command that could not be executed (126/127).
+  absl::StatusOr<std::optional<int>> Start();
+  // Until the child exits: forwards signals, acts on job control.
+  absl::StatusOr<int> Wait();
+  // Once pidfd() is readable: collects the child and says how it ended.
+  absl::StatusOr<ExitInfo> Reap();
+  // Removes the cgroup, puts the signal mask back; idempotent.
+  void Delete();
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  CapMask caps() const { return plan_.exec.caps; }
+  const SeccompProgram& seccomp() const { return seccomp_; }
+  std::vector<std::string> cgroup_paths() const {
+    return cgroup_.has_value() ? cgroup_->Paths() : std::vector<std::string>{};
+  }
+  // The environment, ids and working directory the command got.
+  const CommandPlan& command() const { return command_; }
+
+ private:
+  absl::Status Abandon(const absl::Status& s);
+  void Report(const nlohmann::ordered_json& event);
+  void OnSignal(int sig);
+  void StopCommand();
+  bool CommandStopped(bool with_pid1) const;
+  int ReadInitStatus(int code, int* sig);
+  ExitInfo Finish(int wait_status);
+
+  const RunConfig& config_;
+  const std::string& rootfs_;
+  LaunchOptions options_;
+  int64_t start_ms_ = 0;
+  bool rootless_ = false;
+  CommandPlan command_;
+  ChildPlan plan_;
+  SeccompProgram seccomp_;
+  std::vector<MountStep> mounts_;
+  NetlinkRequest lo_;
+  MountInputs inputs_;  // owns the host descriptors the child reopens
+  std::optional<SandboxCgroup> cgroup_;
+  common::UniqueFd sync_write_, error_read_, launcher_pidfd_;
+  common::UniqueFd init_status_read_, init_status_write_;
+  common::UniqueFd sigfd_, pidfd_;
+  sigset_t old_mask_{};
+  bool mask_changed_ = false;
+  pid_t pid_ = -1;
+  std::optional<std::pair<dev_t, ino_t>> pid_ns_;
+  bool status_fd_broken_ = false;
+};
 
 // Runs the command; returns its exit status (128+N for signal N). An error
 // Status is a failure of the launcher itself (exit 125), with one line
