@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "cli/commands.h"
+#include "cli/container_commands.h"
 #include "cli/run_options.h"
 #include "common/absl/status_util.h"
 #include "rootfs/bundle_cache.h"
@@ -24,6 +26,10 @@ absl::StatusOr<int> RunRun(const cli::ParsedArgs& args) {
   std::string root = config.rootfs;
   if (!config.bundle.empty()) {
     ASSIGN_OR_RETURN(root, rootfs::BundleRootfs(config.bundle));
+  }
+  if (args.Has("detach")) return RunDetachedFromArgs(args, config, root);
+  for (const char* o : {"name", "rm", "publish", "pod"}) {
+    if (args.Has(o)) return absl::InvalidArgumentError(absl::StrCat("--", o, " needs -d (a container that lives on)"));
   }
   return sandbox::RunSandbox(config, root);
 }

@@ -107,6 +107,12 @@ const std::vector<OptionSpec>& RunOptions() {
       {"seccomp", 0, ArgKind::kValue, "PROFILE", "default, unconfined, or a Docker-format JSON file"},
       {"no-init", 0, ArgKind::kFlag, "", "run the command as PID 1 instead of under minipod-init"},
       {"status-fd", 0, ArgKind::kValue, "FD", "write a JSON line to FD at start and at exit"},
+      // Containers that live on (cli/container_commands.cc).
+      {"detach", 'd', ArgKind::kFlag, "", "run in the background under a monitor; print the name and return"},
+      {"name", 0, ArgKind::kValue, "NAME", "the container's name (with -d; default: a random one)"},
+      {"rm", 0, ArgKind::kFlag, "", "remove the container's state when it ends (with -d)"},
+      {"publish", 'p', ArgKind::kList, "[IP:]HOSTPORT:PORT[/udp]", "relay a host port to PORT on the container's loopback (with -d)"},
+      {"pod", 0, ArgKind::kValue, "NAME", "join the pod NAME's shared namespaces (with -d)"},
   };
   return *options;
 }

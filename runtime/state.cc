@@ -205,6 +205,19 @@ std::string ContainerState::Status() const {
   return status;
 }
 
+absl::StatusOr<NamespaceInodes> ReadNamespaceInodes(pid_t pid) {
+  NamespaceInodes out;
+  for (const char* type : kNamespaceTypes) {
+    struct stat st;
+    if (::stat(absl::StrCat("/proc/", pid, "/ns/", type).c_str(), &st) != 0) {
+      if (errno == ENOENT && ::access(absl::StrCat("/proc/", pid).c_str(), F_OK) == 0) continue;
+      return common::ErrnoStatus(errno, absl::StrCat("stat(/proc/", pid, "/ns/", type, ")"));
+    }
+    out[type] = st.st_ino;
+  }
+  return out;
+}
+
 const char* KindWord(Kind kind) { return kind == Kind::kPod ? "pod" : "container"; }
 
 std::string SerializeState(const ContainerState& s) {

@@ -144,6 +144,12 @@ inline constexpr char kLogFile[] = "container.log";
 inline constexpr char kControlSocket[] = "ctl.sock";
 inline constexpr char kSeccompFile[] = "seccomp.bpf";
 
-const char* KindWord(Kind kind);  // "container" / "pod"
+const char* KindWord(Kind kind);
+
+// The namespaces of a process: type ("cgroup", "ipc", "mnt", "net", "pid",
+// "time", "user", "uts") -> inode; types this kernel lacks are left out.
+using NamespaceInodes = std::map<std::string, uint64_t>;
+absl::StatusOr<NamespaceInodes> ReadNamespaceInodes(pid_t pid);
+inline constexpr const char* kNamespaceTypes[] = {"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"};  // "container" / "pod"
 
 }  // namespace runtime

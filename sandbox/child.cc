@@ -154,6 +154,19 @@ int CloexecRange(unsigned from, unsigned to) {
   ExecInChild(p.exec);
 }
 
+std::vector<std::string> SearchPath(const std::string& cmd, const std::vector<std::string>& env) {
+  if (absl::StrContains(cmd, '/')) return {cmd};
+  std::string path_value;
+  for (const std::string& kv : env) {
+    if (absl::StartsWith(kv, "PATH=")) path_value = kv.substr(5);
+  }
+  std::vector<std::string> paths;
+  for (absl::string_view dir : absl::StrSplit(path_value, ':', absl::SkipEmpty())) {
+    paths.push_back(absl::StrCat(dir, "/", cmd));
+  }
+  return paths;
+}
+
 CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& in) {
   CommandPlan plan;
   plan.ns = SandboxNamespaces(config.net_host, in.rootless);
@@ -182,18 +195,7 @@ CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& in) {
   plan.env = CommandEnvironment(config, in.term);
   if (!config.init && !config.command.empty()) {
     // The image's PATH, searched as execvp would.
-    const std::string& cmd = config.command[0];
-    if (absl::StrContains(cmd, '/')) {
-      plan.exec_paths = {cmd};
-    } else {
-      std::string path_value;
-      for (const std::string& kv : plan.env) {
-        if (absl::StartsWith(kv, "PATH=")) path_value = kv.substr(5);
-      }
-      for (absl::string_view dir : absl::StrSplit(path_value, ':', absl::SkipEmpty())) {
-        plan.exec_paths.push_back(absl::StrCat(dir, "/", cmd));
-      }
-    }
+    plan.exec_paths = SearchPath(config.command[0], plan.env);
   }
   for (std::string& a : plan.args) plan.argv.push_back(a.data());
   plan.argv.push_back(nullptr);

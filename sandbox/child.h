@@ -109,4 +109,8 @@ struct CommandPlan {
 };
 CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& inputs);
 
+// Where execve looks for cmd, as execvp would: cmd itself when it holds a
+// '/', else each directory of PATH= in env (the last one given), in order.
+std::vector<std::string> SearchPath(const std::string& cmd, const std::vector<std::string>& env);
+
 }  // namespace sandbox

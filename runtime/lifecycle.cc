@@ -1,0 +1,98 @@
+#include "runtime/lifecycle.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/absl/status_util.h"
+#include "sandbox/cgroup.h"
+
+namespace runtime {
+namespace {
+
+constexpr int kMonitorGraceMs = 10000;
+
+// Waits until the recorded process exits (true) or timeout_ms passes.
+bool WaitGone(const ProcessRef& ref, int timeout_ms) {
+  absl::StatusOr<common::UniqueFd> fd = OpenProcess(ref);
+  if (!fd.ok()) return true;
+  struct pollfd p = {fd->get(), POLLIN, 0};
+  for (;;) {
+    const int r = ::poll(&p, 1, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    return r > 0;
+  }
+}
+
+absl::Status Signal(const ProcessRef& ref, int sig, const std::string& who) {
+  ASSIGN_OR_RETURN(common::UniqueFd fd, OpenProcess(ref));
+  if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) != 0 && errno != ESRCH) {
+    return common::ErrnoStatus(errno, absl::StrCat("pidfd_send_signal(", who, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status StopContainer(const StateStore& store, Kind kind, const std::string& name, int timeout_s, int sig) {
+  ASSIGN_OR_RETURN(const ContainerState state, store.Load(kind, name));
+  const std::string status = state.Status();
+  if (status == "exited") return absl::OkStatus();
+  const std::string who = absl::StrCat(KindWord(kind), " ", name);
+  if (status == "lost") {
+    // Its monitor is gone: make sure the process went with it.
+    if (Alive(state.init)) (void)Signal(state.init, SIGKILL, who);
+    return absl::OkStatus();
+  }
+  if (Alive(state.init)) {
+    RETURN_IF_ERROR(Signal(state.init, sig, who));
+    if (!WaitGone(state.monitor, timeout_s * 1000)) (void)Signal(state.init, SIGKILL, who);
+  }
+  if (!WaitGone(state.monitor, kMonitorGraceMs)) {
+    return absl::DeadlineExceededError(absl::StrCat(who, ": its monitor (pid ", state.monitor.pid,
+                                                    ") did not finish within ", kMonitorGraceMs / 1000, " s"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KillContainer(const StateStore& store, Kind kind, const std::string& name, int sig) {
+  ASSIGN_OR_RETURN(const ContainerState state, store.Load(kind, name));
+  const std::string who = absl::StrCat(KindWord(kind), " ", name);
+  if (state.Status() != "running" || !Alive(state.init)) {
+    return absl::FailedPreconditionError(absl::StrCat(who, " is not running"));
+  }
+  return Signal(state.init, sig, who);
+}
+
+absl::Status RemoveContainer(const StateStore& store, Kind kind, const std::string& name, bool force) {
+  absl::StatusOr<ContainerState> state = store.Load(kind, name);
+  if (!state.ok()) {
+    // A directory without a readable state (a start that was killed half
+    // way) can go; one that does not exist is the NotFound.
+    if (absl::IsNotFound(state.status())) {
+      if (absl::StatusOr<common::UniqueFd> dir = store.Dir(kind, name); !dir.ok()) return state.status();
+    }
+    return store.Remove(kind, name);
+  }
+  const std::string who = absl::StrCat(KindWord(kind), " ", name);
+  const std::string status = state->Status();
+  if (status == "running" || status == "created") {
+    if (!force) {
+      return absl::FailedPreconditionError(absl::StrCat(who, " is running: stop it first, or use rm -f"));
+    }
+    RETURN_IF_ERROR(StopContainer(store, kind, name, 0, SIGKILL));
+  } else if (status == "lost") {
+    if (Alive(state->init)) (void)Signal(state->init, SIGKILL, who);
+    // The janitor removes the cgroup after the monitor's death; if it
+    // could not, do it here.
+    if (!state->cgroups.empty()) (void)sandbox::KillAndRemoveCgroups(state->cgroups);
+  }
+  absl::Status s = store.Remove(kind, name);
+  if (absl::IsNotFound(s)) return absl::OkStatus();  // --rm's monitor was first
+  return s;
+}
+
+}  // namespace runtime

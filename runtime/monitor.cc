@@ -1,0 +1,495 @@
+// The monitor process of a detached container: the fork from `minipod run
+// -d`, the start report on a pipe, then the event loop until the container
+// ends. See monitor.h for the life cycle.
+#include "runtime/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/absl/status_util.h"
+#include "runtime/event_loop.h"
+#include "runtime/exec.h"
+#include "sandbox/launcher.h"
+
+namespace runtime {
+namespace {
+
+constexpr size_t kReadChunk = 65536;
+constexpr size_t kMaxPartial = 16384;  // longest log line kept whole (as the kubelet)
+
+// A unix socket address for NAME in the directory dir_fd, short whatever
+// the directory's own path (sun_path holds 108 bytes).
+sockaddr_un SocketAddress(int dir_fd, const char* name) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dir_fd, name);
+  return addr;
+}
+
+// One stream of the container's output into the CRI log: whole lines as
+// F records, a line longer than kMaxPartial cut into P records.
+class LogStream {
+ public:
+  LogStream(int log_fd, const char* name) : log_fd_(log_fd), name_(name) {}
+  void Append(const char* data, size_t n) {
+    pending_.append(data, n);
+    size_t start = 0;
+    for (;;) {
+      const size_t nl = pending_.find('\n', start);
+      if (nl == std::string::npos) break;
+      Emit(absl::string_view(pending_).substr(start, nl - start), 'F');
+      start = nl + 1;
+    }
+    pending_.erase(0, start);
+    while (pending_.size() > kMaxPartial) {
+      Emit(absl::string_view(pending_).substr(0, kMaxPartial), 'P');
+      pending_.erase(0, kMaxPartial);
+    }
+  }
+  void Flush() {
+    if (!pending_.empty()) Emit(pending_, 'F');
+    pending_.clear();
+  }
+
+ private:
+  void Emit(absl::string_view line, char tag) {
+    const std::string record = absl::StrCat(NowRfc3339(), " ", name_, " ", std::string(1, tag), " ", line, "\n");
+    // One write: O_APPEND keeps the records of the two streams whole. A
+    // full disk loses lines, never the monitor.
+    if (log_fd_ >= 0) (void)!::write(log_fd_, record.data(), record.size());
+  }
+  int log_fd_;
+  const char* name_;
+  std::string pending_;
+};
+
+void WriteAll(int fd, absl::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+class Monitor {
+ public:
+  Monitor(const DetachRequest& request, const StateStore& store, ContainerState state, common::UniqueFd dir,
+          common::UniqueFd report)
+      : request_(request), store_(store), state_(std::move(state)), dir_(std::move(dir)), report_(std::move(report)) {}
+
+  [[noreturn]] void Main();
+
+ private:
+  // Reports the failure to `run -d`, removes the state and exits.
+  [[noreturn]] void Fail(int status, const std::string& why);
+  absl::Status SetUp();
+  void OnOutput(int index, uint32_t events);
+  void OnControl();
+  void OnClient(int fd, uint32_t events);
+  void OnSignal();
+  void OnExit();
+  void Drain(int index);
+
+  const DetachRequest& request_;
+  const StateStore& store_;
+  ContainerState state_;
+  common::UniqueFd dir_, report_;
+  std::optional<EventLoop> loop_;
+  std::unique_ptr<sandbox::Sandbox> sandbox_;
+  common::UniqueFd out_[2];     // read ends of stdout, stderr
+  common::UniqueFd stdin_keep_; // -i: the write end, held so stdin stays open
+  common::UniqueFd log_;
+  std::unique_ptr<LogStream> streams_[2];
+  common::UniqueFd control_, sigfd_;
+  std::vector<common::UniqueFd> clients_;
+  std::vector<int> waiters_;
+};
+
+void Monitor::Fail(int status, const std::string& why) {
+  (void)store_.Remove(state_.kind, state_.name);
+  WriteAll(report_.get(), absl::StrCat("fail ", status, " ", why, "\n"));
+  ::_exit(status);
+}
+
+absl::Status Monitor::SetUp() {
+  ASSIGN_OR_RETURN(EventLoop loop, EventLoop::Create());
+  loop_.emplace(std::move(loop));
+  log_ = common::UniqueFd(
+      ::openat(dir_.get(), kLogFile, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!log_) return common::ErrnoStatus(errno, absl::StrCat("open(", store_.PathOf(state_.kind, state_.name), "/", kLogFile, ")"));
+  streams_[0] = std::make_unique<LogStream>(log_.get(), "stdout");
+  streams_[1] = std::make_unique<LogStream>(log_.get(), "stderr");
+
+  // stdin: /dev/null, or with -i a pipe we keep open (nothing is written
+  // to it yet: the command reads and waits, as under `docker run -di`).
+  common::UniqueFd in_read, out_write[2];
+  if (request_.interactive) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
+    in_read = common::UniqueFd(p[0]);
+    stdin_keep_ = common::UniqueFd(p[1]);
+  } else {
+    in_read = common::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!in_read) return common::ErrnoStatus(errno, "open(/dev/null)");
+  }
+  for (int i = 0; i < 2; ++i) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
+    out_[i] = common::UniqueFd(p[0]);
+    out_write[i] = common::UniqueFd(p[1]);
+    ::fcntl(out_[i].get(), F_SETFL, O_NONBLOCK);
+  }
+
+  // The control socket, before the container exists: `wait` may come at once.
+  control_ = common::UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!control_) return common::ErrnoStatus(errno, "socket(AF_UNIX)");
+  const sockaddr_un addr = SocketAddress(dir_.get(), kControlSocket);
+  ::unlinkat(dir_.get(), kControlSocket, 0);
+  if (::bind(control_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(control_.get(), 16) != 0) {
+    return common::ErrnoStatus(errno, absl::StrCat("bind(", store_.PathOf(state_.kind, state_.name), "/", kControlSocket, ")"));
+  }
+
+  sandbox::LaunchOptions options;
+  options.stdio[0] = in_read.get();
+  options.stdio[1] = out_write[0].get();
+  options.stdio[2] = out_write[1].get();
+  options.foreground = false;
+  options.always_cgroup = true;
+  options.cgroup_name = absl::StrCat("minipod-", state_.id.substr(0, 12));
+  sandbox_ = std::make_unique<sandbox::Sandbox>(request_.config, request_.rootfs, options);
+  if (absl::Status s = sandbox_->Create(); !s.ok()) return s;
+  absl::StatusOr<std::optional<int>> started = sandbox_->Start();
+  if (!started.ok()) return started.status();
+  if (started->has_value()) {
+    // 126/127: the command could not be executed (the reason went to our
+    // stderr, which is still the caller's).
+    Fail(**started, "");
+  }
+  // Ours closed: EOF on the pipes once every process of the container has
+  // closed its copy.
+  in_read.Reset();
+  out_write[0].Reset();
+  out_write[1].Reset();
+
+  state_.status = "running";
+  state_.started = NowRfc3339();
+  if (std::optional<ProcessRef> ref = RefOf(sandbox_->pid()); ref.has_value()) state_.init = *ref;
+  state_.cgroups = sandbox_->cgroup_paths();
+  if (absl::StatusOr<NamespaceInodes> ns = ReadNamespaceInodes(sandbox_->pid()); ns.ok()) state_.namespaces = *ns;
+  const sandbox::CommandPlan& plan = sandbox_->command();
+  state_.exec.caps = sandbox_->caps();
+  state_.exec.uid = plan.uid;
+  state_.exec.gid = plan.gid;
+  state_.exec.env = plan.env;
+  state_.exec.workdir = request_.config.workdir;
+  if (!sandbox_->seccomp().filter.empty() || !sandbox_->seccomp().second.empty()) {
+    RETURN_IF_ERROR(WriteSeccompFile(dir_.get(), sandbox_->seccomp()));
+    state_.exec.seccomp = true;
+  }
+  RETURN_IF_ERROR(store_.Save(state_));
+
+  for (int i = 0; i < 2; ++i) {
+    RETURN_IF_ERROR(loop_->Add(out_[i].get(), EPOLLIN, [this, i](uint32_t ev) { OnOutput(i, ev); }));
+  }
+  RETURN_IF_ERROR(loop_->Add(control_.get(), EPOLLIN, [this](uint32_t) { OnControl(); }));
+  RETURN_IF_ERROR(loop_->Add(sandbox_->pidfd(), EPOLLIN, [this](uint32_t) { OnExit(); }));
+  return absl::OkStatus();
+}
+
+void Monitor::Main() {
+  // Our own session: the caller's terminal and process group are not ours.
+  ::setsid();
+  if (::chdir("/") != 0) {}
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGPIPE);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  sigfd_ = common::UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  state_.monitor = RefOf(::getpid()).value_or(ProcessRef{::getpid(), 0});
+  if (absl::Status s = SetUp(); !s.ok()) {
+    sandbox_.reset();  // the child killed, the cgroup removed
+    Fail(125, std::string(s.message()));
+  }
+  if (sigfd_) (void)loop_->Add(sigfd_.get(), EPOLLIN, [this](uint32_t) { OnSignal(); });
+
+  WriteAll(report_.get(), absl::StrCat("ok ", state_.name, "\n"));
+  report_.Reset();
+  // Nothing of the caller's stays open: its terminal or pipe would not see
+  // EOF while we live.
+  if (const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC); null >= 0) {
+    for (int i = 0; i < 3; ++i) ::dup2(null, i);
+    ::close(null);
+  }
+  if (absl::Status s = loop_->Run(); !s.ok()) {
+    // The loop itself failed: the container cannot be watched any more.
+    ::kill(sandbox_->pid(), SIGKILL);
+    OnExit();
+  }
+  ::_exit(0);
+}
+
+void Monitor::OnOutput(int i, uint32_t events) {
+  char buf[kReadChunk];
+  for (int rounds = 0; rounds < 16; ++rounds) {
+    const ssize_t n = ::read(out_[i].get(), buf, sizeof buf);
+    if (n > 0) {
+      streams_[i]->Append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    // EOF (or an error): the stream is over.
+    streams_[i]->Flush();
+    loop_->Remove(out_[i].get());
+    out_[i].Reset();
+    return;
+  }
+  (void)events;
+}
+
+void Monitor::Drain(int i) {
+  if (!out_[i]) return;
+  char buf[kReadChunk];
+  // What is in the pipe now; a process that escaped the kill still holding
+  // the write end cannot keep us here.
+  for (int rounds = 0; rounds < 256; ++rounds) {
+    const ssize_t n = ::read(out_[i].get(), buf, sizeof buf);
+    if (n <= 0) break;
+    streams_[i]->Append(buf, static_cast<size_t>(n));
+  }
+  streams_[i]->Flush();
+  loop_->Remove(out_[i].get());
+  out_[i].Reset();
+}
+
+void Monitor::OnControl() {
+  for (;;) {
+    common::UniqueFd client(::accept4(control_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!client) return;
+    struct ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        (cred.uid != 0 && cred.uid != ::geteuid())) {
+      continue;  // the directory is private; this is a second fence
+    }
+    const int fd = client.get();
+    if (!loop_->Add(fd, EPOLLIN, [this, fd](uint32_t ev) { OnClient(fd, ev); }).ok()) continue;
+    clients_.push_back(std::move(client));
+  }
+}
+
+void Monitor::OnClient(int fd, uint32_t events) {
+  char buf[256];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  if (n > 0) {
+    const absl::string_view request = absl::StripAsciiWhitespace(absl::string_view(buf, static_cast<size_t>(n)));
+    if (request == "wait") {
+      waiters_.push_back(fd);
+      return;
+    }
+    WriteAll(fd, absl::StrCat("error unknown request\n"));
+  } else if (n < 0 && errno == EAGAIN && !(events & (EPOLLHUP | EPOLLERR))) {
+    return;
+  }
+  loop_->Remove(fd);
+  for (auto it = clients_.begin(); it != clients_.end(); ++it) {
+    if (it->get() == fd) {
+      clients_.erase(it);
+      break;
+    }
+  }
+  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+    if (*it == fd) {
+      waiters_.erase(it);
+      break;
+    }
+  }
+}
+
+void Monitor::OnSignal() {
+  struct signalfd_siginfo info;
+  while (::read(sigfd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    const int sig = static_cast<int>(info.ssi_signo);
+    // SIGTERM or SIGINT to the monitor (a shutdown) stop the container the
+    // way `minipod stop` starts to; SIGHUP and SIGPIPE are ignored.
+    if ((sig == SIGTERM || sig == SIGINT) && sandbox_ && sandbox_->pid() > 0) {
+      ::syscall(SYS_pidfd_send_signal, sandbox_->pidfd(), sig, nullptr, 0);
+    }
+  }
+}
+
+void Monitor::OnExit() {
+  absl::StatusOr<sandbox::ExitInfo> info = sandbox_->Reap();
+  Drain(0);
+  Drain(1);
+  if (info.ok() && !info->oom_line.empty()) {
+    const std::string line = absl::StrCat("minipod: ", info->oom_line, "\n");
+    streams_[1]->Append(line.data(), line.size());
+  }
+  // The cgroup removed (anything left in it killed) before the state says
+  // the container has exited.
+  sandbox_->Delete();
+  state_.status = "exited";
+  state_.finished = NowRfc3339();
+  if (info.ok()) {
+    state_.exit_code = info->code;
+    state_.signal = info->signal;
+    state_.oom = info->oom;
+  }
+  if (state_.auto_remove) {
+    (void)store_.Remove(state_.kind, state_.name);
+  } else {
+    (void)store_.Save(state_);
+    ::unlinkat(dir_.get(), kControlSocket, 0);
+  }
+  for (int fd : waiters_) WriteAll(fd, absl::StrCat("exit ", state_.exit_code, "\n"));
+  loop_->Stop();
+}
+
+}  // namespace
+
+absl::StatusOr<DetachResult> RunDetached(const DetachRequest& request) {
+  ASSIGN_OR_RETURN(StateStore store, StateStore::Open());
+  DetachResult result;
+  common::UniqueFd dir;
+  if (request.name.empty()) {
+    for (int attempt = 0;; ++attempt) {
+      result.name = RandomName();
+      absl::StatusOr<common::UniqueFd> d = store.Create(request.kind, result.name);
+      if (d.ok()) {
+        dir = *std::move(d);
+        break;
+      }
+      if (!absl::IsAlreadyExists(d.status()) || attempt > 8) return d.status();
+    }
+  } else {
+    result.name = request.name;
+    ASSIGN_OR_RETURN(dir, store.Create(request.kind, request.name));
+  }
+
+  ContainerState state;
+  state.kind = request.kind;
+  state.name = result.name;
+  state.id = RandomId();
+  state.pod = request.pod;
+  state.command = request.config.command;
+  state.rootfs = request.rootfs;
+  state.created = NowRfc3339();
+  state.status = "created";
+  state.ports = request.publish;
+  state.share = request.share;
+  state.tty = request.tty;
+  state.interactive = request.interactive;
+  state.auto_remove = request.auto_remove;
+  state.args = request.args;
+  if (absl::Status s = store.Save(state); !s.ok()) {
+    (void)store.Remove(request.kind, result.name);
+    return s;
+  }
+
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    const int err = errno;
+    (void)store.Remove(request.kind, result.name);
+    return common::ErrnoStatus(err, "pipe2");
+  }
+  common::UniqueFd report_read(p[0]), report_write(p[1]);
+  fflush(stdout);
+  fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    (void)store.Remove(request.kind, result.name);
+    return common::ErrnoStatus(err, "fork(monitor)");
+  }
+  if (pid == 0) {
+    report_read.Reset();
+    Monitor monitor(request, store, std::move(state), std::move(dir), std::move(report_write));
+    monitor.Main();
+  }
+  report_write.Reset();
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(report_read.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  if (absl::StartsWith(text, "ok ")) return result;
+  // The monitor failed and exits: reap it.
+  int ws;
+  while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
+  absl::string_view rest = text;
+  if (absl::ConsumePrefix(&rest, "fail ")) {
+    const size_t sp = rest.find(' ');
+    int status = 125;
+    if (sp != absl::string_view::npos && absl::SimpleAtoi(rest.substr(0, sp), &status)) {
+      result.status = status;
+      result.error = std::string(absl::StripTrailingAsciiWhitespace(rest.substr(sp + 1)));
+      return result;
+    }
+  }
+  (void)store.Remove(request.kind, result.name);
+  result.status = 125;
+  result.error = "the monitor process died before the container started";
+  return result;
+}
+
+absl::StatusOr<int> WaitForExit(const StateStore& store, Kind kind, const std::string& name, int timeout_ms) {
+  ASSIGN_OR_RETURN(common::UniqueFd dir, store.Dir(kind, name));
+  common::UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return common::ErrnoStatus(errno, "socket(AF_UNIX)");
+  const sockaddr_un addr = SocketAddress(dir.get(), kControlSocket);
+  if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == ENOENT || errno == ECONNREFUSED) {
+      return absl::NotFoundError(absl::StrCat(KindWord(kind), " ", name, " is not running"));
+    }
+    return common::ErrnoStatus(errno, absl::StrCat("connect(", store.PathOf(kind, name), "/", kControlSocket, ")"));
+  }
+  WriteAll(sock.get(), "wait\n");
+  std::string text;
+  char buf[256];
+  for (;;) {
+    struct pollfd pfd = {sock.get(), POLLIN, 0};
+    const int r = ::poll(&pfd, 1, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) return absl::DeadlineExceededError(absl::StrCat(KindWord(kind), " ", name, " still runs"));
+    const ssize_t n = ::read(sock.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.find('\n') != std::string::npos) break;
+  }
+  absl::string_view rest = absl::StripTrailingAsciiWhitespace(text);
+  int code = 0;
+  if (absl::ConsumePrefix(&rest, "exit ") && absl::SimpleAtoi(rest, &code)) return code;
+  return absl::NotFoundError(absl::StrCat("the monitor of ", name, " went away without a status"));
+}
+
+}  // namespace runtime

@@ -1,0 +1,53 @@
+// The monitor: the parent of a detached container, as podman's conmon is.
+// `minipod run -d` reserves the name, forks the monitor and waits on a pipe
+// until the container runs (or failed: 125/126/127 and the reason). The
+// monitor then detaches (new session, stdio on /dev/null) and runs one
+// event loop: the container's pidfd, its stdout/stderr pipes into the CRI
+// log, the control socket (wait), the published ports, and a signalfd
+// (SIGTERM/SIGINT passed on to the container). When the container ends it
+// records how, removes the cgroup (its mount namespace dies with the
+// container's processes), answers the waiters and exits; with --rm it
+// removes the state directory too. If the monitor itself is killed, the
+// container dies with it (PDEATHSIG), the cgroup janitor removes the cgroup,
+// and `ps` reports the container as lost.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/state.h"
+#include "sandbox/run_config.h"
+
+namespace runtime {
+
+struct DetachRequest {
+  Kind kind = Kind::kContainer;  // kPod: a pod's holder
+  std::string name;              // "": a random one
+  std::string pod;               // the pod a container joins ("" for none)
+  sandbox::RunConfig config;
+  std::string rootfs;            // the resolved root (--rootfs, or --bundle's tree)
+  std::vector<std::string> publish;  // -p specs
+  std::vector<std::string> share;    // a pod's shared namespace types
+  bool auto_remove = false;      // --rm
+  bool interactive = false;      // -i: stdin kept open
+  bool tty = false;              // -t
+  std::vector<std::string> args; // the command line, for inspect
+};
+
+struct DetachResult {
+  std::string name;
+  int status = 0;  // 0: it runs; else 125/126/127
+  std::string error;  // the reason, when status != 0
+};
+
+// Starts the container under a new monitor and returns when it runs or
+// failed. An error Status: nothing was started (the name is free again).
+absl::StatusOr<DetachResult> RunDetached(const DetachRequest& request);
+
+// The control socket: asks the monitor of a running container to report
+// its exit status when it ends, and waits (timeout_ms < 0: forever).
+// NotFound when the container is not running any more.
+absl::StatusOr<int> WaitForExit(const StateStore& store, Kind kind, const std::string& name, int timeout_ms = -1);
+
+}  // namespace runtime
