@@ -125,7 +125,8 @@ char ProcState(pid_t pid) {
 
 class Sandbox {
  public:
-  Sandbox(const RunConfig& config, const std::string& rootfs) : config_(config), rootfs_(rootfs) {}
+  Sandbox(const RunConfig& config, const std::string& rootfs, const JoinedNamespaces& joined)
+      : config_(config), rootfs_(rootfs), joined_(joined) {}
   ~Sandbox() { Delete(); }
 
   absl::Status Create();
@@ -147,6 +148,9 @@ class Sandbox {
 
   const RunConfig& config_;
   const std::string& rootfs_;
+  const JoinedNamespaces& joined_;
+  NamespaceJoins joins_;  // owns the ns:PATH files
+  Namespaces ns_;
   int64_t start_ms_ = 0;
   bool rootless_ = false;
   CommandPlan command_;
@@ -210,6 +214,8 @@ absl::Status Sandbox::Create() {
   ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config_.memory, config_.pids, config_.cpus));
 
   // Everything the child will reach on the host, opened now.
+  ASSIGN_OR_RETURN(joins_, OpenNamespaceJoins(config_, joined_));
+  ASSIGN_OR_RETURN(ns_, PlanNamespaces(config_, joins_, rootless_));
   ASSIGN_OR_RETURN(inputs_, OpenMountInputs(config_, rootfs_, rootless_));
   mounts_ = PlanMounts(config_, inputs_);
 
@@ -219,6 +225,7 @@ absl::Status Sandbox::Create() {
   plan_inputs.rootless = rootless_;
   plan_inputs.term = ::getenv("TERM");
   plan_inputs.launcher_pid = ::getpid();
+  plan_inputs.ns = &ns_;
   if (config_.init && config_.status_fd >= 0) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
@@ -289,7 +296,7 @@ absl::Status Sandbox::Create() {
   mask_changed_ = true;
 
   if (const int err = JoinPidNamespaceInParent(plan_.ns); err != 0) {
-    return common::ErrnoStatus(err, "setns(pid namespace)");
+    return common::ErrnoStatus(err, absl::StrCat("setns(", DescribeJoin(config_, NsType::kPid), ")"));
   }
   // fork-like: no new stack, the child continues here on a copy of ours.
   int pidfd = -1;
@@ -303,7 +310,8 @@ absl::Status Sandbox::Create() {
   if (pid == 0) ChildMain(plan_);
   pid_ = static_cast<pid_t>(pid);
   pidfd_ = common::UniqueFd(pidfd);
-  pid_ns_ = PidNsOf(pid_);
+  // Job control waits for the processes of the command's own pid namespace only.
+  if (plan_.ns[NsType::kPid].mode == NsMode::kNew) pid_ns_ = PidNsOf(pid_);
 
   if (rootless_) {
     const std::string proc = absl::StrCat("/proc/", pid_);
@@ -355,7 +363,7 @@ absl::StatusOr<std::optional<int>> Sandbox::Start() {
     if (step == Step::kMounts && e.index < mounts_.size()) {
       absl::StrAppend(&what, ": ", DescribeStep(mounts_[e.index]));
     } else if (step == Step::kJoinNs && e.index < kNsTypes) {
-      absl::StrAppend(&what, "(", NsName(static_cast<NsType>(e.index)), ")");
+      absl::StrAppend(&what, "(", DescribeJoin(config_, static_cast<NsType>(e.index)), ")");
     } else if (step == Step::kWorkdir) {
       absl::StrAppend(&what, " ", config_.workdir);
     }
@@ -541,8 +549,8 @@ void Sandbox::Delete() {
 
 }  // namespace
 
-absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs) {
-  Sandbox sandbox(config, rootfs);
+absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs, const JoinedNamespaces& joined) {
+  Sandbox sandbox(config, rootfs, joined);
   RETURN_IF_ERROR(sandbox.Create());
   ASSIGN_OR_RETURN(const std::optional<int> failed_exec, sandbox.Start());
   if (failed_exec.has_value()) return *failed_exec;

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "sandbox/init_status.h"
+#include "sandbox/namespaces.h"
 #include "sandbox/run_config.h"
 
 namespace sandbox {
@@ -28,7 +29,10 @@ inline constexpr int kExitNotFound = 127;
 // Runs the command; returns its exit status (128+N for signal N). An error
 // Status is a failure of the launcher itself (exit 125), with one line
 // naming the input and the reason.
-absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs);
+// `joined`: the descriptors of container:NAME choices, resolved by the
+// caller (ns:PATH files are opened here when absent).
+absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs,
+                               const JoinedNamespaces& joined = JoinedNamespaces());
 
 // The OOM line, worded by what happened: the command itself killed, or
 // some of its processes.
