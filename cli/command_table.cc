@@ -6,12 +6,14 @@ namespace minipod {
 std::vector<Command> RootfsCommands();
 std::vector<Command> RunCommands();
 std::vector<Command> ContainerCommands();
+std::vector<Command> PodCommands();
 
 const std::vector<Command>& Commands() {
   static const auto* commands = [] {
     auto* all = new std::vector<Command>;
     for (Command& c : RunCommands()) all->push_back(std::move(c));
     for (Command& c : ContainerCommands()) all->push_back(std::move(c));
+    for (Command& c : PodCommands()) all->push_back(std::move(c));
     for (Command& c : RootfsCommands()) all->push_back(std::move(c));
     return all;
   }();

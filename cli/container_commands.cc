@@ -242,10 +242,12 @@ absl::StatusOr<int> RunExec(const cli::ParsedArgs& args) {
 
 }  // namespace
 
-absl::StatusOr<int> RunDetachedFromArgs(const cli::ParsedArgs& args, sandbox::RunConfig config, std::string root) {
+absl::StatusOr<int> RunDetachedFromArgs(const cli::ParsedArgs& args, sandbox::RunConfig config, std::string root,
+                                        const sandbox::JoinedNamespaces& joined) {
   runtime::DetachRequest request;
   request.name = args.Value("name");
   request.pod = args.Value("pod");
+  request.joined = joined;
   request.config = std::move(config);
   request.rootfs = std::move(root);
   request.publish = args.Values("publish");

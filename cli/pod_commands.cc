@@ -1,11 +1,163 @@
 // `minipod pod create/ps/rm/inspect` and `inspect --namespaces`.
-#include "cli/container_commands.h"
+#include <stdio.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "cli/container_commands.h"
+#include "common/absl/status_util.h"
+#include "runtime/ns_table.h"
+#include "runtime/pods.h"
+#include "runtime/state.h"
+#include "sandbox/launcher.h"
 
 namespace minipod {
+namespace {
 
-absl::StatusOr<int> InspectNamespaces(const runtime::StateStore&, const std::vector<std::string>&, bool) {
-  return absl::UnimplementedError("inspect --namespaces: not yet");
+using cli::ArgKind;
+using json = nlohmann::ordered_json;
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      absl::StrAppend(&line, r[i], i + 1 < r.size() ? std::string(width[i] - r[i].size() + 2, ' ') : "");
+    }
+    printf("%s\n", line.c_str());
+  }
+}
+
+absl::StatusOr<int> RunPodCreate(const cli::ParsedArgs& args) {
+  if (args.operands().size() != 1) return absl::InvalidArgumentError("pod create: name one pod");
+  runtime::PodRequest request;
+  request.name = args.operands()[0];
+  if (args.Has("share")) {
+    ASSIGN_OR_RETURN(request.share, runtime::ParseShare(args.Value("share")));
+  }
+  request.publish = args.Values("publish");
+  request.hostname = args.Value("hostname");
+  ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
+  ASSIGN_OR_RETURN(const int status, runtime::CreatePod(store, request));
+  if (status == 0) printf("%s\n", request.name.c_str());
+  return status;
+}
+
+absl::StatusOr<int> RunPodPs(const cli::ParsedArgs& args) {
+  ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
+  ASSIGN_OR_RETURN(const std::vector<std::string> names, store.List(runtime::Kind::kPod));
+  json out = json::array();
+  std::vector<std::vector<std::string>> rows = {{"POD", "STATUS", "SHARE", "CONTAINERS", "PORTS", "CREATED"}};
+  for (const std::string& n : names) {
+    absl::StatusOr<runtime::ContainerState> s = store.Load(runtime::Kind::kPod, n);
+    if (!s.ok()) continue;
+    ASSIGN_OR_RETURN(const std::vector<std::string> members, runtime::PodMembers(store, n));
+    out.push_back(json{{"name", n},
+                       {"status", s->Status()},
+                       {"share", s->share},
+                       {"containers", members},
+                       {"ports", s->ports},
+                       {"holder_pid", s->init.pid},
+                       {"created", s->created}});
+    rows.push_back({n, s->Status(), absl::StrJoin(s->share, ","), members.empty() ? "-" : absl::StrJoin(members, ","),
+                    s->ports.empty() ? "-" : absl::StrJoin(s->ports, ","), s->created.substr(0, 19)});
+  }
+  if (args.Has("json")) {
+    printf("%s\n", out.dump(2).c_str());
+  } else {
+    PrintTable(rows);
+  }
+  return 0;
+}
+
+absl::StatusOr<int> RunPodRm(const cli::ParsedArgs& args) {
+  if (args.operands().empty()) return absl::InvalidArgumentError("pod rm: name a pod");
+  ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
+  int status = 0;
+  for (const std::string& name : args.operands()) {
+    if (absl::Status s = runtime::RemovePod(store, name, args.Has("force")); !s.ok()) {
+      fprintf(stderr, "minipod pod rm: %s\n", std::string(s.message()).c_str());
+      status = 1;
+    }
+  }
+  return status;
+}
+
+absl::StatusOr<int> RunPodInspect(const cli::ParsedArgs& args) {
+  if (args.operands().size() != 1) return absl::InvalidArgumentError("pod inspect: name one pod");
+  const std::string& name = args.operands()[0];
+  ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
+  ASSIGN_OR_RETURN(const runtime::ContainerState holder, store.Load(runtime::Kind::kPod, name));
+  ASSIGN_OR_RETURN(const std::vector<std::string> all, runtime::PodMembers(store, name));
+  // Exited members have no namespaces left to show.
+  std::vector<std::string> running;
+  for (const std::string& m : all) {
+    absl::StatusOr<runtime::ContainerState> s = store.Load(runtime::Kind::kContainer, m);
+    if (s.ok() && s->Status() == "running") running.push_back(m);
+  }
+  ASSIGN_OR_RETURN(const runtime::NsTable table, runtime::NamespaceTable(store, running, name));
+  if (args.Has("json")) {
+    json j = {{"name", name},        {"status", holder.Status()}, {"share", holder.share},
+              {"containers", all},   {"ports", holder.ports},     {"holder_pid", holder.init.pid}};
+    const json t = runtime::NsTableJson(table);
+    for (auto it = t.begin(); it != t.end(); ++it) j[it.key()] = it.value();
+    printf("%s\n", j.dump(2).c_str());
+  } else {
+    printf("pod %s (%s), shares %s; containers: %s\n\n%s", name.c_str(), holder.Status().c_str(),
+           absl::StrJoin(holder.share, ",").c_str(), all.empty() ? "none" : absl::StrJoin(all, ", ").c_str(),
+           runtime::RenderNsTable(table).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::StatusOr<int> InspectNamespaces(const runtime::StateStore& store, const std::vector<std::string>& names,
+                                      bool as_json) {
+  ASSIGN_OR_RETURN(const runtime::NsTable table, runtime::NamespaceTable(store, names));
+  if (as_json) {
+    printf("%s\n", runtime::NsTableJson(table).dump(2).c_str());
+  } else {
+    printf("%s", runtime::RenderNsTable(table).c_str());
+  }
+  return 0;
+}
+
+std::vector<Command> PodCommands() {
+  std::vector<Command> commands;
+  Command create{{"pod", "create"}, "[OPTIONS] NAME", "start a pod: a holder of shared namespaces",
+                 "Starts the pod's holder, minipod-init in pause mode under its own\n"
+                 "monitor, in new namespaces. Containers join it with `run -d --pod NAME`:\n"
+                 "by default they share its network and IPC namespaces and keep their own\n"
+                 "mount, UTS and pid namespaces (the classic Pod table); cgroup and user\n"
+                 "namespaces stay the host's. --share net,ipc,uts gives today's Kubernetes\n"
+                 "and podman sharing; adding pid shares the holder as everyone's PID 1.",
+                 {{"share", 0, ArgKind::kValue, "TYPES", "namespaces the pod shares: net,ipc (default), pid, uts"},
+                  {"publish", 'p', ArgKind::kList, "[IP:]HOSTPORT:PORT[/udp]", "relay a host port into the pod's network"},
+                  {"hostname", 0, ArgKind::kValue, "NAME", "the holder's host name (default: the pod's name)"}},
+                 RunPodCreate};
+  create.failure_status = sandbox::kExitLauncherFailed;
+  commands.push_back(create);
+  commands.push_back(Command{{"pod", "ps"}, "[OPTIONS]", "list pods", "Lists the pods and their containers.",
+                             {{"json", 0, ArgKind::kFlag, "", "a JSON array"}}, RunPodPs});
+  commands.push_back(Command{{"pod", "rm"}, "[OPTIONS] NAME...", "remove pods and their containers",
+                             "Removes the pod's containers (running ones only with -f), then stops and\n"
+                             "removes its holder.",
+                             {{"force", 'f', ArgKind::kFlag, "", "kill running containers first"}}, RunPodRm});
+  commands.push_back(Command{{"pod", "inspect"}, "[OPTIONS] NAME", "show a pod's namespace table",
+                             "Prints the pod and its namespace table: one column for the host, the\n"
+                             "holder and each running container, one row per namespace type, each cell\n"
+                             "the namespace's inode and whose it is (host, pod, own, shared).",
+                             {{"json", 0, ArgKind::kFlag, "", "JSON instead of a table"}}, RunPodInspect});
+  return commands;
 }
 
 }  // namespace minipod

@@ -12,6 +12,8 @@
 #include "cli/run_options.h"
 #include "common/absl/status_util.h"
 #include "rootfs/bundle_cache.h"
+#include "runtime/pods.h"
+#include "runtime/state.h"
 #include "sandbox/launcher.h"
 #include "sandbox/run_config.h"
 
@@ -22,16 +24,30 @@ absl::StatusOr<int> RunRun(const cli::ParsedArgs& args) {
   // Relative paths on the command line are the caller's working directory's.
   char cwd[PATH_MAX] = "";
   if (::getcwd(cwd, sizeof cwd) == nullptr) cwd[0] = '\0';
-  ASSIGN_OR_RETURN(const sandbox::RunConfig config, cli::ParseRunConfig(args, cwd));
+  ASSIGN_OR_RETURN(sandbox::RunConfig config, cli::ParseRunConfig(args, cwd));
+  if (!args.Has("detach")) {
+    for (const char* o : {"name", "rm", "publish"}) {
+      if (args.Has(o)) return absl::InvalidArgumentError(absl::StrCat("--", o, " needs -d (a container that lives on)"));
+    }
+  }
+  // container:NAME and --pod: pidfds of the recorded processes, held until
+  // the sandbox has joined them.
+  const std::string pod = args.Value("pod");
+  runtime::ResolvedJoins joins;
+  bool joins_containers = !pod.empty();
+  for (const sandbox::NsChoice* c : {&config.net, &config.ipc, &config.pid, &config.uts}) {
+    joins_containers = joins_containers || c->kind == sandbox::NsChoice::Kind::kContainer;
+  }
+  if (joins_containers) {
+    ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
+    ASSIGN_OR_RETURN(joins, runtime::ResolveJoins(store, pod, args.Has("init"), &config));
+  }
   std::string root = config.rootfs;
   if (!config.bundle.empty()) {
     ASSIGN_OR_RETURN(root, rootfs::BundleRootfs(config.bundle));
   }
-  if (args.Has("detach")) return RunDetachedFromArgs(args, config, root);
-  for (const char* o : {"name", "rm", "publish", "pod"}) {
-    if (args.Has(o)) return absl::InvalidArgumentError(absl::StrCat("--", o, " needs -d (a container that lives on)"));
-  }
-  return sandbox::RunSandbox(config, root);
+  if (args.Has("detach")) return RunDetachedFromArgs(args, config, root, joins.fds);
+  return sandbox::RunSandbox(config, root, joins.fds);
 }
 
 }  // namespace

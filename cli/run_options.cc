@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include <limits>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace minipod::cli {
 namespace {
@@ -83,6 +85,39 @@ absl::StatusOr<uint32_t> ParseId(absl::string_view option, absl::string_view raw
   return v;
 }
 
+// new | host | container:NAME | ns:PATH (and none, for --net: Docker's
+// word for a network namespace of its own with only loopback).
+absl::StatusOr<sandbox::NsChoice> ParseNsChoice(absl::string_view option, absl::string_view raw,
+                                                absl::string_view cwd) {
+  using Kind = sandbox::NsChoice::Kind;
+  sandbox::NsChoice choice;
+  if (raw == "new" || (option == "--net" && raw == "none")) return choice;
+  if (raw == "host") {
+    choice.kind = Kind::kHost;
+    return choice;
+  }
+  if (absl::ConsumePrefix(&raw, "container:")) {
+    // Docker's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
+    bool ok = !raw.empty() && absl::ascii_isalnum(static_cast<unsigned char>(raw[0]));
+    for (char ch : raw) {
+      ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-');
+    }
+    if (!ok) return Invalid(option, absl::StrCat("container:", raw), "a container name is [a-zA-Z0-9][a-zA-Z0-9_.-]*");
+    choice.kind = Kind::kContainer;
+    choice.target = std::string(raw);
+    return choice;
+  }
+  if (absl::ConsumePrefix(&raw, "ns:")) {
+    auto path = HostPath(option, raw, cwd);
+    if (!path.ok()) return path.status();
+    choice.kind = Kind::kPath;
+    choice.target = *path;
+    return choice;
+  }
+  return Invalid(option, raw,
+                 absl::StrCat(option == "--net" ? "none, " : "", "new, host, container:NAME or ns:PATH"));
+}
+
 }  // namespace
 
 const std::vector<OptionSpec>& RunOptions() {
@@ -98,7 +133,6 @@ const std::vector<OptionSpec>& RunOptions() {
       {"env", 'e', ArgKind::kList, "K=V", "set an environment variable"},
       {"workdir", 'w', ArgKind::kValue, "DIR", "working directory inside (default: /)"},
       {"user", 'u', ArgKind::kValue, "UID[:GID]", "run the command as this user (default: 0:0)"},
-      {"net", 0, ArgKind::kValue, "none|host", "none: own network namespace with loopback (default)"},
       {"memory", 'm', ArgKind::kValue, "SIZE", "memory limit (e.g. 512m); an OOM kill is reported"},
       {"pids", 0, ArgKind::kValue, "N", "at most N tasks"},
       {"cpus", 0, ArgKind::kValue, "FRACTION", "CPU time, in CPUs (e.g. 0.5)"},
@@ -106,7 +140,16 @@ const std::vector<OptionSpec>& RunOptions() {
       {"cap-drop", 0, ArgKind::kList, "CAP", "drop a capability (ALL for all)"},
       {"seccomp", 0, ArgKind::kValue, "PROFILE", "default, unconfined, or a Docker-format JSON file"},
       {"no-init", 0, ArgKind::kFlag, "", "run the command as PID 1 instead of under minipod-init"},
+      // Namespaces: each new (the default), the host's, another container's, or a namespace file.
+      {"net", 0, ArgKind::kValue, "MODE",
+       "network namespace: none or new (own, loopback only; default), host, container:NAME, ns:PATH"},
+      {"ipc", 0, ArgKind::kValue, "MODE", "IPC namespace (System V IPC, POSIX queues): new, host, container:NAME, ns:PATH"},
+      {"pid", 0, ArgKind::kValue, "MODE",
+       "pid namespace: new, host, container:NAME, ns:PATH; when not new, the command is not PID 1 (--no-init implied)"},
+      {"uts", 0, ArgKind::kValue, "MODE", "host name namespace: new, host, container:NAME, ns:PATH (--hostname needs new)"},
+      {"init", 0, ArgKind::kFlag, "", "keep minipod-init in a pid namespace that is not new (as a child subreaper)"},
       {"status-fd", 0, ArgKind::kValue, "FD", "write a JSON line to FD at start and at exit"},
+      {"cgroupns", 0, ArgKind::kValue, "host|private", "the cgroup namespace: private (new; default) or the host's"},
       // Containers that live on (cli/container_commands.cc).
       {"detach", 'd', ArgKind::kFlag, "", "run in the background under a monitor; print the name and return"},
       {"name", 0, ArgKind::kValue, "NAME", "the container's name (with -d; default: a random one)"},
@@ -224,14 +267,25 @@ absl::StatusOr<RunConfig> ParseRunConfig(const ParsedArgs& args, absl::string_vi
       c.gid = *gid;
     }
   }
-  if (args.Has("net")) {
-    const std::string n = args.Value("net");
-    if (n == "host") {
-      c.net_host = true;
-    } else if (n != "none") {
-      return Invalid("--net", n, "none or host");
-    }
+  // Namespaces. A pid namespace that is not new has its PID 1 already:
+  // minipod-init only with --init, as a subreaper.
+  for (auto [name, choice] : {std::pair{"net", &c.net}, {"ipc", &c.ipc}, {"pid", &c.pid}, {"uts", &c.uts}}) {
+    if (!args.Has(name)) continue;
+    auto parsed = ParseNsChoice(absl::StrCat("--", name), args.Value(name), cwd);
+    if (!parsed.ok()) return parsed.status();
+    *choice = *std::move(parsed);
   }
+  if (args.Has("hostname") && !c.uts.is_new()) {
+    return Invalid("--hostname", c.hostname,
+                   absl::StrCat("the host name is only ours to set in a uts namespace of our own (--uts ",
+                                c.uts.ToString(), ")"));
+  }
+  if (args.Has("cgroupns")) {
+    const std::string v = args.Value("cgroupns");
+    if (v != "host" && v != "private") return Invalid("--cgroupns", v, "host or private");
+    c.cgroupns_host = v == "host";
+  }
+  if (args.Has("init") && args.Has("no-init")) return absl::InvalidArgumentError("--init and --no-init exclude each other");
   if (args.Has("memory")) c.memory = args.Value("memory");
   if (args.Has("pids")) c.pids = args.Value("pids");
   if (args.Has("cpus")) c.cpus = args.Value("cpus");
@@ -241,7 +295,7 @@ absl::StatusOr<RunConfig> ParseRunConfig(const ParsedArgs& args, absl::string_vi
     c.seccomp = args.Value("seccomp");
     if (c.seccomp.empty()) return Invalid("--seccomp", c.seccomp, "default, unconfined or a file");
   }
-  c.init = !args.Has("no-init");
+  c.init = args.Has("init") || (!args.Has("no-init") && c.pid.is_new());
   if (args.Has("status-fd")) {
     const std::string f = args.Value("status-fd");
     int fd = -1;

@@ -178,6 +178,7 @@ absl::Status Monitor::SetUp() {
   options.foreground = false;
   options.always_cgroup = true;
   options.cgroup_name = absl::StrCat("minipod-", state_.id.substr(0, 12));
+  options.joined = request_.joined;
   sandbox_ = std::make_unique<sandbox::Sandbox>(request_.config, request_.rootfs, options);
   if (absl::Status s = sandbox_->Create(); !s.ok()) return s;
   absl::StatusOr<std::optional<int>> started = sandbox_->Start();

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/state.h"
+#include "sandbox/namespaces.h"
 #include "sandbox/run_config.h"
 
 namespace runtime {
@@ -33,6 +34,7 @@ struct DetachRequest {
   bool interactive = false;      // -i: stdin kept open
   bool tty = false;              // -t
   std::vector<std::string> args; // the command line, for inspect
+  sandbox::JoinedNamespaces joined;  // container:NAME and --pod, resolved (inherited by the monitor)
 };
 
 struct DetachResult {

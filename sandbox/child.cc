@@ -147,7 +147,10 @@ int CloexecRange(unsigned from, unsigned to) {
   size_t failed = 0;
   if (const int err = ApplyMountsInChild(p.mounts, &failed); err != 0) ChildFail(efd, Step::kMounts, err, failed);
   if (const int err = PivotRootInChild(); err != 0) ChildFail(efd, Step::kPivot, err);
-  if (::sethostname(p.hostname, strlen(p.hostname)) != 0) ChildFail(efd, Step::kHostname, errno);
+  // The host name only of a uts namespace we made: never the host's or a joined one's.
+  if (p.ns[NsType::kUts].mode == NsMode::kNew && ::sethostname(p.hostname, strlen(p.hostname)) != 0) {
+    ChildFail(efd, Step::kHostname, errno);
+  }
   if (p.loopback != nullptr) {
     if (const int err = LoopbackUpInChild(*p.loopback, nullptr); err != 0) ChildFail(efd, Step::kLoopback, err);
   }
@@ -169,13 +172,14 @@ std::vector<std::string> SearchPath(const std::string& cmd, const std::vector<st
 
 CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& in) {
   CommandPlan plan;
-  plan.ns = SandboxNamespaces(config.net_host, in.rootless);
+  plan.ns = in.ns != nullptr ? *in.ns : SandboxNamespaces(config.net_host(), in.rootless);
   plan.uid = config.uid;
   plan.gid = config.gid;
   // In a user namespace we made, setgroups is denied (we wrote "deny").
   plan.clear_groups = plan.ns[NsType::kUser].mode != NsMode::kNew;
-  // From a new pid namespace the parent is outside it: getppid() is 0.
-  plan.expected_ppid = plan.ns[NsType::kPid].mode == NsMode::kNew ? 0 : in.launcher_pid;
+  // From a new or joined pid namespace the parent is outside it: getppid()
+  // is 0 (a joined one is never our own: that is planned as the host's).
+  plan.expected_ppid = plan.ns[NsType::kPid].mode == NsMode::kHost ? in.launcher_pid : 0;
   // argv: under minipod-init at /dev/init unless --no-init. --setsid is
   // dumb-init's model: the command in a session of its own, every signal to
   // its whole process group (Ctrl-C reaches a shell's children too), and
@@ -183,6 +187,9 @@ CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& in) {
   // discards them for an orphaned group).
   if (config.init) {
     plan.args = {"/dev/init", "--setsid"};
+    // Not PID 1 of a pid namespace it did not make: a subreaper, so the
+    // command's orphans are still its to reap.
+    if (plan.ns[NsType::kPid].mode != NsMode::kNew) plan.args.push_back("--subreaper");
     if (in.init_status_fd >= 0) {
       plan.args.push_back("--status-fd");
       plan.args.push_back(absl::StrCat(in.init_status_fd));

@@ -85,6 +85,7 @@ struct PlanInputs {
   const char* term = nullptr;  // the caller's TERM
   pid_t launcher_pid = 0;
   int init_status_fd = -1;  // >= 0: minipod-init reports to this fd (--status-fd)
+  const Namespaces* ns = nullptr;  // the table (PlanNamespaces); nullptr: SandboxNamespaces's
 };
 
 // Namespaces, argv, environment, PATH search and ids of the child, with

@@ -169,6 +169,8 @@ absl::Status Sandbox::Create() {
   ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config_.memory, config_.pids, config_.cpus));
 
   // Everything the child will reach on the host, opened now.
+  ASSIGN_OR_RETURN(joins_, OpenNamespaceJoins(config_, options_.joined));
+  ASSIGN_OR_RETURN(ns_, PlanNamespaces(config_, joins_, rootless_));
   ASSIGN_OR_RETURN(inputs_, OpenMountInputs(config_, rootfs_, rootless_));
   mounts_ = PlanMounts(config_, inputs_);
 
@@ -178,6 +180,7 @@ absl::Status Sandbox::Create() {
   plan_inputs.rootless = rootless_;
   plan_inputs.term = ::getenv("TERM");
   plan_inputs.launcher_pid = ::getpid();
+  plan_inputs.ns = &ns_;
   if (config_.init && config_.status_fd >= 0) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
@@ -256,7 +259,7 @@ absl::Status Sandbox::Create() {
   }
 
   if (const int err = JoinPidNamespaceInParent(plan_.ns); err != 0) {
-    return common::ErrnoStatus(err, "setns(pid namespace)");
+    return common::ErrnoStatus(err, absl::StrCat("setns(", DescribeJoin(config_, NsType::kPid), ")"));
   }
   // fork-like: no new stack, the child continues here on a copy of ours.
   int pidfd = -1;
@@ -270,7 +273,8 @@ absl::Status Sandbox::Create() {
   if (pid == 0) ChildMain(plan_);
   pid_ = static_cast<pid_t>(pid);
   pidfd_ = common::UniqueFd(pidfd);
-  pid_ns_ = PidNsOf(pid_);
+  // Job control waits for the processes of the command's own pid namespace only.
+  if (plan_.ns[NsType::kPid].mode == NsMode::kNew) pid_ns_ = PidNsOf(pid_);
 
   if (rootless_) {
     const std::string proc = absl::StrCat("/proc/", pid_);
@@ -322,7 +326,7 @@ absl::StatusOr<std::optional<int>> Sandbox::Start() {
     if (step == Step::kMounts && e.index < mounts_.size()) {
       absl::StrAppend(&what, ": ", DescribeStep(mounts_[e.index]));
     } else if (step == Step::kJoinNs && e.index < kNsTypes) {
-      absl::StrAppend(&what, "(", NsName(static_cast<NsType>(e.index)), ")");
+      absl::StrAppend(&what, "(", DescribeJoin(config_, static_cast<NsType>(e.index)), ")");
     } else if (step == Step::kWorkdir) {
       absl::StrAppend(&what, " ", config_.workdir);
     }
@@ -527,8 +531,10 @@ void Sandbox::Delete() {
   }
 }
 
-absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs) {
-  Sandbox sandbox(config, rootfs);
+absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs, const JoinedNamespaces& joined) {
+  LaunchOptions options;
+  options.joined = joined;
+  Sandbox sandbox(config, rootfs, options);
   RETURN_IF_ERROR(sandbox.Create());
   ASSIGN_OR_RETURN(const std::optional<int> failed_exec, sandbox.Start());
   if (failed_exec.has_value()) return *failed_exec;

@@ -29,6 +29,7 @@
 #include "sandbox/init_status.h"
 #include "sandbox/ns_mount.h"
 #include "sandbox/ns_net.h"
+#include "sandbox/namespaces.h"
 #include "sandbox/run_config.h"
 #include "sandbox/seccomp.h"
 
@@ -52,6 +53,9 @@ struct LaunchOptions {
   bool always_cgroup = false;
   // The cgroup's directory name ("": minipod-PID-N).
   std::string cgroup_name;
+  // The descriptors of the namespaces to join (container:NAME resolved by
+  // the caller; borrowed until Start).
+  JoinedNamespaces joined;
 };
 
 // How the command ended.
@@ -114,6 +118,8 @@ class Sandbox {
   std::vector<MountStep> mounts_;
   NetlinkRequest lo_;
   MountInputs inputs_;  // owns the host descriptors the child reopens
+  NamespaceJoins joins_;  // owns the ns:PATH files
+  Namespaces ns_;
   std::optional<SandboxCgroup> cgroup_;
   common::UniqueFd sync_write_, error_read_, launcher_pidfd_;
   common::UniqueFd init_status_read_, init_status_write_;
@@ -128,7 +134,10 @@ class Sandbox {
 // Runs the command; returns its exit status (128+N for signal N). An error
 // Status is a failure of the launcher itself (exit 125), with one line
 // naming the input and the reason.
-absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs);
+// `joined`: the descriptors of container:NAME choices, resolved by the
+// caller (ns:PATH files are opened here when absent).
+absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs,
+                               const JoinedNamespaces& joined = JoinedNamespaces());
 
 // The OOM line, worded by what happened: the command itself killed, or
 // some of its processes.

@@ -1,9 +1,28 @@
-// Namespaces as data (see namespaces.h). Parent: clone flags (pure) and a
-// pid namespace join; child: setns and unshare, nothing else.
+// Namespaces as data (see namespaces.h). Parent: the namespace files and
+// pidfds to join (open, fstatfs, ioctl, poll, stat), the table and clone
+// flags (pure) and a pid namespace join; child: setns and unshare, nothing
+// else.
 #include "sandbox/namespaces.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <poll.h>
 #include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/absl/status_util.h"
 
 namespace sandbox {
 
@@ -38,6 +57,186 @@ Namespaces SandboxNamespaces(bool net_host, bool rootless) {
   for (NamespaceSpec& s : ns.spec) s.mode = NsMode::kNew;
   if (net_host) ns[NsType::kNet].mode = NsMode::kHost;
   if (!rootless) ns[NsType::kUser].mode = NsMode::kHost;
+  return ns;
+}
+
+namespace {
+
+// The namespace type of an nsfs descriptor (a CLONE_NEW* value), or 0 with
+// errno set when fd is not a namespace file.
+int NsTypeOfFd(int fd) {
+  struct statfs sfs;
+  if (::fstatfs(fd, &sfs) != 0) return 0;
+  if (sfs.f_type != NSFS_MAGIC) {
+    errno = EINVAL;
+    return 0;
+  }
+  const int type = ::ioctl(fd, NS_GET_NSTYPE);
+  return type < 0 ? 0 : type;
+}
+
+const char* FlagName(int flag) {
+  // time (CLONE_NEWTIME) is no NsType: the sandbox never makes one.
+  constexpr int kNewTime = 0x80;
+  if (flag == kNewTime) return "time";
+  for (size_t i = 0; i < kNsTypes; ++i) {
+    if (CloneNsFlag(static_cast<NsType>(i)) == flag) return NsName(static_cast<NsType>(i));
+  }
+  return "unknown";
+}
+
+// The pid a pidfd refers to, from /proc/self/fdinfo ("Pid:\t123"; -1 once
+// it has been reaped), or nullopt when fd is no pidfd.
+std::optional<pid_t> PidOfPidfd(int fd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  common::UniqueFd info(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!info) return std::nullopt;
+  char buf[1024];
+  const ssize_t n = ::read(info.get(), buf, sizeof buf - 1);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  const char* line = strstr(buf, "\nPid:");
+  if (line == nullptr) return std::nullopt;
+  int pid = 0;
+  if (sscanf(line + 5, "%d", &pid) != 1) return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
+
+// "a net namespace, not a pid one".
+std::string WrongType(int found_flag, NsType expected) {
+  const char* found = FlagName(found_flag);
+  return absl::StrCat(found[0] == 'i' ? "an " : "a ", found, " namespace, not ",
+                      expected == NsType::kIpc ? "an " : "a ", NsName(expected), " one");
+}
+
+// Whether the process of a pidfd has exited (the pidfd polls readable).
+bool PidfdExited(int pidfd) {
+  struct pollfd pfd = {pidfd, POLLIN, 0};
+  return ::poll(&pfd, 1, 0) != 0;
+}
+
+std::optional<std::pair<dev_t, ino_t>> NsIdOfPath(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::make_pair(st.st_dev, st.st_ino);
+}
+
+}  // namespace
+
+absl::StatusOr<common::UniqueFd> OpenNamespaceFile(const std::string& path, NsType expected) {
+  common::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return common::ErrnoStatus(errno, absl::StrCat("open(", path, ")"));
+  const int type = NsTypeOfFd(fd.get());
+  if (type == 0) {
+    if (errno == EINVAL || errno == ENOTTY) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not a namespace file (a bind mount of /proc/PID/ns/", NsName(expected),
+                       ", or that file itself)"));
+    }
+    return common::ErrnoStatus(errno, absl::StrCat("ioctl(", path, ", NS_GET_NSTYPE)"));
+  }
+  if (type != CloneNsFlag(expected)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", WrongType(type, expected)));
+  }
+  return fd;
+}
+
+const NsChoice* ChoiceOf(const RunConfig& config, NsType type) {
+  switch (type) {
+    case NsType::kNet: return &config.net;
+    case NsType::kIpc: return &config.ipc;
+    case NsType::kPid: return &config.pid;
+    case NsType::kUts: return &config.uts;
+    default: return nullptr;
+  }
+}
+
+std::string DescribeJoin(const RunConfig& config, NsType type) {
+  const NsChoice* choice = ChoiceOf(config, type);
+  if (choice == nullptr) return NsName(type);
+  return absl::StrCat(NsName(type), ", ", choice->ToString());
+}
+
+absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const JoinedNamespaces& given) {
+  NamespaceJoins joins;
+  for (size_t i = 0; i < kNsTypes; ++i) {
+    const NsType type = static_cast<NsType>(i);
+    const NsChoice* choice = ChoiceOf(config, type);
+    if (choice == nullptr || !choice->joins()) continue;
+    const std::string option = absl::StrCat("--", NsName(type), " ", choice->ToString());
+    int fd = given[type];
+    std::optional<std::pair<dev_t, ino_t>> id;
+    if (fd < 0) {
+      if (choice->kind == NsChoice::Kind::kContainer) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(option, ": not resolved to a process (containers are looked up in minipod's state)"));
+      }
+      absl::StatusOr<common::UniqueFd> opened = OpenNamespaceFile(choice->target, type);
+      if (!opened.ok()) return common::Annotate(opened.status(), option);
+      fd = opened->get();
+      joins.owned.push_back(*std::move(opened));
+    }
+    if (const int ns_type = NsTypeOfFd(fd); ns_type != 0) {
+      // A namespace file: of the type, and compared with ours by inode.
+      if (ns_type != CloneNsFlag(type)) {
+        return absl::InvalidArgumentError(absl::StrCat(option, ": ", WrongType(ns_type, type)));
+      }
+      struct stat st;
+      if (::fstat(fd, &st) == 0) id = std::make_pair(st.st_dev, st.st_ino);
+    } else {
+      // A pidfd: its process alive, its namespace read from /proc/PID/ns
+      // and trusted only if the process is still alive after the read (a
+      // reused pid would give a stranger's).
+      const std::optional<pid_t> pid = PidOfPidfd(fd);
+      if (!pid.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(option, ": descriptor ", fd, " is neither a namespace file nor a pidfd"));
+      }
+      if (*pid <= 0 || PidfdExited(fd)) {
+        return absl::FailedPreconditionError(absl::StrCat(option, ": its process has exited"));
+      }
+      id = NsIdOfPath(absl::StrCat("/proc/", *pid, "/ns/", NsName(type)));
+      if (PidfdExited(fd)) return absl::FailedPreconditionError(absl::StrCat(option, ": its process has exited"));
+    }
+    joins.fds[type] = fd;
+    joins.ours[i] = id.has_value() && id == NsIdOfPath(absl::StrCat("/proc/self/ns/", NsName(type)));
+  }
+  return joins;
+}
+
+absl::StatusOr<Namespaces> PlanNamespaces(const RunConfig& config, const NamespaceJoins& joins, bool rootless) {
+  Namespaces ns = SandboxNamespaces(/*net_host=*/false, rootless);
+  for (size_t i = 0; i < kNsTypes; ++i) {
+    const NsType type = static_cast<NsType>(i);
+    const NsChoice* choice = ChoiceOf(config, type);
+    if (choice == nullptr) continue;
+    const std::string option = absl::StrCat("--", NsName(type), " ", choice->ToString());
+    NamespaceSpec& spec = ns[type];
+    switch (choice->kind) {
+      case NsChoice::Kind::kNew:
+        break;
+      case NsChoice::Kind::kHost:
+        spec.mode = NsMode::kHost;
+        break;
+      case NsChoice::Kind::kContainer:
+      case NsChoice::Kind::kPath:
+        if (joins.fds[type] < 0) {
+          return absl::FailedPreconditionError(absl::StrCat(option, ": no descriptor to join it through"));
+        }
+        spec = joins.ours[i] ? NamespaceSpec{NsMode::kHost, -1} : NamespaceSpec{NsMode::kJoin, joins.fds[type]};
+        break;
+    }
+    if (!rootless) continue;
+    if (spec.mode == NsMode::kJoin) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          option, ": without root the sandbox is in a user namespace of its own, which has no privilege over a ",
+          NsName(type), " namespace made elsewhere (joining its owner's user namespace is not supported); run as root"));
+    }
+    if (type == NsType::kPid && spec.mode == NsMode::kHost) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          option, ": without root a /proc of the host's pid namespace cannot be mounted from a user namespace; run as root"));
+    }
+  }
   return ns;
 }
 

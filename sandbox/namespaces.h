@@ -1,13 +1,22 @@
 // Namespaces as data: for each type the sandbox gets a new one, keeps the
 // host's, or joins one given by a descriptor (a namespace file or a pidfd).
-// The parent turns the table into clone flags (pure); the child joins what it
-// must join with setns and unshares its cgroup namespace (no allocation).
+// The parent opens the namespace files of ns:PATH (open, fstatfs, ioctl
+// NS_GET_NSTYPE), turns the command line's choices and the descriptors into
+// the table (pure) and the table into clone flags (pure); the child joins
+// what it must join with setns and unshares its cgroup namespace (no
+// allocation).
 #pragma once
 
 #include <sys/types.h>
 
 #include <array>
 #include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+#include "sandbox/run_config.h"
 
 namespace sandbox {
 
@@ -39,6 +48,63 @@ const char* NsName(NsType type);
 // `minipod run`'s sandbox: every type new but the network one with
 // --net host, and the user one unless rootless.
 Namespaces SandboxNamespaces(bool net_host, bool rootless);
+
+// Opens a namespace file (a bind mount of one, or /proc/PID/ns/TYPE) for
+// setns: O_RDONLY|O_CLOEXEC, then checks that it is on nsfs (fstatfs) and
+// of the expected type (ioctl NS_GET_NSTYPE). Errors name the path and the
+// reason: not found, EACCES (another user's process), not a namespace file,
+// a namespace of another type.
+absl::StatusOr<common::UniqueFd> OpenNamespaceFile(const std::string& path, NsType expected);
+
+// The command line's choice for a type (--net, --ipc, --pid, --uts);
+// nullptr for the types it has no option for (user, mnt, cgroup).
+const NsChoice* ChoiceOf(const RunConfig& config, NsType type);
+
+// "net, container:pause" for messages about joining that namespace.
+std::string DescribeJoin(const RunConfig& config, NsType type);
+
+// Descriptors of the namespaces to join, per type; -1: none. Each is a
+// namespace file (OpenNamespaceFile) or a pidfd of another container's
+// process; one pidfd may stand for several types (it is then joined with
+// one setns, atomically). Borrowed: the caller keeps them open until the
+// sandbox has started.
+struct JoinedNamespaces {
+  JoinedNamespaces() { fd.fill(-1); }
+  std::array<int, kNsTypes> fd;
+  int& operator[](NsType t) { return fd[static_cast<size_t>(t)]; }
+  int operator[](NsType t) const { return fd[static_cast<size_t>(t)]; }
+};
+
+// Everything a run joins, ready for PlanNamespaces.
+struct NamespaceJoins {
+  JoinedNamespaces fds;
+  // The namespace joined is the launcher's own (ns:/proc/self/ns/net, or a
+  // container that shares the host's): planned as the host's, since the
+  // command is then no more apart than with `host` (and from our own pid
+  // namespace its parent is visible: getppid() is not 0).
+  std::array<bool, kNsTypes> ours{};
+  std::vector<common::UniqueFd> owned;  // the namespace files opened here
+};
+
+// Parent: for each type the config joins, the descriptor `given` holds
+// for it (a pidfd the caller resolved container:NAME to, or a namespace
+// file) or, for ns:PATH without one, the file opened with
+// OpenNamespaceFile. A given pidfd must name a live process (a container
+// that has exited is an error naming it); a given namespace file must be of
+// the type. container:NAME with no descriptor is an error here: names are
+// resolved by the caller, through the containers' state.
+absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const JoinedNamespaces& given);
+
+// Pure: the table the launcher uses. Every type new but the user one
+// (the host's, or new when rootless); --net/--ipc/--pid/--uts host or
+// joined as chosen, a joined namespace that is `ours` as the host's.
+// Without root (a user namespace of our own) a namespace made elsewhere
+// cannot be joined: setns needs CAP_SYS_ADMIN over its owner, which a new
+// user namespace never has (joining the owner's user namespace instead is
+// not supported), and --pid host is refused too (a new /proc for the host's
+// pid namespace needs privilege over it). --net host, --ipc host and
+// --uts host work rootless.
+absl::StatusOr<Namespaces> PlanNamespaces(const RunConfig& config, const NamespaceJoins& joins, bool rootless);
 
 // The CLONE_NEW* flags for clone: every kNew type except cgroup, which the
 // child unshares once the launcher has put it in the sandbox's cgroup (that

@@ -479,10 +479,12 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
     steps.push_back(MountIn("/dev/null", p, "", MS_BIND, "", /*optional=*/true));
   }
 
-  // /sys read-only. In a user namespace without its own network namespace
-  // the kernel refuses a new sysfs: bind the host's, read-only.
+  // /sys read-only. A new sysfs needs CAP_SYS_ADMIN over the user namespace
+  // owning our network namespace: in a user namespace of our own with a
+  // network namespace we did not make (the host's, or one joined) the kernel
+  // refuses it, so bind the host's, read-only, as runc does.
   MkdirInside(steps, "/sys", 0555);
-  if (in.rootless && config.net_host) {
+  if (in.rootless && !config.net.is_new()) {
     steps.push_back(MountIn("/sys", "/sys", "", MS_BIND | MS_REC));
     steps.push_back(SetAttr("/sys", kAttrReadOnly | kAttrNoSuid | kAttrNoDev, /*recursive=*/true));
   } else {
@@ -508,7 +510,14 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
   steps.push_back(Simple(MountStep::Op::kMkdir, "/dev/shm", 01777));
   steps.push_back(MountIn("shm", "/dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k"));
   steps.push_back(Simple(MountStep::Op::kMkdir, "/dev/mqueue"));
-  steps.push_back(MountIn("mqueue", "/dev/mqueue", "mqueue", kNoSuidDevExec, "", /*optional=*/true));
+  if (in.rootless && !config.ipc.is_new()) {
+    // Like sysfs, a new mqueue needs privilege over the owner of the ipc
+    // namespace, which a user namespace of our own lacks for the host's:
+    // its queues through the host's mount.
+    steps.push_back(MountIn("/dev/mqueue", "/dev/mqueue", "", MS_BIND, "", /*optional=*/true));
+  } else {
+    steps.push_back(MountIn("mqueue", "/dev/mqueue", "mqueue", kNoSuidDevExec, "", /*optional=*/true));
+  }
   steps.push_back(Symlink("/proc/self/fd", "/dev/fd"));
   steps.push_back(Symlink("/proc/self/fd/0", "/dev/stdin"));
   steps.push_back(Symlink("/proc/self/fd/1", "/dev/stdout"));

@@ -13,6 +13,16 @@
 
 namespace sandbox {
 
+std::string NsChoice::ToString() const {
+  switch (kind) {
+    case Kind::kNew: return "new";
+    case Kind::kHost: return "host";
+    case Kind::kContainer: return absl::StrCat("container:", target);
+    case Kind::kPath: return absl::StrCat("ns:", target);
+  }
+  return "?";
+}
+
 bool RunConfig::needs_device_cgroup() const {
   for (const BindSpec& b : binds) {
     if (b.dev) return true;
@@ -35,11 +45,10 @@ std::vector<UserMount> MountOrder(const RunConfig& config) {
 }
 
 std::vector<std::string> CommandEnvironment(const RunConfig& config, const char* caller_term) {
-  std::vector<std::string> env = {
-      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      absl::StrCat("HOSTNAME=", config.hostname),
-      config.uid == 0 ? "HOME=/root" : "HOME=/",
-  };
+  std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  // The host name is ours to say only in a uts namespace of our own.
+  if (config.uts.is_new()) env.push_back(absl::StrCat("HOSTNAME=", config.hostname));
+  env.push_back(config.uid == 0 ? "HOME=/root" : "HOME=/");
   if (caller_term != nullptr && *caller_term != '\0') env.push_back(absl::StrCat("TERM=", caller_term));
   for (const std::string& kv : config.env) {
     const absl::string_view key = absl::string_view(kv).substr(0, kv.find('=') + 1);

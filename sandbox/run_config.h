@@ -30,6 +30,23 @@ struct UserMount {
   size_t index = 0;  // into RunConfig::binds or RunConfig::tmpfs
 };
 
+// --net, --ipc, --pid, --uts: which namespace of that type the command gets.
+struct NsChoice {
+  enum class Kind {
+    kNew,        // its own (the default; --net none)
+    kHost,       // the launcher's
+    kContainer,  // container:NAME, that container's (the caller resolves NAME to a pidfd)
+    kPath,       // ns:PATH, a namespace file: bind-mounted, or /proc/PID/ns/TYPE
+  };
+  Kind kind = Kind::kNew;
+  std::string target;  // kContainer: the name; kPath: an absolute host path
+
+  bool is_new() const { return kind == Kind::kNew; }
+  bool joins() const { return kind == Kind::kContainer || kind == Kind::kPath; }
+  // "new", "host", "container:NAME", "ns:PATH", as on the command line.
+  std::string ToString() const;
+};
+
 struct RunConfig {
   std::string rootfs;                // --rootfs DIR ("" with --bundle)
   std::vector<std::string> bundle;   // --bundle BIN...
@@ -43,13 +60,21 @@ struct RunConfig {
   std::string workdir = "/";         // --workdir
   uid_t uid = 0;                     // --user UID[:GID]
   gid_t gid = 0;
-  bool net_host = false;             // --net host (default none: new netns, lo up)
   std::optional<std::string> memory, pids, cpus;  // raw; parsed by the cgroup code
   std::vector<std::string> cap_add, cap_drop;
   std::string seccomp = "default";   // default | unconfined | FILE
-  bool init = true;                  // --no-init: the command is PID 1 itself
+  bool init = true;                  // --no-init: the command is PID 1 itself; --init: keep the init
   int status_fd = -1;                // --status-fd FD
   std::vector<std::string> command;  // CMD [ARGS]
+
+  // Namespaces (--net, --ipc, --pid, --uts): new unless asked. With a pid
+  // namespace that is not new the command is not its PID 1, so `init` is
+  // false unless --init keeps minipod-init (then a child subreaper).
+  NsChoice net, ipc, pid, uts;
+  // --cgroupns host|private: the cgroup namespace (private: new, the
+  // default; a pod's containers get the host's, as in the classic Pod).
+  std::optional<bool> cgroupns_host;
+  bool net_host() const { return net.kind == NsChoice::Kind::kHost; }
 
   // True when a bind keeps device access (:dev): the device cgroup then
   // has to say which devices may be opened through it.
@@ -60,9 +85,10 @@ struct RunConfig {
 // them all, else every bind and then every tmpfs.
 std::vector<UserMount> MountOrder(const RunConfig& config);
 
-// The environment the command starts with: PATH, HOSTNAME, HOME (/root for
-// uid 0, / otherwise) and TERM (from the caller's, if set), then --env in
-// order; a later K replaces an earlier one.
+// The environment the command starts with: PATH, HOSTNAME (only with a uts
+// namespace of its own), HOME (/root for uid 0, / otherwise) and TERM (from
+// the caller's, if set), then --env in order; a later K replaces an earlier
+// one.
 std::vector<std::string> CommandEnvironment(const RunConfig& config, const char* caller_term);
 
 }  // namespace sandbox

@@ -51,6 +51,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       if (!config->rootfs.empty() && config->rootfs[0] != '/') __builtin_trap();
       if (!config->upper.empty() && config->upper[0] != '/') __builtin_trap();
+      // Namespace files are absolute host paths; container names are names.
+      for (const sandbox::NsChoice* ns : {&config->net, &config->ipc, &config->pid, &config->uts}) {
+        if (ns->kind == sandbox::NsChoice::Kind::kPath && (ns->target.empty() || ns->target[0] != '/')) __builtin_trap();
+        if (ns->kind == sandbox::NsChoice::Kind::kContainer &&
+            (ns->target.empty() || ns->target.find('/') != std::string::npos)) {
+          __builtin_trap();
+        }
+      }
       if (sandbox::MountOrder(*config).size() != config->binds.size() + config->tmpfs.size()) __builtin_trap();
       (void)sandbox::CommandEnvironment(*config, "xterm");
     }

@@ -32,7 +32,8 @@ TEST(RunConfig, DefaultsAndEveryOption) {
   EXPECT_EQ(c->hostname, "minipod");
   EXPECT_EQ(c->workdir, "/");
   EXPECT_EQ(c->uid, 0u);
-  EXPECT_FALSE(c->net_host);
+  EXPECT_FALSE(c->net_host());
+  EXPECT_TRUE(c->net.is_new() && c->ipc.is_new() && c->pid.is_new() && c->uts.is_new());
   EXPECT_TRUE(c->init);
   EXPECT_EQ(c->seccomp, "default");
   EXPECT_EQ(c->status_fd, -1);
@@ -56,7 +57,7 @@ TEST(RunConfig, DefaultsAndEveryOption) {
   EXPECT_EQ(c->workdir, "/work");
   EXPECT_EQ(c->uid, 1000u);
   EXPECT_EQ(c->gid, 100u);
-  EXPECT_TRUE(c->net_host);
+  EXPECT_TRUE(c->net_host());
   EXPECT_EQ(c->memory, "64m");
   EXPECT_EQ(c->pids, "10");
   EXPECT_EQ(c->cpus, "0.5");
@@ -104,7 +105,17 @@ TEST(RunConfig, BadInputsNameTheOptionAndTheValue) {
       {{"-r", "/r", "--user", "root", "true"}, "--user 'root': ids are numbers"},
       {{"-r", "/r", "--user", "1:x", "true"}, "--user '1:x'"},
       {{"-r", "/r", "--user", "-1", "true"}, "ids are numbers"},
-      {{"-r", "/r", "--net", "bridge", "true"}, "--net 'bridge': none or host"},
+      {{"-r", "/r", "--net", "bridge", "true"}, "--net 'bridge': none, new, host, container:NAME or ns:PATH"},
+      {{"-r", "/r", "--ipc", "none", "true"}, "--ipc 'none': new, host, container:NAME or ns:PATH"},
+      {{"-r", "/r", "--pid", "container:", "true"}, "--pid 'container:': a container name is"},
+      {{"-r", "/r", "--uts", "container:../x", "true"}, "--uts 'container:../x': a container name is"},
+      {{"-r", "/r", "--net", "container:-x", "true"}, "a container name is"},
+      {{"-r", "/r", "--net", "ns:", "true"}, "--net '': empty path"},
+      {{"-r", "/r", "--pid", "NS:/x", "true"}, "--pid 'NS:/x'"},
+      {{"-r", "/r", "--uts", "host", "--hostname", "box", "true"},
+       "--hostname 'box': the host name is only ours to set in a uts namespace of our own (--uts host)"},
+      {{"-r", "/r", "--uts", "container:p", "--hostname", "box", "true"}, "(--uts container:p)"},
+      {{"-r", "/r", "--init", "--no-init", "true"}, "--init and --no-init exclude each other"},
       {{"-r", "/r", "--status-fd", "1", "true"}, "--status-fd '1'"},
       {{"-r", "/r", "--status-fd", "x", "true"}, "a descriptor number"},
       {{"-r", "/r", "--seccomp=", "true"}, "--seccomp ''"},
@@ -191,6 +202,56 @@ TEST(RunConfig, EnvironmentDefaultsThenOverrides) {
   EXPECT_THAT(CommandEnvironment(*c, nullptr),
               ElementsAre("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=minipod",
                           "HOME=/"));
+}
+
+TEST(RunConfig, NamespaceChoices) {
+  using Kind = sandbox::NsChoice::Kind;
+  auto c = Parse({"-r", "/r", "--net", "container:pause", "--ipc", "ns:/run/netns/../ipc1", "--uts", "host", "--pid",
+                  "ns:rel/./pid", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->net.kind, Kind::kContainer);
+  EXPECT_EQ(c->net.target, "pause");
+  EXPECT_FALSE(c->net_host());
+  EXPECT_TRUE(c->net.joins());
+  EXPECT_EQ(c->ipc.kind, Kind::kPath);
+  EXPECT_EQ(c->ipc.target, "/run/netns/../ipc1");  // ".." is the kernel's to resolve
+  EXPECT_EQ(c->uts.kind, Kind::kHost);
+  EXPECT_FALSE(c->uts.joins());
+  EXPECT_EQ(c->pid.kind, Kind::kPath);
+  EXPECT_EQ(c->pid.target, "/home/u/w/rel/pid");  // relative: the working directory's
+  EXPECT_EQ(c->pid.ToString(), "ns:/home/u/w/rel/pid");
+  EXPECT_EQ(c->net.ToString(), "container:pause");
+  // A joined pid namespace has its PID 1: no init unless asked for.
+  EXPECT_FALSE(c->init);
+  // Explicit defaults: new (and none, for --net), the init kept.
+  c = Parse({"-r", "/r", "--net", "none", "--ipc", "new", "--pid", "new", "--uts", "new", "--hostname", "h", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->net.is_new() && c->ipc.is_new() && c->pid.is_new() && c->uts.is_new());
+  EXPECT_EQ(c->net.ToString(), "new");
+  EXPECT_TRUE(c->init);
+  EXPECT_EQ(c->hostname, "h");
+  // --pid host: not PID 1 either; --init keeps the init (as a subreaper).
+  c = Parse({"-r", "/r", "--pid", "host", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->init);
+  c = Parse({"-r", "/r", "--pid", "container:a.b_c-1", "--init", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pid.target, "a.b_c-1");
+  EXPECT_TRUE(c->init);
+  c = Parse({"-r", "/r", "--init", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->init);
+  c = Parse({"-r", "/r", "--net", "host", "--no-init", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->net_host());
+  EXPECT_FALSE(c->init);
+}
+
+TEST(RunConfig, NoHostnameVariableInAUtsNamespaceNotOurs) {
+  auto c = Parse({"-r", "/r", "--uts", "container:pause", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(CommandEnvironment(*c, nullptr),
+              ElementsAre("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"));
 }
 
 }  // namespace

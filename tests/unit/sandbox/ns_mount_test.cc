@@ -191,7 +191,7 @@ TEST(PlanMounts, ReadOnlyRootIsAnOverlayMadeReadOnlyLast) {
 TEST(PlanMounts, UpperLayerRootlessAndDevBinds) {
   RunConfig c = Config();
   c.upper = "/keep";
-  c.net_host = true;
+  c.net.kind = sandbox::NsChoice::Kind::kHost;
   c.binds = {{"/dev/fuse", "/dev/fuse", true, /*dev=*/true}};
   MountInputs in = Inputs();
   in.upper_path = "/keep";

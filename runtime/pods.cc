@@ -1,0 +1,206 @@
+#include "runtime/pods.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/absl/status_util.h"
+#include "runtime/lifecycle.h"
+#include "runtime/monitor.h"
+
+namespace runtime {
+namespace {
+
+using sandbox::NsChoice;
+using sandbox::NsType;
+
+struct Joinable {
+  const char* name;
+  NsType type;
+  NsChoice sandbox::RunConfig::*choice;
+};
+constexpr Joinable kJoinable[] = {
+    {"net", NsType::kNet, &sandbox::RunConfig::net},
+    {"ipc", NsType::kIpc, &sandbox::RunConfig::ipc},
+    {"pid", NsType::kPid, &sandbox::RunConfig::pid},
+    {"uts", NsType::kUts, &sandbox::RunConfig::uts},
+};
+
+absl::StatusOr<common::UniqueFd> OpenRunning(const StateStore& store, Kind kind, const std::string& name) {
+  ASSIGN_OR_RETURN(const ContainerState state, store.Load(kind, name));
+  const std::string status = state.Status();
+  if (status != "running") {
+    return absl::FailedPreconditionError(absl::StrCat(KindWord(kind), " ", name, " is not running (", status, ")"));
+  }
+  absl::StatusOr<common::UniqueFd> fd = OpenProcess(state.init);
+  if (!fd.ok()) return absl::FailedPreconditionError(absl::StrCat(KindWord(kind), " ", name, " is not running"));
+  return fd;
+}
+
+// An empty directory for the holder's root, in our private state root.
+absl::StatusOr<std::string> EmptyRoot(const StateStore& store) {
+  const std::string path = store.root() + "/empty";
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return common::ErrnoStatus(errno, absl::StrCat("mkdir(", path, ")"));
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return common::ErrnoStatus(errno, absl::StrCat("stat(", path, ")"));
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": not a directory of ours"));
+  }
+  return path;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ParseShare(absl::string_view list) {
+  std::vector<std::string> out;
+  for (absl::string_view t : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    bool known = false;
+    for (const Joinable& j : kJoinable) known = known || t == j.name;
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat("--share '", list, "': ", t, " is not one of net, ipc, pid, uts"));
+    }
+    if (std::find(out.begin(), out.end(), t) == out.end()) out.emplace_back(t);
+  }
+  if (std::find(out.begin(), out.end(), "net") == out.end()) {
+    // The holder exists to keep the pod's network; a pod without one
+    // shared network is a set of unrelated containers.
+    return absl::InvalidArgumentError(absl::StrCat("--share '", list, "': a pod shares at least its network (net)"));
+  }
+  return out;
+}
+
+absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::string& pod, bool init_given,
+                                           sandbox::RunConfig* config) {
+  ResolvedJoins out;
+  if (!pod.empty()) {
+    ASSIGN_OR_RETURN(const ContainerState holder, store.Load(Kind::kPod, pod));
+    ASSIGN_OR_RETURN(common::UniqueFd fd, OpenRunning(store, Kind::kPod, pod));
+    const int raw = fd.get();
+    out.owned.push_back(std::move(fd));
+    // The classic Pod: the host's cgroup namespace, as the holder's.
+    if (!config->cgroupns_host.has_value()) config->cgroupns_host = true;
+    for (const Joinable& j : kJoinable) {
+      if (std::find(holder.share.begin(), holder.share.end(), j.name) == holder.share.end()) continue;
+      NsChoice& choice = config->*j.choice;
+      if (!choice.is_new()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", j.name, " ", choice.ToString(), ": the pod ", pod,
+                                                       " shares its ", j.name, " namespace; leave --", j.name, " out"));
+      }
+      choice.kind = NsChoice::Kind::kContainer;
+      choice.target = pod;
+      out.fds[j.type] = raw;
+      if (j.type == NsType::kPid && !init_given) config->init = false;
+    }
+  }
+  std::map<std::string, int> opened;
+  for (const Joinable& j : kJoinable) {
+    const NsChoice& choice = config->*j.choice;
+    if (choice.kind != NsChoice::Kind::kContainer || out.fds[j.type] >= 0) continue;
+    auto it = opened.find(choice.target);
+    if (it == opened.end()) {
+      absl::StatusOr<common::UniqueFd> fd = OpenRunning(store, Kind::kContainer, choice.target);
+      if (!fd.ok()) return common::Annotate(fd.status(), absl::StrCat("--", j.name, " container:", choice.target));
+      it = opened.emplace(choice.target, fd->get()).first;
+      out.owned.push_back(*std::move(fd));
+    }
+    out.fds[j.type] = it->second;
+  }
+  return out;
+}
+
+absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request) {
+  RETURN_IF_ERROR(CheckName(request.name));
+  DetachRequest r;
+  r.kind = Kind::kPod;
+  r.name = request.name;
+  r.share = request.share;
+  r.publish = request.publish;
+  ASSIGN_OR_RETURN(r.rootfs, EmptyRoot(store));
+  r.config.rootfs = r.rootfs;
+  r.config.read_only = true;
+  r.config.hostname = request.hostname.empty() ? request.name : request.hostname;
+  r.config.init = true;  // minipod-init with no command: pause mode
+  r.config.cap_drop = {"ALL"};
+  r.config.cgroupns_host = true;
+  r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
+  for (const std::string& p : request.publish) r.args.push_back(absl::StrCat("--publish=", p));
+  ASSIGN_OR_RETURN(const DetachResult result, RunDetached(r));
+  if (result.status != 0) {
+    return absl::InternalError(absl::StrCat("pod ", request.name, ": the holder did not start",
+                                            result.error.empty() ? "" : ": ", result.error));
+  }
+  return 0;
+}
+
+absl::StatusOr<std::vector<std::string>> PodMembers(const StateStore& store, const std::string& pod) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> names, store.List(Kind::kContainer));
+  std::vector<std::string> members;
+  for (const std::string& n : names) {
+    absl::StatusOr<ContainerState> s = store.Load(Kind::kContainer, n);
+    if (s.ok() && s->pod == pod) members.push_back(n);
+  }
+  return members;
+}
+
+absl::Status RemovePod(const StateStore& store, const std::string& pod, bool force) {
+  ASSIGN_OR_RETURN(const ContainerState holder, store.Load(Kind::kPod, pod));
+  ASSIGN_OR_RETURN(const std::vector<std::string> members, PodMembers(store, pod));
+  if (!force) {
+    for (const std::string& m : members) {
+      absl::StatusOr<ContainerState> s = store.Load(Kind::kContainer, m);
+      if (s.ok() && s->Status() == "running") {
+        return absl::FailedPreconditionError(
+            absl::StrCat("pod ", pod, ": container ", m, " is running: stop it first, or use pod rm -f"));
+      }
+    }
+  }
+  for (const std::string& m : members) RETURN_IF_ERROR(RemoveContainer(store, Kind::kContainer, m, force));
+  RETURN_IF_ERROR(StopContainer(store, Kind::kPod, pod, 10));
+  return RemoveContainer(store, Kind::kPod, pod, /*force=*/true);
+}
+
+absl::StatusOr<NsTable> NamespaceTable(const StateStore& store, const std::vector<std::string>& containers,
+                                       const std::string& pod) {
+  std::vector<NsColumn> columns;
+  common::UniqueFd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+  if (!self) return common::ErrnoStatus(errno, "pidfd_open(self)");
+  NsColumn host{"host", ColumnRole::kHost, {}};
+  ASSIGN_OR_RETURN(host.ns, ReadNamespaces(::getpid(), self.get()));
+  columns.push_back(host);
+  std::vector<std::string> holders;
+  auto add = [&](Kind kind, const std::string& name) -> absl::Status {
+    ASSIGN_OR_RETURN(const ContainerState state, store.Load(kind, name));
+    absl::StatusOr<common::UniqueFd> fd = OpenProcess(state.init);
+    if (state.Status() != "running" || !fd.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(KindWord(kind), " ", name, " is not running: its namespaces are gone"));
+    }
+    NsColumn c{name, kind == Kind::kPod ? ColumnRole::kHolder : ColumnRole::kContainer, {}};
+    absl::StatusOr<NsInodes> ns = ReadNamespaces(state.init.pid, fd->get());
+    if (!ns.ok()) return common::Annotate(ns.status(), absl::StrCat(KindWord(kind), " ", name));
+    c.ns = *ns;
+    columns.push_back(std::move(c));
+    return absl::OkStatus();
+  };
+  auto add_holder = [&](const std::string& p) -> absl::Status {
+    if (p.empty() || std::find(holders.begin(), holders.end(), p) != holders.end()) return absl::OkStatus();
+    holders.push_back(p);
+    return add(Kind::kPod, p);
+  };
+  RETURN_IF_ERROR(add_holder(pod));
+  for (const std::string& name : containers) {
+    ASSIGN_OR_RETURN(const ContainerState state, store.Load(Kind::kContainer, name));
+    RETURN_IF_ERROR(add_holder(state.pod));
+    RETURN_IF_ERROR(add(Kind::kContainer, name));
+  }
+  return ClassifyNamespaces(std::move(columns));
+}
+
+}  // namespace runtime
