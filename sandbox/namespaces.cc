@@ -237,6 +237,7 @@ absl::StatusOr<Namespaces> PlanNamespaces(const RunConfig& config, const Namespa
           option, ": without root a /proc of the host's pid namespace cannot be mounted from a user namespace; run as root"));
     }
   }
+  if (config.cgroupns_host.value_or(false)) ns[NsType::kCgroup] = NamespaceSpec{NsMode::kHost, -1};
   return ns;
 }
 
