@@ -233,6 +233,20 @@ TEST_F(NsJoinTest, IpcAndUtsNamespaces) {
     r = Run("", "cat /proc/sysvipc/shm");
     ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_THAT(r.out, Not(HasSubstr(key + " ")));
+    // --ipc host: the host's queues and segments, and its POSIX shared
+    // memory (the files in its /dev/shm).
+    const std::string shm_name = "minipod-nsjoin-" + std::to_string(::getpid());
+    const std::string shm_file = "/dev/shm/" + shm_name;
+    if (FILE* f = fopen(shm_file.c_str(), "w")) {
+      fputs("shared\n", f);
+      fclose(f);
+      const ShResult host = Run("--ipc host", "cat " + shm_file);
+      const ShResult own = Run("", "cat " + shm_file);
+      ::unlink(shm_file.c_str());
+      EXPECT_EQ(host.status, 0) << host.out;
+      EXPECT_EQ(host.out, "shared\n");
+      EXPECT_NE(own.status, 0) << "a new ipc namespace has a /dev/shm of its own: " << own.out;
+    }
     // --uts host: the host's name, and it is left alone.
     r = Run("--uts host", "cat /proc/sys/kernel/hostname");
     ASSERT_EQ(r.status, 0) << r.out;
