@@ -30,6 +30,8 @@
 #include <gtest/gtest.h>
 
 #include "runtime/ns_table.h"
+#include "sandbox/launcher.h"
+#include "sandbox/namespaces.h"
 #include "tests/integration/harness.h"
 #include "tests/testing/probes.h"
 
@@ -308,6 +310,54 @@ TEST_F(NsJoinTest, BadNamespaceFilesAre125WithTheReason) {
     EXPECT_THAT(r.out, HasSubstr("--net ns:" + file + ": without root"));
   }
   ExpectNoMountsLeft();
+}
+
+// container:NAME as the caller hands it over: one pidfd for net, ipc, uts
+// (joined with one setns) and pid (joined by the launcher before the clone).
+TEST_F(NsJoinTest, ContainerChoicesJoinedThroughAPidfd) {
+  Holder holder(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID);
+  ASSERT_TRUE(holder.ok()) << holder.error();
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, holder.pid(), 0));
+  ASSERT_GE(pidfd, 0) << strerror(errno);
+  TempDir out;
+  ASSERT_EQ(::chmod(out.path().c_str(), 0777), 0);
+  // The launcher runs in a child of ours: joining a pid namespace is for
+  // good (setns cannot go back to an ancestor), and it blocks signals.
+  const pid_t runner = ::fork();
+  ASSERT_GE(runner, 0);
+  if (runner == 0) {
+    ::alarm(60);
+    sandbox::RunConfig c;
+    c.rootfs = root_;
+    c.binds = {{out.path(), "/out", /*writable=*/true}};
+    c.init = false;
+    for (sandbox::NsChoice* ns : {&c.net, &c.ipc, &c.uts, &c.pid}) {
+      ns->kind = sandbox::NsChoice::Kind::kContainer;
+      ns->target = "holder";
+    }
+    c.command = {"sh", "-c",
+                 "{ readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/pid; "
+                 "cat /proc/sys/kernel/hostname /proc/1/comm; echo self=$$; } > /out/seen"};
+    sandbox::JoinedNamespaces joined;
+    for (sandbox::NsType t : {sandbox::NsType::kNet, sandbox::NsType::kIpc, sandbox::NsType::kUts, sandbox::NsType::kPid}) {
+      joined[t] = pidfd;
+    }
+    absl::StatusOr<int> code = sandbox::RunSandbox(c, root_, joined);
+    if (!code.ok()) fprintf(stderr, "RunSandbox: %s\n", std::string(code.status().message()).c_str());
+    ::_exit(code.ok() ? *code : 125);
+  }
+  int ws = 0;
+  ASSERT_EQ(::waitpid(runner, &ws, 0), runner);
+  ::close(pidfd);
+  ASSERT_TRUE(WIFEXITED(ws)) << ws;
+  ASSERT_EQ(WEXITSTATUS(ws), 0);
+  const std::string seen = ReadAll(out.Join("seen"));
+  const std::string expected = NsLink("net", holder.Inode("net")) + "\n" + NsLink("ipc", holder.Inode("ipc")) + "\n" +
+                               NsLink("uts", holder.Inode("uts")) + "\n" + NsLink("pid", holder.Inode("pid")) + "\n" +
+                               kHolderHost + "\n" + kHolderName + "\nself=";
+  EXPECT_EQ(seen.substr(0, expected.size()), expected) << seen;
+  EXPECT_THAT(seen, Not(HasSubstr("self=1\n")));
+  EXPECT_EQ(ProcessesInPidNsOf(holder.pid()), 1) << "nothing of the run is left in the holder's namespace";
 }
 
 TEST_F(NsJoinTest, HostNetworkStillWorks) {
