@@ -360,6 +360,23 @@ TEST_F(NsJoinTest, ContainerChoicesJoinedThroughAPidfd) {
   EXPECT_EQ(ProcessesInPidNsOf(holder.pid()), 1) << "nothing of the run is left in the holder's namespace";
 }
 
+// Without root: the host's net, ipc and uts work (a bound /sys and
+// mqueue, no host name set); the host's pid namespace is refused.
+TEST_F(NsJoinTest, RootlessHostChoices) {
+  if (const auto p = testing_util::HasProgram("setpriv"); !p) GTEST_SKIP() << p.detail;
+  const std::string nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups " + Minipod() + " run --rootfs " + root_;
+  ShResult r = Sh(nobody + " --net host --ipc host --uts host -- " + Probe() + " ns");
+  if (r.status == 125 && r.out.find("clone") != std::string::npos) GTEST_SKIP() << "no user namespaces here: " << r.out;
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* t : {"net", "ipc", "uts"}) {
+    EXPECT_EQ(Value(r.out, std::string("ns ") + t), NsLink(t, InodeOf(std::string("/proc/self/ns/") + t))) << t;
+  }
+  EXPECT_NE(Value(r.out, "ns user"), NsLink("user", InodeOf("/proc/self/ns/user")));
+  r = Sh(nobody + " --pid host -- true");
+  EXPECT_EQ(r.status, 125) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--pid host: without root"));
+}
+
 TEST_F(NsJoinTest, HostNetworkStillWorks) {
   const ShResult r = Run("--net host", Probe() + " ns");
   ASSERT_EQ(r.status, 0) << r.out;
