@@ -508,7 +508,14 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
   steps.push_back(MountIn("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
   steps.push_back(Symlink("pts/ptmx", "/dev/ptmx"));
   steps.push_back(Simple(MountStep::Op::kMkdir, "/dev/shm", 01777));
-  steps.push_back(MountIn("shm", "/dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k"));
+  if (config.ipc.kind == NsChoice::Kind::kHost) {
+    // The host's IPC includes its POSIX shared memory, files in its
+    // /dev/shm (as Docker's --ipc host).
+    steps.push_back(MountIn("/dev/shm", "/dev/shm", "", MS_BIND, "", /*optional=*/true));
+    steps.push_back(SetAttr("/dev/shm", kAttrNoSuid | kAttrNoDev, /*recursive=*/false, /*optional=*/true));
+  } else {
+    steps.push_back(MountIn("shm", "/dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k"));
+  }
   steps.push_back(Simple(MountStep::Op::kMkdir, "/dev/mqueue"));
   if (in.rootless && !config.ipc.is_new()) {
     // Like sysfs, a new mqueue needs privilege over the owner of the ipc
