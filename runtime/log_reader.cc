@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -283,6 +285,38 @@ class Printer {
   bool warned_ = false;
 };
 
+// Keeps a write to a pipe whose reader is gone from killing the process:
+// SIGPIPE for a write(2) is sent to the writing thread, so blocking it in
+// this thread leaves it pending, and it is taken back before the mask is
+// restored. The write still fails with EPIPE, which ends ShowLogs.
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    sigset_t pending;
+    sigemptyset(&pending);
+    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+  }
+  ~ScopedSigpipeBlock() {
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (!was_pending_ && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+      const struct timespec zero = {0, 0};
+      (void)sigtimedwait(&pipe_, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool was_pending_ = false;
+};
+
 // inotify on the log through /proc/self/fd (the caller may hold only the
 // descriptor); invalid when /proc or inotify is not there.
 common::UniqueFd WatchLog(int log_fd) {
@@ -317,6 +351,10 @@ absl::StatusOr<common::UniqueFd> OpenLogForReading(int dir_fd, absl::string_view
   if (::fstat(fd, &st) != 0) return common::ErrnoStatus(errno, absl::StrCat("fstat(log file ", path, ")"));
   if (!S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat("log file ", path, ": not a regular file"));
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return common::ErrnoStatus(errno, absl::StrCat("fcntl(log file ", path, ")"));
   }
   return owned;
 }
@@ -385,6 +423,7 @@ absl::StatusOr<LogSummary> ShowLogs(int log_fd, int out_fd, int err_fd, const Lo
   uint64_t offset = std::min({starts[0], starts[1], starts[2]});
 
   LogSummary summary;
+  const ScopedSigpipeBlock no_sigpipe;
   Output out(out_fd, err_fd);
   Printer printer(&out, options, starts, offset, &summary);
   std::vector<char> buf(block);

@@ -2,7 +2,8 @@
 // output back, stdout records to one descriptor and stderr records to
 // another; --tail from the end of the file in blocks, -f following it with
 // inotify. Runs in the CLI process; calls pread(2), fstat(2), openat(2),
-// poll(2), inotify_init1(2)/inotify_add_watch(2) and write(2).
+// poll(2), inotify_init1(2)/inotify_add_watch(2), write(2), and blocks
+// SIGPIPE in its own thread while it writes.
 #pragma once
 
 #include <stddef.h>
@@ -52,7 +53,8 @@ struct LogSummary {
 
 // Opens name in dir_fd for reading: O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 // O_NOCTTY, refusing a name that is not one path component and anything
-// but a regular file (O_NONBLOCK at open, so a planted FIFO cannot block).
+// but a regular file (O_NONBLOCK while opening, so a planted FIFO cannot
+// block; cleared after).
 absl::StatusOr<common::UniqueFd> OpenLogForReading(int dir_fd, absl::string_view name);
 
 // Prints the log in log_fd (read with pread(2): its file offset is left
@@ -63,8 +65,10 @@ absl::StatusOr<common::UniqueFd> OpenLogForReading(int dir_fd, absl::string_view
 // not a CRI record (a torn write, a foreign file) is printed as it is to
 // err_fd, after a one-time warning there; it never stops the reading.
 // An EPIPE (or hang-up) on out_fd/err_fd ends ShowLogs with output_closed
-// set and an OK status: the caller ignores SIGPIPE and decides its exit
-// code; any other error writing the output or reading the log is returned.
+// set and an OK status, the caller deciding its exit code (SIGPIPE is
+// blocked in the calling thread meanwhile, and one it raised is taken back,
+// so `minipod logs -f | head -1` ends cleanly); any other error writing the
+// output or reading the log is returned.
 absl::StatusOr<LogSummary> ShowLogs(int log_fd, int out_fd, int err_fd, const LogOptions& options);
 
 // Where --tail N starts, per kind of line: index 0 stdout records, 1 stderr

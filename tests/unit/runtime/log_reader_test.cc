@@ -329,8 +329,11 @@ TEST(ShowLogs, AFullOutputIsAnError) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted) << r.status();
 }
 
+// SIGPIPE keeps its default action here: ShowLogs must not die of it.
 TEST(ShowLogs, AReaderGoingAwayEndsItQuietly) {
-  signal(SIGPIPE, SIG_IGN);
+  struct sigaction dfl {}, old {};
+  dfl.sa_handler = SIG_DFL;
+  ASSERT_EQ(::sigaction(SIGPIPE, &dfl, &old), 0);
   Log log;
   log.Out("x\n");
   int p[2];
@@ -340,6 +343,10 @@ TEST(ShowLogs, AReaderGoingAwayEndsItQuietly) {
   const absl::StatusOr<LogSummary> r = ShowLogs(log.fd.get(), w.get(), w.get(), {});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->output_closed);
+  sigset_t pending;
+  ASSERT_EQ(sigpending(&pending), 0);
+  EXPECT_FALSE(sigismember(&pending, SIGPIPE));
+  ::sigaction(SIGPIPE, &old, nullptr);
 }
 
 TEST(ShowLogs, ANonRegularLogIsRefused) {
@@ -433,7 +440,6 @@ TEST(ShowLogsFollow, FollowsFromTheTail) {
 }
 
 TEST(ShowLogsFollow, EndsWhenTheReaderGoesAway) {
-  signal(SIGPIPE, SIG_IGN);
   Log log;
   log.Out("x\n");
   common::UniqueFd stop(::eventfd(0, EFD_CLOEXEC));
