@@ -378,7 +378,9 @@ absl::StatusOr<std::array<uint64_t, 3>> FindTailStarts(int log_fd, uint64_t size
     const size_t want = static_cast<size_t>(std::min<uint64_t>(end - start, kCriMaxHeader));
     absl::StatusOr<size_t> got = PreadFull(log_fd, head, want, start);
     if (!got.ok()) return got.status();
-    if (*got != want) return absl::FailedPreconditionError(absl::StrCat("log fd ", log_fd, ": shrank while being read"));
+    if (*got != want) {
+      return absl::FailedPreconditionError(absl::StrCat("log fd ", log_fd, ": shrank while being read"));
+    }
     CriHeader h;
     // The same bytes the printer decides on: at most kCriMaxHeader of them.
     if (ParseCriHeader(absl::string_view(head, want), /*complete=*/true, &h) != CriHeaderResult::kOk) {
@@ -410,7 +412,9 @@ absl::StatusOr<std::array<uint64_t, 3>> FindTailStarts(int log_fd, uint64_t size
 absl::StatusOr<LogSummary> ShowLogs(int log_fd, int out_fd, int err_fd, const LogOptions& options) {
   struct stat st {};
   if (::fstat(log_fd, &st) != 0) return common::ErrnoStatus(errno, absl::StrCat("fstat(log, fd ", log_fd, ")"));
-  if (!S_ISREG(st.st_mode)) return absl::FailedPreconditionError(absl::StrCat("log fd ", log_fd, ": not a regular file"));
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat("log fd ", log_fd, ": not a regular file"));
+  }
   const uint64_t limit = static_cast<uint64_t>(st.st_size);
   const size_t block = std::max<size_t>(options.block_size, 1);
 

@@ -360,7 +360,8 @@ TEST(ShowLogs, ANonRegularLogIsRefused) {
 bool ReadUntil(int fd, const std::string& want, std::string* acc) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (acc->find(want) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     struct pollfd p = {fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
