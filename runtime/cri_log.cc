@@ -75,8 +75,14 @@ std::string FormatCriTimestamp(const struct timespec& ts) {
   int64_t seconds = ts.tv_sec;
   long nanos = ts.tv_nsec;
   if (nanos < 0 || nanos > 999999999) nanos = 0;
-  if (seconds < kFirstSecond) seconds = kFirstSecond, nanos = 0;
-  if (seconds > kLastSecond) seconds = kLastSecond, nanos = 999999999;
+  if (seconds < kFirstSecond) {
+    seconds = kFirstSecond;
+    nanos = 0;
+  }
+  if (seconds > kLastSecond) {
+    seconds = kLastSecond;
+    nanos = 999999999;
+  }
   const time_t t = static_cast<time_t>(seconds);
   struct tm tm {};
   gmtime_r(&t, &tm);
