@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -60,6 +62,26 @@ struct LogFile {
   }
   common::UniqueFd reader;
   CriLogWriter writer;
+};
+
+// A directory under /tmp, removed with its files even when a test fails.
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/cri-log-test.XXXXXX";
+    if (::mkdtemp(tmpl) != nullptr) path = tmpl;
+    fd = common::UniqueFd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  ~TempDir() {
+    if (DIR* d = ::opendir(path.c_str())) {
+      while (const struct dirent* e = ::readdir(d)) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) ::unlinkat(fd.get(), e->d_name, 0);
+      }
+      ::closedir(d);
+    }
+    if (!path.empty()) ::rmdir(path.c_str());
+  }
+  std::string path;
+  common::UniqueFd fd;
 };
 
 std::string Rec(absl::string_view stream, absl::string_view tag, absl::string_view content) {
@@ -280,10 +302,8 @@ TEST(CriLogWriter, ATornRecordIsEndedBeforeTheNextOne) {
 }
 
 TEST(CriLogWriter, OpenLogFileCreatesAPrivateFileForAppending) {
-  char dir_template[] = "/tmp/cri-log-test.XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
-  common::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  TempDir tmp;
+  const common::UniqueFd& dfd = tmp.fd;
   ASSERT_TRUE(dfd.valid());
   {
     auto fd = CriLogWriter::OpenLogFile(dfd.get(), "ctr.log");
@@ -322,8 +342,6 @@ TEST(CriLogWriter, OpenLogFileCreatesAPrivateFileForAppending) {
   for (absl::string_view bad : {"", ".", "..", "a/b", "../ctr.log"}) {
     EXPECT_EQ(CriLogWriter::OpenLogFile(dfd.get(), bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
-  for (const char* name : {"ctr.log", "link.log", "fifo.log"}) ::unlinkat(dfd.get(), name, 0);
-  EXPECT_EQ(::rmdir(dir.c_str()), 0);
 }
 
 TEST(ParseCriLine, GoodLines) {

@@ -5,10 +5,12 @@
 #include "runtime/log_reader.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -71,6 +73,26 @@ struct Log {
   common::UniqueFd fd;
   int64_t now = kT0;
   CriLogWriter writer;
+};
+
+// A directory under /tmp, removed with its files even when a test fails.
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/log-reader-test.XXXXXX";
+    if (::mkdtemp(tmpl) != nullptr) path = tmpl;
+    fd = common::UniqueFd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  ~TempDir() {
+    if (DIR* d = ::opendir(path.c_str())) {
+      while (const struct dirent* e = ::readdir(d)) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) ::unlinkat(fd.get(), e->d_name, 0);
+      }
+      ::closedir(d);
+    }
+    if (!path.empty()) ::rmdir(path.c_str());
+  }
+  std::string path;
+  common::UniqueFd fd;
 };
 
 std::string Ts(int64_t seconds) { return FormatCriTimestamp({seconds, 0}); }
@@ -516,10 +538,8 @@ TEST(ShowLogsFollow, AnAlreadyEndedContainerPrintsAllAndReturns) {
 }
 
 TEST(OpenLogForReading, OnlyARegularFileByItsName) {
-  char dir_template[] = "/tmp/log-reader-test.XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
-  common::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  TempDir tmp;
+  const common::UniqueFd& dfd = tmp.fd;
   ASSERT_TRUE(dfd.valid());
   common::UniqueFd created(::openat(dfd.get(), "ctr.log", O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
   ASSERT_TRUE(created.valid());
@@ -530,8 +550,6 @@ TEST(OpenLogForReading, OnlyARegularFileByItsName) {
   EXPECT_EQ(OpenLogForReading(dfd.get(), "fifo.log").status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(OpenLogForReading(dfd.get(), "../x").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenLogForReading(dfd.get(), "missing.log").status().code(), absl::StatusCode::kNotFound);
-  for (const char* name : {"ctr.log", "link.log", "fifo.log"}) ::unlinkat(dfd.get(), name, 0);
-  EXPECT_EQ(::rmdir(dir.c_str()), 0);
 }
 
 }  // namespace
