@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -108,6 +109,7 @@ TEST(LogPump, DrainsAChildsStdoutAndStderrIntoTheLog) {
   ASSERT_TRUE(StartLogPump(*loop, std::move(out.r), LogStream::kStdout, &writer, o).ok());
   ASSERT_TRUE(StartLogPump(*loop, std::move(err.r), LogStream::kStderr, &writer, o).ok());
   const bool done = RunUntil(*loop, [&] { return ended == 2; });
+  if (!done) ::kill(child, SIGKILL);  // blocked on a pipe nobody drains
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(done) << "the pump did not see both ends";
@@ -202,6 +204,7 @@ TEST(LogPump, AFullDiskIsReportedAndTheContainerStillDrained) {
   }
   p.w.Reset();
   const bool done = RunUntil(*loop, [&] { return ended; });
+  if (!done) ::kill(child, SIGKILL);  // blocked on a pipe nobody drains
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(done);
