@@ -474,15 +474,18 @@ TEST(ShowLogsFollow, EndsWhenTheReaderGoesAway) {
   o.stop_fd = stop.get();
   o.poll_ms = 200;
   auto result = std::async(std::launch::async, [&] { return ShowLogs(log.fd.get(), w.get(), w.get(), o); });
+  struct StopOnExit {  // destroyed before the future waits for the thread
+    int fd;
+    ~StopOnExit() {
+      const uint64_t one = 1;
+      (void)!::write(fd, &one, sizeof one);
+    }
+  } stop_on_exit{stop.get()};
   std::string seen;
   ASSERT_EQ(::fcntl(r.get(), F_SETFL, O_NONBLOCK), 0);
   ASSERT_TRUE(ReadUntil(r.get(), "x\n", &seen));
   r.Reset();  // `minipod logs -f | head -1`: head has exited
   const bool done = result.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  if (!done) {
-    const uint64_t one = 1;
-    (void)!::write(stop.get(), &one, sizeof one);
-  }
   ASSERT_TRUE(done) << "ShowLogs -f did not notice the reader going away";
   const absl::StatusOr<LogSummary> s = result.get();
   ASSERT_TRUE(s.ok()) << s.status();
