@@ -22,7 +22,7 @@
 #include "common/signal_set.h"
 #include "runtime/exec.h"
 #include "runtime/lifecycle.h"
-#include "runtime/log_view.h"
+#include "runtime/log_reader.h"
 #include "runtime/monitor.h"
 #include "runtime/state.h"
 #include "sandbox/launcher.h"
@@ -102,26 +102,31 @@ absl::StatusOr<int> RunLogs(const cli::ParsedArgs& args) {
   ASSIGN_OR_RETURN(runtime::StateStore store, runtime::StateStore::Open());
   const std::string& name = args.operands()[0];
   ASSIGN_OR_RETURN(const runtime::ContainerState state, store.Load(runtime::Kind::kContainer, name));
-  runtime::LogViewOptions options;
+  runtime::LogOptions options;
   options.follow = args.Has("follow");
   options.timestamps = args.Has("timestamps");
   if (args.Has("tail")) {
     const std::string t = args.Value("tail");
-    int64_t n = 0;
-    if (t != "all" && (!absl::SimpleAtoi(t, &n) || n < 0)) {
+    uint64_t n = 0;
+    if (t != "all" && !absl::SimpleAtoi(t, &n)) {
       return absl::InvalidArgumentError(absl::StrCat("--tail '", t, "': a number of lines, or all"));
     }
     if (t != "all") options.tail = n;
   }
   ASSIGN_OR_RETURN(common::UniqueFd dir, store.Dir(runtime::Kind::kContainer, name));
-  common::UniqueFd log(::openat(dir.get(), runtime::kLogFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!log) return common::ErrnoStatus(errno, absl::StrCat("open(", store.PathOf(runtime::Kind::kContainer, name), "/", runtime::kLogFile, ")"));
+  ASSIGN_OR_RETURN(common::UniqueFd log, runtime::OpenLogForReading(dir.get(), runtime::kLogFile));
+  // -f ends when the monitor does: it writes nothing after that.
   common::UniqueFd monitor;
-  if (options.follow && state.Status() == "running") {
-    if (absl::StatusOr<common::UniqueFd> m = runtime::OpenProcess(state.monitor); m.ok()) monitor = *std::move(m);
+  if (options.follow) {
+    if (absl::StatusOr<common::UniqueFd> m = runtime::OpenProcess(state.monitor); m.ok() && runtime::Alive(state.monitor)) {
+      monitor = *std::move(m);
+    } else {
+      options.follow = false;
+    }
   }
-  RETURN_IF_ERROR(runtime::ShowLogs(log.get(), options, monitor.get(), STDOUT_FILENO, STDERR_FILENO));
-  return 0;
+  options.stop_fd = monitor.get();
+  ASSIGN_OR_RETURN(const runtime::LogSummary summary, runtime::ShowLogs(log.get(), STDOUT_FILENO, STDERR_FILENO, options));
+  return summary.output_closed ? 141 : 0;
 }
 
 absl::StatusOr<int> RunStop(const cli::ParsedArgs& args) {

@@ -27,15 +27,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/absl/status_util.h"
+#include "runtime/cri_log.h"
 #include "runtime/event_loop.h"
+#include "runtime/log_pump.h"
 #include "runtime/exec.h"
 #include "sandbox/launcher.h"
 
 namespace runtime {
 namespace {
 
-constexpr size_t kReadChunk = 65536;
-constexpr size_t kMaxPartial = 16384;  // longest log line kept whole (as the kubelet)
+// How long the end waits for the output pipes to close once the
+// container has been collected and its cgroup emptied.
+constexpr int kDrainMs = 2000;
 
 // A unix socket address for NAME in the directory dir_fd, short whatever
 // the directory's own path (sun_path holds 108 bytes).
@@ -45,43 +48,6 @@ sockaddr_un SocketAddress(int dir_fd, const char* name) {
   snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dir_fd, name);
   return addr;
 }
-
-// One stream of the container's output into the CRI log: whole lines as
-// F records, a line longer than kMaxPartial cut into P records.
-class LogStream {
- public:
-  LogStream(int log_fd, const char* name) : log_fd_(log_fd), name_(name) {}
-  void Append(const char* data, size_t n) {
-    pending_.append(data, n);
-    size_t start = 0;
-    for (;;) {
-      const size_t nl = pending_.find('\n', start);
-      if (nl == std::string::npos) break;
-      Emit(absl::string_view(pending_).substr(start, nl - start), 'F');
-      start = nl + 1;
-    }
-    pending_.erase(0, start);
-    while (pending_.size() > kMaxPartial) {
-      Emit(absl::string_view(pending_).substr(0, kMaxPartial), 'P');
-      pending_.erase(0, kMaxPartial);
-    }
-  }
-  void Flush() {
-    if (!pending_.empty()) Emit(pending_, 'F');
-    pending_.clear();
-  }
-
- private:
-  void Emit(absl::string_view line, char tag) {
-    const std::string record = absl::StrCat(NowRfc3339(), " ", name_, " ", std::string(1, tag), " ", line, "\n");
-    // One write: O_APPEND keeps the records of the two streams whole. A
-    // full disk loses lines, never the monitor.
-    if (log_fd_ >= 0) (void)!::write(log_fd_, record.data(), record.size());
-  }
-  int log_fd_;
-  const char* name_;
-  std::string pending_;
-};
 
 void WriteAll(int fd, absl::string_view text) {
   while (!text.empty()) {
@@ -104,12 +70,13 @@ class Monitor {
   // Reports the failure to `run -d`, removes the state and exits.
   [[noreturn]] void Fail(int status, const std::string& why);
   absl::Status SetUp();
-  void OnOutput(int index, uint32_t events);
   void OnControl();
   void OnClient(int fd, uint32_t events);
   void OnSignal();
+  // The container's first process ended: collect it, empty the cgroup,
+  // then Finish once both output streams have ended (or after kDrainMs).
   void OnExit();
-  void Drain(int index);
+  void Finish();
 
   const DetachRequest& request_;
   const StateStore& store_;
@@ -117,10 +84,11 @@ class Monitor {
   common::UniqueFd dir_, report_;
   std::optional<EventLoop> loop_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
-  common::UniqueFd out_[2];     // read ends of stdout, stderr
   common::UniqueFd stdin_keep_; // -i: the write end, held so stdin stays open
-  common::UniqueFd log_;
-  std::unique_ptr<LogStream> streams_[2];
+  std::unique_ptr<CriLogWriter> log_;
+  int open_streams_ = 0;
+  bool exited_ = false, finished_ = false;
+  absl::StatusOr<sandbox::ExitInfo> exit_info_ = absl::UnknownError("not collected");
   common::UniqueFd control_, sigfd_;
   std::vector<common::UniqueFd> clients_;
   std::vector<int> waiters_;
@@ -135,15 +103,12 @@ void Monitor::Fail(int status, const std::string& why) {
 absl::Status Monitor::SetUp() {
   ASSIGN_OR_RETURN(EventLoop loop, EventLoop::Create());
   loop_.emplace(std::move(loop));
-  log_ = common::UniqueFd(
-      ::openat(dir_.get(), kLogFile, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!log_) return common::ErrnoStatus(errno, absl::StrCat("open(", store_.PathOf(state_.kind, state_.name), "/", kLogFile, ")"));
-  streams_[0] = std::make_unique<LogStream>(log_.get(), "stdout");
-  streams_[1] = std::make_unique<LogStream>(log_.get(), "stderr");
+  ASSIGN_OR_RETURN(common::UniqueFd log_fd, CriLogWriter::OpenLogFile(dir_.get(), kLogFile));
+  log_ = std::make_unique<CriLogWriter>(std::move(log_fd));
 
   // stdin: /dev/null, or with -i a pipe we keep open (nothing is written
   // to it yet: the command reads and waits, as under `docker run -di`).
-  common::UniqueFd in_read, out_write[2];
+  common::UniqueFd in_read, out_read[2], out_write[2];
   if (request_.interactive) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
@@ -156,9 +121,8 @@ absl::Status Monitor::SetUp() {
   for (int i = 0; i < 2; ++i) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
-    out_[i] = common::UniqueFd(p[0]);
+    out_read[i] = common::UniqueFd(p[0]);
     out_write[i] = common::UniqueFd(p[1]);
-    ::fcntl(out_[i].get(), F_SETFL, O_NONBLOCK);
   }
 
   // The control socket, before the container exists: `wait` may come at once.
@@ -212,7 +176,13 @@ absl::Status Monitor::SetUp() {
   RETURN_IF_ERROR(store_.Save(state_));
 
   for (int i = 0; i < 2; ++i) {
-    RETURN_IF_ERROR(loop_->Add(out_[i].get(), EPOLLIN, [this, i](uint32_t ev) { OnOutput(i, ev); }));
+    LogPumpOptions pump;
+    pump.on_eof = [this] {
+      if (--open_streams_ == 0 && exited_) Finish();
+    };
+    ++open_streams_;
+    RETURN_IF_ERROR(StartLogPump(*loop_, std::move(out_read[i]), i == 0 ? LogStream::kStdout : LogStream::kStderr,
+                                 log_.get(), std::move(pump)));
   }
   RETURN_IF_ERROR(loop_->Add(control_.get(), EPOLLIN, [this](uint32_t) { OnControl(); }));
   RETURN_IF_ERROR(loop_->Add(sandbox_->pidfd(), EPOLLIN, [this](uint32_t) { OnExit(); }));
@@ -249,43 +219,13 @@ void Monitor::Main() {
   }
   if (absl::Status s = loop_->Run(); !s.ok()) {
     // The loop itself failed: the container cannot be watched any more.
-    ::kill(sandbox_->pid(), SIGKILL);
-    OnExit();
+    if (!exited_) {
+      ::kill(sandbox_->pid(), SIGKILL);
+      OnExit();
+    }
+    Finish();
   }
   ::_exit(0);
-}
-
-void Monitor::OnOutput(int i, uint32_t events) {
-  char buf[kReadChunk];
-  for (int rounds = 0; rounds < 16; ++rounds) {
-    const ssize_t n = ::read(out_[i].get(), buf, sizeof buf);
-    if (n > 0) {
-      streams_[i]->Append(buf, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    // EOF (or an error): the stream is over.
-    streams_[i]->Flush();
-    loop_->Remove(out_[i].get());
-    out_[i].Reset();
-    return;
-  }
-  (void)events;
-}
-
-void Monitor::Drain(int i) {
-  if (!out_[i]) return;
-  char buf[kReadChunk];
-  // What is in the pipe now; a process that escaped the kill still holding
-  // the write end cannot keep us here.
-  for (int rounds = 0; rounds < 256; ++rounds) {
-    const ssize_t n = ::read(out_[i].get(), buf, sizeof buf);
-    if (n <= 0) break;
-    streams_[i]->Append(buf, static_cast<size_t>(n));
-  }
-  streams_[i]->Flush();
-  loop_->Remove(out_[i].get());
-  out_[i].Reset();
 }
 
 void Monitor::OnControl() {
@@ -345,16 +285,28 @@ void Monitor::OnSignal() {
 }
 
 void Monitor::OnExit() {
-  absl::StatusOr<sandbox::ExitInfo> info = sandbox_->Reap();
-  Drain(0);
-  Drain(1);
-  if (info.ok() && !info->oom_line.empty()) {
-    const std::string line = absl::StrCat("minipod: ", info->oom_line, "\n");
-    streams_[1]->Append(line.data(), line.size());
-  }
-  // The cgroup removed (anything left in it killed) before the state says
-  // the container has exited.
+  if (exited_) return;
+  exited_ = true;
+  loop_->Remove(sandbox_->pidfd());
+  exit_info_ = sandbox_->Reap();
+  // The cgroup removed, anything left in it killed: the pipes then close.
   sandbox_->Delete();
+  if (open_streams_ == 0) {
+    Finish();
+  } else {
+    loop_->After(kDrainMs, [this] { Finish(); });
+  }
+}
+
+void Monitor::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  const absl::StatusOr<sandbox::ExitInfo>& info = exit_info_;
+  (void)log_->Flush(LogStream::kStdout);
+  if (info.ok() && !info->oom_line.empty()) {
+    (void)log_->Append(LogStream::kStderr, absl::StrCat("minipod: ", info->oom_line, "\n"));
+  }
+  (void)log_->Flush(LogStream::kStderr);
   state_.status = "exited";
   state_.finished = NowRfc3339();
   if (info.ok()) {
