@@ -107,6 +107,11 @@ const std::vector<OptionSpec>& RunOptions() {
       {"seccomp", 0, ArgKind::kValue, "PROFILE", "default, unconfined, or a Docker-format JSON file"},
       {"no-init", 0, ArgKind::kFlag, "", "run the command as PID 1 instead of under minipod-init"},
       {"status-fd", 0, ArgKind::kValue, "FD", "write a JSON line to FD at start and at exit"},
+      {"userns", 0, ArgKind::kValue, "auto|host|keep-id",
+       "host: as root, root inside is the host's (default); auto (root): 0-65535 inside are a 65536-id block no "
+       "other container holds, from the 'minipod' entry of /etc/subuid and /etc/subgid, else from "
+       "1879048192-1946157055, with the root and binds id-mapped so files keep their owners; keep-id: your uid "
+       "and gid are the same inside (as root, the rest of 0-65535 from a block as with auto)"},
   };
   return *options;
 }
@@ -236,6 +241,16 @@ absl::StatusOr<RunConfig> ParseRunConfig(const ParsedArgs& args, absl::string_vi
     if (c.seccomp.empty()) return Invalid("--seccomp", c.seccomp, "default, unconfined or a file");
   }
   c.init = !args.Has("no-init");
+  if (args.Has("userns")) {
+    const std::string u = args.Value("userns");
+    if (u == "auto") {
+      c.userns = sandbox::UsernsMode::kAuto;
+    } else if (u == "keep-id") {
+      c.userns = sandbox::UsernsMode::kKeepId;
+    } else if (u != "host") {
+      return Invalid("--userns", u, "auto, host or keep-id");
+    }
+  }
   if (args.Has("status-fd")) {
     const std::string f = args.Value("status-fd");
     int fd = -1;

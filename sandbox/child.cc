@@ -133,6 +133,10 @@ int CloexecRange(unsigned from, unsigned to) {
   if (n != 1) ::_exit(kExitLauncherFailed);
   ::close(p.sync_fd);
 
+  if (p.become_ns_root) {
+    if (::setresgid(0, 0, 0) != 0) ChildFail(efd, Step::kSetgid, errno);
+    if (::setresuid(0, 0, 0) != 0) ChildFail(efd, Step::kSetuid, errno);
+  }
   NsType failed_ns = NsType::kUser;
   if (const int err = JoinNamespacesInChild(p.ns, &failed_ns); err != 0) {
     ChildFail(efd, Step::kJoinNs, err, static_cast<size_t>(failed_ns));

@@ -30,6 +30,11 @@ struct UserMount {
   size_t index = 0;  // into RunConfig::binds or RunConfig::tmpfs
 };
 
+// --userns: host (as root, the host's ids; without root minipod always
+// makes a user namespace with the caller as 0), auto (as root: a 65536-id
+// block of its own, see userns.h), keep-id (the caller's ids unchanged inside).
+enum class UsernsMode { kHost, kAuto, kKeepId };
+
 struct RunConfig {
   std::string rootfs;                // --rootfs DIR ("" with --bundle)
   std::vector<std::string> bundle;   // --bundle BIN...
@@ -49,6 +54,7 @@ struct RunConfig {
   std::string seccomp = "default";   // default | unconfined | FILE
   bool init = true;                  // --no-init: the command is PID 1 itself
   int status_fd = -1;                // --status-fd FD
+  UsernsMode userns = UsernsMode::kHost;  // --userns
   std::vector<std::string> command;  // CMD [ARGS]
 
   // True when a bind keeps device access (:dev): the device cgroup then
