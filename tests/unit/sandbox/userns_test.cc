@@ -13,9 +13,13 @@
 #include <string>
 #include <vector>
 
+#include <sys/mount.h>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "common/absl/file_util.h"
+#include "sandbox/ns_mount.h"
 
 namespace sandbox {
 namespace {
@@ -233,6 +237,49 @@ TEST(CandidateBlocksTest, EntryDefaultAndHalfEntry) {
   ASSERT_FALSE(b.ok());
   EXPECT_THAT(std::string(b.status().message()), HasSubstr(sg + " has none"));
   std::filesystem::remove_all(dir);
+}
+
+// The plan with id-mapped trees: nothing is reopened by path; the root
+// and --upper's DIR are attached on the scratch and layered from there (an
+// overlay takes layers from its mounter's namespace only), the init and
+// the binds are attached where they go, and the overlay uses user xattrs.
+TEST(IdmappedPlanTest, TreesAreAttachedNotReopened) {
+  RunConfig c;
+  c.rootfs = "/srv/root";
+  c.upper = "/srv/keep";
+  c.command = {"true"};
+  c.binds = {{"/srv/data", "/data", true, false}};
+  MountInputs in;
+  in.rootfs_path = "/srv/root";
+  in.rootfs_fd = 10;
+  in.init_path = "/usr/lib/minipod/minipod-init";
+  in.init_fd = 11;
+  in.upper_path = "/srv/keep";
+  in.upper_dir_fd = 12;
+  in.upper_fd = 13;
+  in.work_fd = 14;
+  in.bind_fds = {15};
+  in.bind_is_dir = {true};
+  in.own_userns = true;
+  in.rootfs_tree_fd = 20;
+  in.upper_tree_fd = 21;
+  in.init_tree_fd = 22;
+  in.bind_tree_fds = {23};
+  const std::vector<MountStep> steps = PlanMounts(c, in);
+  std::vector<std::string> moves;
+  std::string overlay;
+  for (const MountStep& s : steps) {
+    EXPECT_NE(s.op, MountStep::Op::kReopen) << DescribeStep(s);
+    if (s.op == MountStep::Op::kMoveMount) moves.push_back(absl::StrCat(s.fd, s.inside ? " in " : " at ", s.target));
+    if (s.op == MountStep::Op::kMount && s.fstype == "overlay") overlay = s.data;
+    EXPECT_FALSE(s.op == MountStep::Op::kMount && (s.flags & MS_BIND) && s.target == "/data") << "bound, not attached";
+  }
+  EXPECT_THAT(moves, ElementsAre("20 at /tmp/lower", "21 at /tmp/keep", "22 in /dev/init", "23 in /data"));
+  EXPECT_EQ(overlay, "lowerdir=/tmp/lower,upperdir=/tmp/keep/upper,workdir=/tmp/keep/work,userxattr");
+  // The bind is still made read-only/nosuid/nodev as asked afterwards.
+  bool attrs = false;
+  for (const MountStep& s : steps) attrs = attrs || (s.op == MountStep::Op::kSetAttr && s.target == "/data");
+  EXPECT_TRUE(attrs);
 }
 
 }  // namespace
