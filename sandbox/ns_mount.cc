@@ -658,6 +658,10 @@ std::string DescribeStep(const MountStep& s) {
     case MountStep::Op::kMount:
       if (s.flags & MS_BIND) return absl::StrCat("bind ", shown(s.source, s.source_inside), " on ", target);
       if (s.source.empty()) return absl::StrCat("make ", target, " private");
+      if (s.fstype == "overlay" && absl::StrContains(s.data, absl::StrCat("lowerdir=", kScratch, "/lower"))) {
+        // The one kernel requirement --userns adds that no earlier call checked.
+        return absl::StrCat("mount overlay on ", target, " over the id-mapped root (Linux 5.19 or later)");
+      }
       return absl::StrCat("mount ", s.fstype, " on ", target);
     case MountStep::Op::kSetAttr: {
       std::vector<absl::string_view> what;

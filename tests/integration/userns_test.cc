@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +56,17 @@ testing_util::Probe UsernsAndIdmapUsable() {
   close(static_cast<int>(tree));
   if (r != 0) return {false, std::string("mount_setattr(/tmp, MOUNT_ATTR_IDMAP): ") + strerror(err)};
   return {true, "user namespaces and id-mapped mounts of /tmp work"};
+}
+
+// overlayfs over id-mapped layers came with Linux 5.19 (no cheaper probe
+// than the kernel's version: trying needs the whole mount dance).
+testing_util::Probe OverlayTakesIdmappedLayers() {
+  struct utsname u {};
+  if (uname(&u) != 0) return {false, "uname failed"};
+  int major = 0, minor = 0;
+  if (sscanf(u.release, "%d.%d", &major, &minor) != 2) return {false, std::string("kernel release ") + u.release};
+  if (major > 5 || (major == 5 && minor >= 19)) return {true, u.release};
+  return {false, std::string("overlayfs takes id-mapped layers from Linux 5.19; this kernel is ") + u.release};
 }
 
 // "Uid:\tR\tE\tS\tF" of /proc/PID/status: the real uid (-1 when gone).
@@ -154,6 +166,7 @@ class UsernsTest : public ::testing::Test {
       GTEST_SKIP() << p.detail << " to run sandboxes in a user namespace of their own";
     }
     if (const auto p = UsernsAndIdmapUsable(); !p) GTEST_SKIP() << p.detail;
+    if (const auto p = OverlayTakesIdmappedLayers(); !p) GTEST_SKIP() << p.detail;
     absl::StatusOr<std::vector<sandbox::IdBlock>> blocks = sandbox::CandidateBlocks("/etc/subuid", "/etc/subgid");
     ASSERT_TRUE(blocks.ok()) << blocks.status();
     for (const sandbox::IdBlock& b : *blocks) block_starts_.insert(b.uid_start);
