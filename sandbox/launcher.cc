@@ -219,7 +219,15 @@ absl::Status Sandbox::Create() {
 
   // Everything the child will reach on the host, opened now.
   ASSIGN_OR_RETURN(inputs_, OpenMountInputs(config_, rootfs_, rootless_));
-  if (userns_.idmap_ns) RETURN_IF_ERROR(IdmapMountInputs(config_, userns_.idmap_ns.get(), inputs_));
+  if (userns_.idmap_ns) {
+    RETURN_IF_ERROR(IdmapMountInputs(config_, userns_.idmap_ns.get(), inputs_));
+    for (const std::string& path : inputs_.not_idmapped) {
+      fprintf(stderr,
+              "minipod run: warning: %s: its file system cannot be id-mapped; bound as it is (owners outside the "
+              "container's ids show as nobody inside)\n",
+              path.c_str());
+    }
+  }
   mounts_ = PlanMounts(config_, inputs_);
 
   // With minipod-init and --status-fd, the init tells how the command

@@ -472,12 +472,22 @@ absl::Status IdmapMountInputs(const RunConfig& config, int userns_fd, MountInput
   if (in.upper_dir_fd >= 0) {
     ASSIGN_OR_RETURN(in.upper_tree_fd, clone(in.upper_dir_fd, in.upper_path));
   }
+  // The init and the binds may live where nothing can be id-mapped (a
+  // device node on devtmpfs, /proc, /sys): such a one is bound as it is,
+  // its files owned by nobody inside unless their owner is in the
+  // container's range. That gives the sandbox less, never more.
+  auto clone_or_plain = [&](int fd, const std::string& what) -> absl::StatusOr<int> {
+    absl::StatusOr<int> tree = clone(fd, what);
+    if (tree.ok() || !absl::IsInvalidArgument(tree.status())) return tree;
+    in.not_idmapped.push_back(what);
+    return -1;
+  };
   if (in.init_fd >= 0) {
-    ASSIGN_OR_RETURN(in.init_tree_fd, clone(in.init_fd, in.init_path));
+    ASSIGN_OR_RETURN(in.init_tree_fd, clone_or_plain(in.init_fd, in.init_path));
   }
   in.bind_tree_fds.clear();
   for (size_t i = 0; i < in.bind_fds.size() && i < config.binds.size(); ++i) {
-    ASSIGN_OR_RETURN(const int fd, clone(in.bind_fds[i], config.binds[i].source));
+    ASSIGN_OR_RETURN(const int fd, clone_or_plain(in.bind_fds[i], config.binds[i].source));
     in.bind_tree_fds.push_back(fd);
   }
   in.own_userns = true;
@@ -502,14 +512,15 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
   // whole, whatever the host path now leads to.
   const bool trees = in.rootfs_tree_fd >= 0;
   const bool own_userns = in.rootless || in.own_userns;
+  auto has_tree = [&](size_t bind) { return bind < in.bind_tree_fds.size() && in.bind_tree_fds[bind] >= 0; };
   if (!trees) {
     reopen(in.rootfs_path, in.rootfs_fd, true);
     reopen(absl::StrCat(in.upper_path, "/upper"), in.upper_fd, true);
     reopen(absl::StrCat(in.upper_path, "/work"), in.work_fd, true);
-    reopen(in.init_path, in.init_fd, false);
-    for (size_t i = 0; i < config.binds.size() && i < in.bind_fds.size(); ++i) {
-      reopen(config.binds[i].source, in.bind_fds[i], i < in.bind_is_dir.size() && in.bind_is_dir[i]);
-    }
+  }
+  if (in.init_tree_fd < 0) reopen(in.init_path, in.init_fd, false);
+  for (size_t i = 0; i < config.binds.size() && i < in.bind_fds.size(); ++i) {
+    if (!has_tree(i)) reopen(config.binds[i].source, in.bind_fds[i], i < in.bind_is_dir.size() && in.bind_is_dir[i]);
   }
   steps.push_back(Mount("minipod", kScratch, "tmpfs", kNoSuidDev, "mode=0700"));
   steps.push_back(Scratch(Simple(MountStep::Op::kMkdir, kNewRoot)));
@@ -624,7 +635,7 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
     const size_t slash = b.dest.rfind('/');
     if (slash > 0) MkdirInside(steps, b.dest.substr(0, slash));
     steps.push_back(dir ? Simple(MountStep::Op::kMkdir, b.dest) : Simple(MountStep::Op::kTouch, b.dest, 0644));
-    if (i < in.bind_tree_fds.size() && in.bind_tree_fds[i] >= 0) {
+    if (has_tree(i)) {
       MountStep move = Simple(MountStep::Op::kMoveMount, b.dest);
       move.fd = in.bind_tree_fds[i];
       move.source = config.binds[i].source;  // for messages

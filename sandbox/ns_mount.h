@@ -87,7 +87,8 @@ struct MountInputs {
   int rootfs_tree_fd = -1;
   int upper_tree_fd = -1;
   int init_tree_fd = -1;
-  std::vector<int> bind_tree_fds;  // one per bind when the others are set
+  std::vector<int> bind_tree_fds;  // one per bind when the others are set; -1: bound as it is
+  std::vector<std::string> not_idmapped;  // the init or bind sources whose file system cannot be id-mapped
   // The descriptors above, and DIR of --upper, locked (flock LOCK_EX) while
   // this lives: two overlays sharing an upper layer is undefined behaviour.
   std::vector<common::UniqueFd> owned;
@@ -108,7 +109,10 @@ absl::StatusOr<MountInputs> OpenMountInputs(const RunConfig& config, const std::
 // shows as N inside that user namespace, and a file created there as N by
 // the sandbox is N on the host. Sets own_userns. Errors name the path and
 // what the kernel or the file system lacks (Linux 5.12 for id-mapped
-// mounts; 5.19 for overlay layers that are id-mapped).
+// mounts; 5.19 for overlay layers that are id-mapped). The init or a bind
+// whose file system cannot be id-mapped (EINVAL: devtmpfs, proc, sysfs) is
+// bound as it is instead, and listed in not_idmapped; the root and --upper
+// must be id-mapped.
 absl::Status IdmapMountInputs(const RunConfig& config, int userns_fd, MountInputs& inputs);
 
 // Whether a :dev bind may expose device major:minor of this type (S_IFCHR

@@ -282,6 +282,19 @@ TEST_F(UsernsTest, BindsKeepTheirHostOwners) {
   fs::remove_all(data);
 }
 
+// Where a bind's file system cannot be id-mapped (sysfs never can; a
+// device node's /dev may not), it is bound as it is, with a warning: its
+// root-owned files are nobody's inside, and a :dev device still works.
+TEST_F(UsernsTest, BindsThatCannotBeIdmappedAreBoundAsTheyAre) {
+  const ShResult r = Run("--userns auto --bind /sys/kernel:/hsys --bind /dev/null:/dev/hostnull:rw,dev",
+                         "ls -lnd /hsys; echo x > /dev/hostnull && echo dev-ok; echo x > /hsys/x || echo sys-refused");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("warning: /sys/kernel: its file system cannot be id-mapped; bound as it is"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(" 65534 +65534 .*/hsys"));
+  EXPECT_THAT(r.out, HasSubstr("dev-ok"));
+  EXPECT_THAT(r.out, HasSubstr("sys-refused"));
+}
+
 TEST_F(UsernsTest, ConcurrentContainersGetDistinctBlocksFreedAtTheEnd) {
   const std::string a_sig = tmp_->Join("sig-a"), b_sig = tmp_->Join("sig-b");
   fs::create_directories(a_sig);
