@@ -282,6 +282,31 @@ TEST_F(UsernsTest, BindsKeepTheirHostOwners) {
   fs::remove_all(data);
 }
 
+// The launcher, still root, makes the cgroup and puts the container in it;
+// the container does not own it (its cgroup namespace's root, left as root
+// made it).
+TEST_F(UsernsTest, CgroupLimitsStillApply) {
+  const ShResult base = Run("--pids 50", "true");
+  if (base.status != 0) GTEST_SKIP() << "cgroup limits are unusable here without --userns too: " << base.out;
+  const std::string sig = tmp_->Join("sig-cgroup");
+  fs::create_directories(sig);
+  Launched l = Hold("cgroup", sig, "--userns auto --pids 50");
+  const pid_t pid = WaitStarted(l);
+  ASSERT_GT(pid, 0) << l.Out();
+  const std::string status = ReadAll(l.status_path);
+  const size_t at = status.find("\"cgroup\":\"");
+  ASSERT_NE(at, std::string::npos) << status;
+  std::string path = status.substr(at + 10);
+  path = path.substr(0, path.find_first_of(":\""));
+  const std::string leaf = path.substr(path.rfind('/') + 1);
+  EXPECT_THAT(leaf, ::testing::StartsWith("minipod-"));
+  EXPECT_THAT(ReadAll("/proc/" + std::to_string(pid) + "/cgroup"), HasSubstr("/" + leaf)) << status;
+  EXPECT_EQ(ReadAll(path + "/pids.max"), "50\n") << path;
+  std::ofstream(sig + "/go");
+  EXPECT_EQ(WaitExit(l.pid), 0) << l.Out();
+  fs::remove_all(sig);
+}
+
 // Where a bind's file system cannot be id-mapped (sysfs never can; a
 // device node's /dev may not), it is bound as it is, with a warning: its
 // root-owned files are nobody's inside, and a :dev device still works.
