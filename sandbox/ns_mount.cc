@@ -543,12 +543,16 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
   // namespace (or lives in --upper). --read-only makes it read-only at the
   // end. nodev: device nodes in the image are inert.
   std::string upper = absl::StrCat(kScratch, "/upper"), work = absl::StrCat(kScratch, "/work");
-  if (trees && in.upper_tree_fd >= 0) {
-    // upper and work must be on one mount: DIR's tree holds both.
+  if (trees && in.upper_tree_fd >= 0 && in.upper_fd >= 0 && in.work_fd >= 0) {
+    // upper and work must be on one mount: DIR's tree holds both. They are
+    // opened again through it onto the parent's numbers, checked to be the
+    // directories the parent checked (a link swapped in since is ESTALE).
     const std::string dir = absl::StrCat(kScratch, "/keep");
     attach_scratch(in.upper_tree_fd, dir);
-    upper = dir + "/upper";
-    work = dir + "/work";
+    reopen(dir + "/upper", in.upper_fd, true);
+    reopen(dir + "/work", in.work_fd, true);
+    upper = FdPath(in.upper_fd);
+    work = FdPath(in.work_fd);
   } else if (in.upper_fd >= 0 && in.work_fd >= 0) {
     upper = FdPath(in.upper_fd);
     work = FdPath(in.work_fd);
