@@ -244,6 +244,13 @@ TEST_F(UsernsTest, TheRootKeepsItsOwnersAndTheOverlayIsWritable) {
   EXPECT_THAT(r.out, HasSubstr("wrote"));
   EXPECT_FALSE(fs::exists(root_ + "/etc/new")) << "the upper layer is thrown away";
 
+  // The host's network is owned by the host's user namespace: a new sysfs
+  // is refused there, so the host's is bound read-only (as rootless).
+  const ShResult net = Run("--userns auto --net host", "ls -d /sys/kernel && touch /sys/x || echo sys-ro");
+  EXPECT_EQ(net.status, 0) << net.out;
+  EXPECT_THAT(net.out, HasSubstr("/sys/kernel\n"));
+  EXPECT_THAT(net.out, HasSubstr("sys-ro"));
+
   // --upper: the kept layer's files belong to host root, as without --userns.
   const std::string keep = tmp_->Join("keep");
   const ShResult u = Run("--userns auto --upper " + keep, "touch /etc/kept && echo wrote");
