@@ -156,6 +156,11 @@ const std::vector<OptionSpec>& RunOptions() {
       {"rm", 0, ArgKind::kFlag, "", "remove the container's state when it ends (with -d)"},
       {"publish", 'p', ArgKind::kList, "[IP:]HOSTPORT:PORT[/udp]", "relay a host port to PORT on the container's loopback (with -d)"},
       {"pod", 0, ArgKind::kValue, "NAME", "join the pod NAME's shared namespaces (with -d)"},
+      {"userns", 0, ArgKind::kValue, "auto|host|keep-id",
+       "host: as root, root inside is the host's (default); auto (root): 0-65535 inside are a 65536-id block no "
+       "other container holds, from the 'minipod' entry of /etc/subuid and /etc/subgid, else from "
+       "1879048192-1946157055, with the root and binds id-mapped so files keep their owners; keep-id: your uid "
+       "and gid are the same inside (as root, the rest of 0-65535 from a block as with auto)"},
   };
   return *options;
 }
@@ -296,6 +301,16 @@ absl::StatusOr<RunConfig> ParseRunConfig(const ParsedArgs& args, absl::string_vi
     if (c.seccomp.empty()) return Invalid("--seccomp", c.seccomp, "default, unconfined or a file");
   }
   c.init = args.Has("init") || (!args.Has("no-init") && c.pid.is_new());
+  if (args.Has("userns")) {
+    const std::string u = args.Value("userns");
+    if (u == "auto") {
+      c.userns = sandbox::UsernsMode::kAuto;
+    } else if (u == "keep-id") {
+      c.userns = sandbox::UsernsMode::kKeepId;
+    } else if (u != "host") {
+      return Invalid("--userns", u, "auto, host or keep-id");
+    }
+  }
   if (args.Has("status-fd")) {
     const std::string f = args.Value("status-fd");
     int fd = -1;

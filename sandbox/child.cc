@@ -140,6 +140,12 @@ int CloexecRange(unsigned from, unsigned to) {
   if (const int err = JoinNamespacesInChild(p.ns, &failed_ns); err != 0) {
     ChildFail(efd, Step::kJoinNs, err, static_cast<size_t>(failed_ns));
   }
+  // After the joins: a user namespace joined with setns needs it as much as
+  // one we were cloned into (our capabilities there survive the change).
+  if (p.become_ns_root) {
+    if (::setresgid(0, 0, 0) != 0) ChildFail(efd, Step::kSetgid, errno);
+    if (::setresuid(0, 0, 0) != 0) ChildFail(efd, Step::kSetuid, errno);
+  }
   // In the sandbox's cgroup by now: that becomes the cgroup namespace's root.
   if (const int err = UnshareCgroupInChild(p.ns); err != 0) ChildFail(efd, Step::kCgroupNs, err);
   // A new session: no controlling terminal to push keystrokes into.

@@ -74,6 +74,11 @@ struct ChildPlan {
   absl::Span<const MountStep> mounts;
   const char* hostname = nullptr;
   const NetlinkRequest* loopback = nullptr;  // nullptr: the host's network
+  // Cloned by root into a user namespace of its own (--userns auto|keep-id),
+  // or joining one: the child still has the host's uid 0, which that
+  // namespace does not map (files it creates would be EOVERFLOW); it
+  // becomes the namespace's 0 right after the joins.
+  bool become_ns_root = false;
   ExecPlan exec;
 };
 

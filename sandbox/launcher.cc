@@ -43,6 +43,7 @@
 #include "sandbox/ns_mount.h"
 #include "sandbox/ns_net.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/userns.h"
 #include "common/absl/self_path.h"
 
 
@@ -168,10 +169,25 @@ absl::Status Sandbox::Create() {
   ASSIGN_OR_RETURN(seccomp_, BuildSeccomp(config_.seccomp, exec.caps));
   ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config_.memory, config_.pids, config_.cpus));
 
+  // --userns: the maps and, as root, a block of ids and the root, --upper,
+  // the init and the binds id-mapped through a user namespace made up
+  // front (userns.h): the trees are made here and inherited by the child,
+  // which only attaches them; no descriptor has to be passed after the clone.
+  ASSIGN_OR_RETURN(userns_, PrepareUserns(config_.userns, rootless_, outer_uid, outer_gid, config_.uid, config_.gid));
+
   // Everything the child will reach on the host, opened now.
   ASSIGN_OR_RETURN(joins_, OpenNamespaceJoins(config_, options_.joined));
   ASSIGN_OR_RETURN(ns_, PlanNamespaces(config_, joins_, rootless_));
   ASSIGN_OR_RETURN(inputs_, OpenMountInputs(config_, rootfs_, rootless_));
+  if (userns_.idmap_ns) {
+    RETURN_IF_ERROR(IdmapMountInputs(config_, userns_.idmap_ns.get(), inputs_));
+    for (const std::string& path : inputs_.not_idmapped) {
+      fprintf(stderr,
+              "minipod run: warning: %s: its file system cannot be id-mapped; bound as it is (owners outside the "
+              "container's ids show as nobody inside)\n",
+              path.c_str());
+    }
+  }
   mounts_ = PlanMounts(config_, inputs_);
 
   // With minipod-init and --status-fd, the init tells how the command
@@ -199,6 +215,15 @@ absl::Status Sandbox::Create() {
   exec.clear_groups = command_.clear_groups;
   exec.uid = command_.uid;
   exec.gid = command_.gid;
+  if (userns_.as_root) {
+    // A user namespace of its own: setgroups stays allowed there, and the
+    // host's supplementary groups (root's) must go.
+    plan_.ns[NsType::kUser].mode = NsMode::kNew;
+    plan_.become_ns_root = true;
+    exec.clear_groups = true;
+  }
+  if (userns_.uid.has_value()) exec.uid = *userns_.uid;
+  if (userns_.gid.has_value()) exec.gid = *userns_.gid;
   exec.expected_ppid = command_.expected_ppid;
   exec.workdir = config_.workdir.c_str();
   exec.seccomp = &seccomp_;
@@ -276,11 +301,18 @@ absl::Status Sandbox::Create() {
   // Job control waits for the processes of the command's own pid namespace only.
   if (plan_.ns[NsType::kPid].mode == NsMode::kNew) pid_ns_ = PidNsOf(pid_);
 
-  if (rootless_) {
-    const std::string proc = absl::StrCat("/proc/", pid_);
-    if (absl::Status s = WriteFileAt(proc + "/setgroups", "deny"); !s.ok()) return Abandon(s);
-    if (absl::Status s = WriteFileAt(proc + "/uid_map", absl::StrCat("0 ", outer_uid, " 1\n")); !s.ok()) return Abandon(s);
-    if (absl::Status s = WriteFileAt(proc + "/gid_map", absl::StrCat("0 ", outer_gid, " 1\n")); !s.ok()) return Abandon(s);
+  if (userns_.new_userns) {
+    // Unprivileged, gid_map may only be written once setgroups is denied.
+    if (!userns_.as_root) {
+      if (absl::Status s = WriteFileAt(absl::StrCat("/proc/", pid_, "/setgroups"), "deny"); !s.ok()) return Abandon(s);
+    }
+    if (absl::Status s = WriteIdMaps(pid_, userns_.maps); !s.ok()) return Abandon(common::Annotate(s, "--userns"));
+    if (userns_.lease.held()) {
+      const std::optional<uint64_t> started = ProcessStartTime(pid_);
+      if (started.has_value()) {
+        if (absl::Status s = userns_.lease.AddHolder({pid_, *started}); !s.ok()) return Abandon(s);
+      }
+    }
   }
   if (cgroup_.has_value()) {
     if (absl::Status s = cgroup_->AddProcess(pid_); !s.ok()) return Abandon(common::Annotate(s, "cgroup"));
@@ -516,6 +548,10 @@ void Sandbox::Delete() {
       fprintf(stderr, "minipod run: warning: %s\n", std::string(s.message()).c_str());
     }
     cgroup_.reset();
+  }
+  // The container is gone (reaped above): its block is free.
+  if (absl::Status s = userns_.lease.Release(); !s.ok()) {
+    fprintf(stderr, "minipod run: warning: %s\n", std::string(s.message()).c_str());
   }
   if (mask_changed_) {
     // Signals that came after the command ended, and a SIGPIPE from the

@@ -32,6 +32,7 @@
 #include "sandbox/namespaces.h"
 #include "sandbox/run_config.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/userns.h"
 
 namespace sandbox {
 
@@ -121,6 +122,7 @@ class Sandbox {
   NamespaceJoins joins_;  // owns the ns:PATH files
   Namespaces ns_;
   std::optional<SandboxCgroup> cgroup_;
+  UsernsSetup userns_;  // --userns: the maps, the id-mapping namespace, the block held
   common::UniqueFd sync_write_, error_read_, launcher_pidfd_;
   common::UniqueFd init_status_read_, init_status_write_;
   common::UniqueFd sigfd_, pidfd_;

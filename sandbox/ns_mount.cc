@@ -1,5 +1,6 @@
-// Mount plan (parent: opening and checking the host paths, then the pure
-// plan) and its application (child: openat2, mount, mkdirat, openat,
+// Mount plan (parent: opening and checking the host paths, id-mapped
+// clones with open_tree and mount_setattr, then the pure plan) and its
+// application (child: openat2, mount, move_mount, mkdirat, openat,
 // symlinkat, mount_setattr, statx, pivot_root, umount2; no allocation).
 #include "sandbox/ns_mount.h"
 
@@ -184,6 +185,13 @@ uint64_t MountId(int fd) {
   return (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
 }
 
+// move_mount(2)'s flags and open_tree(2)'s and mount_setattr(2)'s
+// constants (linux/mount.h clashes with sys/mount.h).
+constexpr unsigned kMoveMountFEmptyPath = 0x4;  // MOVE_MOUNT_F_EMPTY_PATH
+constexpr unsigned kMoveMountTEmptyPath = 0x40; // MOVE_MOUNT_T_EMPTY_PATH
+constexpr unsigned kOpenTreeClone = 1;          // OPEN_TREE_CLONE
+constexpr uint64_t kAttrIdmap = 0x100000;       // MOUNT_ATTR_IDMAP
+
 // The kernel's mount flags for a fallback remount, from kAttr* bits.
 unsigned long AttrFlags(unsigned attrs) {
   return ((attrs & kAttrReadOnly) ? MS_RDONLY : 0) | ((attrs & kAttrNoSuid) ? MS_NOSUID : 0) |
@@ -234,6 +242,19 @@ int ApplyInside(const MountStep& s, int root) {
       ChildFd target{OpenInRoot(root, s.target.c_str(), O_PATH)};
       if (target.fd < 0) return -target.fd;
       return SetAttrAt(target.fd, nullptr, s.attrs, s.recursive);
+    }
+    case MountStep::Op::kMoveMount: {
+      ChildFd target{OpenInRoot(root, s.target.c_str(), O_PATH)};
+      if (target.fd < 0) return -target.fd;
+      const uint64_t before = MountId(target.fd);
+      if (::syscall(SYS_move_mount, s.fd, "", target.fd, "", kMoveMountFEmptyPath | kMoveMountTEmptyPath) != 0) {
+        return errno;
+      }
+      ChildFd check{OpenInRoot(root, s.target.c_str(), O_PATH)};
+      if (check.fd < 0) return -check.fd;
+      const uint64_t after = MountId(check.fd);
+      if (before != 0 && after != 0 && before == after) return EXDEV;
+      return 0;
     }
     case MountStep::Op::kMkdir: {
       const char* name = nullptr;
@@ -293,6 +314,8 @@ int ApplyOnScratch(const MountStep& s) {
       // The scratch is our own fresh tmpfs: nothing there but what we made.
       if (::mkdir(s.target.c_str(), s.mode) != 0 && errno != EEXIST) return errno;
       return 0;
+    case MountStep::Op::kMoveMount:
+      return ::syscall(SYS_move_mount, s.fd, "", AT_FDCWD, s.target.c_str(), kMoveMountFEmptyPath) == 0 ? 0 : errno;
     case MountStep::Op::kTouch:
     case MountStep::Op::kSymlink:
       return EINVAL;  // inside the root only
@@ -372,7 +395,7 @@ absl::StatusOr<MountInputs> OpenMountInputs(const RunConfig& config, const std::
       }
       return common::ErrnoStatus(errno, absl::StrCat("--upper ", dir));
     }
-    own(dir_fd);
+    in.upper_dir_fd = own(dir_fd);
     // Held until the run ends (the owned descriptor closes): one overlay
     // per upper layer.
     if (::flock(dir_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -425,6 +448,52 @@ absl::StatusOr<MountInputs> OpenMountInputs(const RunConfig& config, const std::
   return in;
 }
 
+absl::Status IdmapMountInputs(const RunConfig& config, int userns_fd, MountInputs& in) {
+  auto clone = [&](int fd, const std::string& what) -> absl::StatusOr<int> {
+    const long tree = ::syscall(SYS_open_tree, fd, "", kOpenTreeClone | O_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    if (tree < 0) {
+      const int err = errno;
+      return common::ErrnoStatus(err, absl::StrCat("--userns: open_tree(", what, ")",
+                                                   err == ENOSYS ? " (id-mapped mounts need Linux 5.12 or later)" : ""));
+    }
+    in.owned.emplace_back(static_cast<int>(tree));
+    MountAttr attr{kAttrIdmap, 0, 0, static_cast<uint64_t>(userns_fd)};
+    if (::syscall(SYS_mount_setattr, static_cast<int>(tree), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+      const int err = errno;
+      return common::ErrnoStatus(
+          err, absl::StrCat("--userns: mount_setattr(", what, ", MOUNT_ATTR_IDMAP)",
+                            err == ENOSYS ? " (id-mapped mounts need Linux 5.12 or later)"
+                            : err == EINVAL ? " (its file system, or one mounted below it, does not support id-mapped mounts)"
+                                            : ""));
+    }
+    return static_cast<int>(tree);
+  };
+  ASSIGN_OR_RETURN(in.rootfs_tree_fd, clone(in.rootfs_fd, in.rootfs_path));
+  if (in.upper_dir_fd >= 0) {
+    ASSIGN_OR_RETURN(in.upper_tree_fd, clone(in.upper_dir_fd, in.upper_path));
+  }
+  // The init and the binds may live where nothing can be id-mapped (a
+  // device node on devtmpfs, /proc, /sys): such a one is bound as it is,
+  // its files owned by nobody inside unless their owner is in the
+  // container's range. That gives the sandbox less, never more.
+  auto clone_or_plain = [&](int fd, const std::string& what) -> absl::StatusOr<int> {
+    absl::StatusOr<int> tree = clone(fd, what);
+    if (tree.ok() || !absl::IsInvalidArgument(tree.status())) return tree;
+    in.not_idmapped.push_back(what);
+    return -1;
+  };
+  if (in.init_fd >= 0) {
+    ASSIGN_OR_RETURN(in.init_tree_fd, clone_or_plain(in.init_fd, in.init_path));
+  }
+  in.bind_tree_fds.clear();
+  for (size_t i = 0; i < in.bind_fds.size() && i < config.binds.size(); ++i) {
+    ASSIGN_OR_RETURN(const int fd, clone_or_plain(in.bind_fds[i], config.binds[i].source));
+    in.bind_tree_fds.push_back(fd);
+  }
+  in.own_userns = true;
+  return absl::OkStatus();
+}
+
 std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in) {
   std::vector<MountStep> steps;
   const unsigned long kNoSuidDev = MS_NOSUID | MS_NODEV;
@@ -439,30 +508,60 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
     s.fd = fd;
     steps.push_back(std::move(s));
   };
-  reopen(in.rootfs_path, in.rootfs_fd, true);
-  reopen(absl::StrCat(in.upper_path, "/upper"), in.upper_fd, true);
-  reopen(absl::StrCat(in.upper_path, "/work"), in.work_fd, true);
-  reopen(in.init_path, in.init_fd, false);
+  // With id-mapped trees nothing is reopened: the trees are attached
+  // whole, whatever the host path now leads to.
+  const bool trees = in.rootfs_tree_fd >= 0;
+  const bool own_userns = in.rootless || in.own_userns;
+  auto has_tree = [&](size_t bind) { return bind < in.bind_tree_fds.size() && in.bind_tree_fds[bind] >= 0; };
+  if (!trees) {
+    reopen(in.rootfs_path, in.rootfs_fd, true);
+    reopen(absl::StrCat(in.upper_path, "/upper"), in.upper_fd, true);
+    reopen(absl::StrCat(in.upper_path, "/work"), in.work_fd, true);
+  }
+  if (in.init_tree_fd < 0) reopen(in.init_path, in.init_fd, false);
   for (size_t i = 0; i < config.binds.size() && i < in.bind_fds.size(); ++i) {
-    reopen(config.binds[i].source, in.bind_fds[i], i < in.bind_is_dir.size() && in.bind_is_dir[i]);
+    if (!has_tree(i)) reopen(config.binds[i].source, in.bind_fds[i], i < in.bind_is_dir.size() && in.bind_is_dir[i]);
   }
   steps.push_back(Mount("minipod", kScratch, "tmpfs", kNoSuidDev, "mode=0700"));
   steps.push_back(Scratch(Simple(MountStep::Op::kMkdir, kNewRoot)));
+  // A detached tree onto a directory of the scratch: overlayfs takes its
+  // layers only from the mounter's own mount namespace.
+  auto attach_scratch = [&](int fd, const std::string& at) {
+    steps.push_back(Scratch(Simple(MountStep::Op::kMkdir, at)));
+    MountStep m = Scratch(Simple(MountStep::Op::kMoveMount, at));
+    m.fd = fd;
+    steps.push_back(std::move(m));
+  };
+  std::string lower = FdPath(in.rootfs_fd);
+  if (trees) {
+    lower = absl::StrCat(kScratch, "/lower");
+    attach_scratch(in.rootfs_tree_fd, lower);
+  }
 
   // The root: always an overlay, so the mount points below are made in its
   // writable layer and never in the tree itself; that layer dies with the
   // namespace (or lives in --upper). --read-only makes it read-only at the
   // end. nodev: device nodes in the image are inert.
   std::string upper = absl::StrCat(kScratch, "/upper"), work = absl::StrCat(kScratch, "/work");
-  if (in.upper_fd >= 0 && in.work_fd >= 0) {
+  if (trees && in.upper_tree_fd >= 0 && in.upper_fd >= 0 && in.work_fd >= 0) {
+    // upper and work must be on one mount: DIR's tree holds both. They are
+    // opened again through it onto the parent's numbers, checked to be the
+    // directories the parent checked (a link swapped in since is ESTALE).
+    const std::string dir = absl::StrCat(kScratch, "/keep");
+    attach_scratch(in.upper_tree_fd, dir);
+    reopen(dir + "/upper", in.upper_fd, true);
+    reopen(dir + "/work", in.work_fd, true);
+    upper = FdPath(in.upper_fd);
+    work = FdPath(in.work_fd);
+  } else if (in.upper_fd >= 0 && in.work_fd >= 0) {
     upper = FdPath(in.upper_fd);
     work = FdPath(in.work_fd);
   } else {
     steps.push_back(Scratch(Simple(MountStep::Op::kMkdir, upper)));
     steps.push_back(Scratch(Simple(MountStep::Op::kMkdir, work)));
   }
-  std::string data = absl::StrCat("lowerdir=", FdPath(in.rootfs_fd), ",upperdir=", upper, ",workdir=", work);
-  if (in.rootless) absl::StrAppend(&data, ",userxattr");
+  std::string data = absl::StrCat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work);
+  if (own_userns) absl::StrAppend(&data, ",userxattr");
   steps.push_back(Mount("overlay", kNewRoot, "overlay", kNoSuidDev, data));
 
   // From here on every target is inside the new root.
@@ -484,7 +583,7 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
   // network namespace we did not make (the host's, or one joined) the kernel
   // refuses it, so bind the host's, read-only, as runc does.
   MkdirInside(steps, "/sys", 0555);
-  if (in.rootless && !config.net.is_new()) {
+  if (own_userns && !config.net.is_new()) {
     steps.push_back(MountIn("/sys", "/sys", "", MS_BIND | MS_REC));
     steps.push_back(SetAttr("/sys", kAttrReadOnly | kAttrNoSuid | kAttrNoDev, /*recursive=*/true));
   } else {
@@ -531,7 +630,13 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
   steps.push_back(Symlink("/proc/self/fd/2", "/dev/stderr"));
   if (in.init_fd >= 0) {
     steps.push_back(Simple(MountStep::Op::kTouch, "/dev/init", 0755));
-    steps.push_back(MountIn(FdPath(in.init_fd), "/dev/init", "", MS_BIND));
+    if (in.init_tree_fd >= 0) {
+      MountStep m = Simple(MountStep::Op::kMoveMount, "/dev/init");
+      m.fd = in.init_tree_fd;
+      steps.push_back(std::move(m));
+    } else {
+      steps.push_back(MountIn(FdPath(in.init_fd), "/dev/init", "", MS_BIND));
+    }
     steps.push_back(SetAttr("/dev/init", kAttrReadOnly | kAttrNoDev, /*recursive=*/false));
   }
 
@@ -550,7 +655,14 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
     const size_t slash = b.dest.rfind('/');
     if (slash > 0) MkdirInside(steps, b.dest.substr(0, slash));
     steps.push_back(dir ? Simple(MountStep::Op::kMkdir, b.dest) : Simple(MountStep::Op::kTouch, b.dest, 0644));
-    steps.push_back(MountIn(FdPath(in.bind_fds[i]), b.dest, "", MS_BIND | MS_REC));
+    if (has_tree(i)) {
+      MountStep move = Simple(MountStep::Op::kMoveMount, b.dest);
+      move.fd = in.bind_tree_fds[i];
+      move.source = config.binds[i].source;  // for messages
+      steps.push_back(std::move(move));
+    } else {
+      steps.push_back(MountIn(FdPath(in.bind_fds[i]), b.dest, "", MS_BIND | MS_REC));
+    }
     // A bind keeps its source's flags: nosuid, nodev and read-only are set
     // on it (and everything below it) afterwards.
     const unsigned attrs = kAttrNoSuid | (b.dev ? 0 : kAttrNoDev) | (b.writable ? 0 : kAttrReadOnly);
@@ -577,6 +689,10 @@ std::string DescribeStep(const MountStep& s) {
     case MountStep::Op::kMount:
       if (s.flags & MS_BIND) return absl::StrCat("bind ", shown(s.source, s.source_inside), " on ", target);
       if (s.source.empty()) return absl::StrCat("make ", target, " private");
+      if (s.fstype == "overlay" && absl::StrContains(s.data, absl::StrCat("lowerdir=", kScratch, "/lower"))) {
+        // The one kernel requirement --userns adds that no earlier call checked.
+        return absl::StrCat("mount overlay on ", target, " over the id-mapped root (Linux 5.19 or later)");
+      }
       return absl::StrCat("mount ", s.fstype, " on ", target);
     case MountStep::Op::kSetAttr: {
       std::vector<absl::string_view> what;
@@ -593,6 +709,8 @@ std::string DescribeStep(const MountStep& s) {
       return absl::StrCat("symlink ", target, " -> ", s.source);
     case MountStep::Op::kReopen:
       return absl::StrCat("open ", s.source);
+    case MountStep::Op::kMoveMount:
+      return absl::StrCat("attach the id-mapped ", s.source.empty() ? std::string("tree") : s.source, " on ", target);
   }
   return "?";
 }

@@ -44,6 +44,7 @@ struct MountStep {
     kTouch,    // an empty file at target (mode), for a bind of a file; an existing entry is fine
     kSymlink,  // symlink(source, target); an existing entry is fine
     kReopen,   // open(source, O_PATH) onto descriptor fd (O_DIRECTORY when mode is S_IFDIR), same inode
+    kMoveMount,  // move_mount(fd, target): attach the detached (id-mapped) tree held by fd
   };
   Op op = Op::kMount;
   std::string source;
@@ -61,7 +62,7 @@ struct MountStep {
   // descriptor resolved. Otherwise a path of the child's own scratch.
   bool inside = false;
   bool source_inside = false;
-  int fd = -1;            // kReopen
+  int fd = -1;            // kReopen, kMoveMount
 };
 
 // What the parent opened before planning; owns the descriptors.
@@ -76,6 +77,18 @@ struct MountInputs {
   std::vector<int> bind_fds;       // one per RunConfig::binds, O_PATH
   std::vector<bool> bind_is_dir;   // whether that source is a directory
   bool rootless = false;           // in a user namespace: overlay needs userxattr
+  // --userns auto|keep-id as root: the sandbox has a user namespace of its
+  // own (as rootless, overlay needs userxattr and sysfs of the host's
+  // network a bind), and the root, --upper's DIR, the init and every bind
+  // source come as detached id-mapped trees (IdmapMountInputs), attached
+  // by move_mount instead of reopened and bound.
+  bool own_userns = false;
+  int upper_dir_fd = -1;           // DIR of --upper, O_RDONLY, locked
+  int rootfs_tree_fd = -1;
+  int upper_tree_fd = -1;
+  int init_tree_fd = -1;
+  std::vector<int> bind_tree_fds;  // one per bind when the others are set; -1: bound as it is
+  std::vector<std::string> not_idmapped;  // the init or bind sources whose file system cannot be id-mapped
   // The descriptors above, and DIR of --upper, locked (flock LOCK_EX) while
   // this lives: two overlays sharing an upper layer is undefined behaviour.
   std::vector<common::UniqueFd> owned;
@@ -88,6 +101,19 @@ struct MountInputs {
 // for --upper DIR: locks DIR (a second run fails at once) and creates
 // DIR/upper and DIR/work with mkdirat, refusing symbolic links there.
 absl::StatusOr<MountInputs> OpenMountInputs(const RunConfig& config, const std::string& rootfs, bool rootless);
+
+// Parent, as root (CAP_SYS_ADMIN over the file systems): clones the root,
+// --upper's DIR, the init and every bind source as detached trees
+// (open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)) and id-maps each through
+// userns_fd (mount_setattr(MOUNT_ATTR_IDMAP)), so a file owned by host id N
+// shows as N inside that user namespace, and a file created there as N by
+// the sandbox is N on the host. Sets own_userns. Errors name the path and
+// what the kernel or the file system lacks (Linux 5.12 for id-mapped
+// mounts; 5.19 for overlay layers that are id-mapped). The init or a bind
+// whose file system cannot be id-mapped (EINVAL: devtmpfs, proc, sysfs) is
+// bound as it is instead, and listed in not_idmapped; the root and --upper
+// must be id-mapped.
+absl::Status IdmapMountInputs(const RunConfig& config, int userns_fd, MountInputs& inputs);
 
 // Whether a :dev bind may expose device major:minor of this type (S_IFCHR
 // or S_IFBLK): Docker's default allow list, character devices only.

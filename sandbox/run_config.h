@@ -46,6 +46,10 @@ struct NsChoice {
   // "new", "host", "container:NAME", "ns:PATH", as on the command line.
   std::string ToString() const;
 };
+// --userns: host (as root, the host's ids; without root minipod always
+// makes a user namespace with the caller as 0), auto (as root: a 65536-id
+// block of its own, see userns.h), keep-id (the caller's ids unchanged inside).
+enum class UsernsMode { kHost, kAuto, kKeepId };
 
 struct RunConfig {
   std::string rootfs;                // --rootfs DIR ("" with --bundle)
@@ -65,6 +69,7 @@ struct RunConfig {
   std::string seccomp = "default";   // default | unconfined | FILE
   bool init = true;                  // --no-init: the command is PID 1 itself; --init: keep the init
   int status_fd = -1;                // --status-fd FD
+  UsernsMode userns = UsernsMode::kHost;  // --userns
   std::vector<std::string> command;  // CMD [ARGS]
 
   // Namespaces (--net, --ipc, --pid, --uts): new unless asked. With a pid

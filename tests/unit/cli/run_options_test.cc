@@ -254,5 +254,21 @@ TEST(RunConfig, NoHostnameVariableInAUtsNamespaceNotOurs) {
               ElementsAre("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"));
 }
 
+TEST(RunConfig, Userns) {
+  auto c = Parse({"-r", "/r", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->userns, sandbox::UsernsMode::kHost);
+  for (const auto& [value, mode] : {std::pair{"auto", sandbox::UsernsMode::kAuto},
+                                    std::pair{"host", sandbox::UsernsMode::kHost},
+                                    std::pair{"keep-id", sandbox::UsernsMode::kKeepId}}) {
+    c = Parse({"-r", "/r", "--userns", value, "true"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->userns, mode) << value;
+  }
+  c = Parse({"-r", "/r", "--userns", "Auto", "true"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("--userns 'Auto': auto, host or keep-id"));
+}
+
 }  // namespace
 }  // namespace minipod::cli
