@@ -210,8 +210,11 @@ absl::StatusOr<NamespaceInodes> ReadNamespaceInodes(pid_t pid) {
   for (const char* type : kNamespaceTypes) {
     struct stat st;
     if (::stat(absl::StrCat("/proc/", pid, "/ns/", type).c_str(), &st) != 0) {
-      if (errno == ENOENT && ::access(absl::StrCat("/proc/", pid).c_str(), F_OK) == 0) continue;
-      return common::ErrnoStatus(errno, absl::StrCat("stat(/proc/", pid, "/ns/", type, ")"));
+      const int err = errno;
+      // A type this kernel lacks is missing for us too; a zombie keeps
+      // /proc/PID but loses all but pid and user: it has ended.
+      if (err == ENOENT && ::access(absl::StrCat("/proc/self/ns/", type).c_str(), F_OK) != 0) continue;
+      return common::ErrnoStatus(err, absl::StrCat("stat(/proc/", pid, "/ns/", type, ")"));
     }
     out[type] = st.st_ino;
   }
@@ -257,6 +260,9 @@ std::string SerializeState(const ContainerState& s) {
 
 absl::StatusOr<ContainerState> ParseState(absl::string_view text) {
   if (text.size() > kMaxStateBytes) return Bad("file", "too large");
+  // nlohmann's lexer takes a NUL byte for the end of input and would ignore
+  // what follows; JSON text never holds one (strings escape it as \u0000).
+  if (text.find('\0') != absl::string_view::npos) return Bad("file", "holds a NUL byte");
   const json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Bad("file", "not valid JSON (truncated?)");
   if (!j.is_object()) return Bad("file", "not an object");
