@@ -127,9 +127,14 @@ absl::StatusOr<common::UniqueFd> OpenSubdir(int parent, const char* name, const 
 }
 
 // Removes everything below dir (an fd), not crossing into anything but
-// plain directories of the same device; the state directories hold files,
+// plain directories of the same mount; the state directories hold files,
 // a socket and nothing else.
 absl::Status RemoveContents(int dir, const std::string& path) {
+  // A mount point (5.8+ says so) holds another file system: not ours to empty.
+  struct statx sx;
+  if (::statx(dir, "", AT_EMPTY_PATH, 0, &sx) == 0 && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": a mount point; refusing to remove what is mounted there"));
+  }
   ASSIGN_OR_RETURN(common::DirStream stream, common::OpenDirStream(dir, path));
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(stream.get())) {

@@ -1234,6 +1234,63 @@ TEST_F(StateStoreTest, RemoveOfALinkedDirectoryIsRefused) {
   EXPECT_EQ(ReadFile(outside + "/keep"), "keep");
 }
 
+// A mount inside a container's directory (or over it) is not the store's:
+// Remove refuses to reach into it rather than empty another file system.
+// As root, in a child's own mount namespace, so nothing stays mounted.
+TEST_F(StateStoreTest, RemoveDoesNotReachIntoAMount) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs CAP_SYS_ADMIN to mount a tmpfs";
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  StateStore& store = *store_;
+  for (const char* name : {"inside", "over"}) {
+    ASSERT_TRUE(store.Create(Kind::kContainer, name).ok());
+    ASSERT_TRUE(store.Save(Named(name)).ok());
+  }
+  ASSERT_EQ(::mkdir((root_ + "/containers/inside/sub").c_str(), 0700), 0);
+  struct Report {
+    int step;  // 0: all checks ran
+    int err;
+    bool removed_inside, kept_inside;
+    bool removed_over, kept_over;
+  };
+  std::optional<Report> r = testing_util::RunInChild<Report>([&](Report& out) {
+    out.step = 1;
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      out.err = errno;
+      return;
+    }
+    out.step = 2;
+    const std::string sub = root_ + "/containers/inside/sub", over = root_ + "/containers/over";
+    if (::mount("tmpfs", sub.c_str(), "tmpfs", 0, "size=64k,mode=0700") != 0 ||
+        ::mount("tmpfs", over.c_str(), "tmpfs", 0, "size=64k,mode=0700") != 0) {
+      out.err = errno;
+      return;
+    }
+    out.step = 3;
+    if (!WriteFile(sub + "/precious", "p") || !WriteFile(over + "/precious", "p")) return;
+    // Opened here: descriptors from before unshare see the old namespace's
+    // mounts, not these.
+    absl::StatusOr<StateStore> here = StateStore::Open();
+    if (!here.ok()) return;
+    out.removed_inside = here->Remove(Kind::kContainer, "inside").ok();
+    out.kept_inside = ReadFile(sub + "/precious") == "p";
+    out.removed_over = here->Remove(Kind::kContainer, "over").ok();
+    out.kept_over = ReadFile(over + "/precious") == "p";
+    out.step = 0;
+  });
+  ASSERT_TRUE(r.has_value());
+  if (r->step == 1 || r->step == 2) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (step " << r->step << "): " << strerror(r->err);
+  }
+  ASSERT_EQ(r->step, 0);
+  EXPECT_FALSE(r->removed_inside);
+  EXPECT_TRUE(r->kept_inside) << "Remove deleted a file on a file system mounted inside the directory";
+  EXPECT_FALSE(r->removed_over);
+  EXPECT_TRUE(r->kept_over) << "Remove deleted a file on a file system mounted over the directory";
+  // Outside the child's namespace there was never a mount: both go.
+  EXPECT_TRUE(store.Remove(Kind::kContainer, "inside").ok());
+  EXPECT_TRUE(store.Remove(Kind::kContainer, "over").ok());
+}
+
 // Save writes a temporary and renames it: when the write fails, the old
 // state.json stays whole and no temporary is left. RLIMIT_FSIZE makes the
 // write fail (EFBIG) without privileges, in a child so the limit dies
