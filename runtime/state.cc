@@ -467,6 +467,8 @@ absl::StatusOr<std::vector<std::string>> StateStore::List(Kind kind) const {
   while (struct dirent* e = ::readdir(stream.get())) {
     if (e->d_name[0] == '.' || !CheckName(e->d_name).ok()) continue;
     struct stat st;
+    // A link is not a state directory (Dir refuses it), wherever it points.
+    if (::fstatat(KindFd(kind), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
     if (::fstatat(KindFd(kind), (std::string(e->d_name) + "/" + kStateFile).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       continue;
     }

@@ -1158,6 +1158,23 @@ TEST_F(StateStoreTest, ListSkipsWhatIsNotAState) {
   EXPECT_THAT(*names, ElementsAre("apod"));
 }
 
+// A link in the kind's directory is never a state directory (Dir and Load
+// refuse it), even when it points at one: List does not offer its name.
+TEST_F(StateStoreTest, ListSkipsLinksToStateDirectories) {
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  StateStore& store = *store_;
+  ASSERT_TRUE(store.Create(Kind::kContainer, "real").ok());
+  ASSERT_TRUE(store.Save(Named("real")).ok());
+  ASSERT_EQ(::mkdir((tmp_ + "/outside").c_str(), 0700), 0);
+  ASSERT_TRUE(WriteFile(tmp_ + "/outside/state.json", SerializeState(Named("planted"))));
+  ASSERT_EQ(::symlink((tmp_ + "/outside").c_str(), (root_ + "/containers/planted").c_str()), 0);
+  ASSERT_EQ(::symlink("real", (root_ + "/containers/alias").c_str()), 0);
+  absl::StatusOr<std::vector<std::string>> names = store.List(Kind::kContainer);
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_THAT(*names, ElementsAre("real"));
+  for (const std::string& name : *names) EXPECT_TRUE(store.Load(Kind::kContainer, name).ok()) << name;
+}
+
 TEST_F(StateStoreTest, LockIsExclusive) {
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   StateStore& store = *store_;
