@@ -1064,6 +1064,52 @@ TEST_F(StateStoreTest, SaveNeedsTheDirectoryFromCreate) {
   EXPECT_FALSE(Exists(tmp_ + "/escape"));
 }
 
+// Written by rename: a reader never sees a half-written state, however
+// the saves of two other processes interleave with its reads.
+TEST_F(StateStoreTest, ReadersNeverSeeAPartialState) {
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  StateStore& store = *store_;
+  ASSERT_TRUE(store.Create(Kind::kContainer, "busy").ok());
+  ASSERT_TRUE(store.Save(Named("busy")).ok());
+  std::vector<pid_t> writers;
+  for (int w = 0; w < 2; ++w) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::alarm(30);
+      ContainerState s = Named("busy");
+      for (int i = 0; i < 300; ++i) {
+        // States of different sizes, so a torn file could not parse.
+        s.exec.env.assign(static_cast<size_t>((i * 7 + w) % 50), std::string(100, static_cast<char>('a' + w)));
+        if (!store.Save(s).ok()) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    ASSERT_GT(pid, 0);
+    writers.push_back(pid);
+  }
+  int loads = 0, failures = 0;
+  std::string first_failure;
+  std::vector<int> statuses(writers.size(), -1);
+  for (bool running = true; running;) {
+    running = false;
+    for (size_t i = 0; i < writers.size(); ++i) {
+      if (statuses[i] == -1 && ::waitpid(writers[i], &statuses[i], WNOHANG) != writers[i]) {
+        statuses[i] = -1;
+        running = true;
+      }
+    }
+    absl::StatusOr<ContainerState> s = store.Load(Kind::kContainer, "busy");
+    ++loads;
+    if (!s.ok()) {
+      if (failures++ == 0) first_failure = s.status().ToString();
+    }
+  }
+  // The writers' alarm bounds the loop; each must have saved every time.
+  for (int ws : statuses) EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
+  EXPECT_EQ(failures, 0) << "of " << loads << " loads; first: " << first_failure;
+  EXPECT_THAT(Entries(root_ + "/containers/busy"), ElementsAre("state.json"));
+}
+
 TEST_F(StateStoreTest, LoadOfAMissingOneIsNotFound) {
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   StateStore& store = *store_;
