@@ -538,9 +538,13 @@ TEST(RandomId, Is32HexDigitsAndVaries) {
 }
 
 TEST(NowRfc3339, IsUtcWithNanosecondsAndNow) {
-  const time_t before = ::time(nullptr);
+  // time() reads a coarse clock that may lag CLOCK_REALTIME by a tick.
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  const time_t before = ts.tv_sec;
   const std::string now = NowRfc3339();
-  const time_t after = ::time(nullptr);
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  const time_t after = ts.tv_sec;
   ASSERT_THAT(now, MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}Z"));
   struct tm tm = {};
   ASSERT_NE(::strptime(now.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr);
