@@ -127,9 +127,14 @@ absl::StatusOr<common::UniqueFd> OpenSubdir(int parent, const char* name, const 
 }
 
 // Removes everything below dir (an fd), not crossing into anything but
-// plain directories of the same device; the state directories hold files,
+// plain directories of the same mount; the state directories hold files,
 // a socket and nothing else.
 absl::Status RemoveContents(int dir, const std::string& path) {
+  // A mount point (5.8+ says so) holds another file system: not ours to empty.
+  struct statx sx;
+  if (::statx(dir, "", AT_EMPTY_PATH, 0, &sx) == 0 && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": a mount point; refusing to remove what is mounted there"));
+  }
   ASSIGN_OR_RETURN(common::DirStream stream, common::OpenDirStream(dir, path));
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(stream.get())) {
@@ -210,8 +215,11 @@ absl::StatusOr<NamespaceInodes> ReadNamespaceInodes(pid_t pid) {
   for (const char* type : kNamespaceTypes) {
     struct stat st;
     if (::stat(absl::StrCat("/proc/", pid, "/ns/", type).c_str(), &st) != 0) {
-      if (errno == ENOENT && ::access(absl::StrCat("/proc/", pid).c_str(), F_OK) == 0) continue;
-      return common::ErrnoStatus(errno, absl::StrCat("stat(/proc/", pid, "/ns/", type, ")"));
+      const int err = errno;
+      // A type this kernel lacks is missing for us too; a zombie keeps
+      // /proc/PID but loses all but pid and user: it has ended.
+      if (err == ENOENT && ::access(absl::StrCat("/proc/self/ns/", type).c_str(), F_OK) != 0) continue;
+      return common::ErrnoStatus(err, absl::StrCat("stat(/proc/", pid, "/ns/", type, ")"));
     }
     out[type] = st.st_ino;
   }
@@ -257,6 +265,9 @@ std::string SerializeState(const ContainerState& s) {
 
 absl::StatusOr<ContainerState> ParseState(absl::string_view text) {
   if (text.size() > kMaxStateBytes) return Bad("file", "too large");
+  // nlohmann's lexer takes a NUL byte for the end of input and would ignore
+  // what follows; JSON text never holds one (strings escape it as \u0000).
+  if (text.find('\0') != absl::string_view::npos) return Bad("file", "holds a NUL byte");
   const json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Bad("file", "not valid JSON (truncated?)");
   if (!j.is_object()) return Bad("file", "not an object");
@@ -456,6 +467,8 @@ absl::StatusOr<std::vector<std::string>> StateStore::List(Kind kind) const {
   while (struct dirent* e = ::readdir(stream.get())) {
     if (e->d_name[0] == '.' || !CheckName(e->d_name).ok()) continue;
     struct stat st;
+    // A link is not a state directory (Dir refuses it), wherever it points.
+    if (::fstatat(KindFd(kind), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
     if (::fstatat(KindFd(kind), (std::string(e->d_name) + "/" + kStateFile).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       continue;
     }
