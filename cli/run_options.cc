@@ -107,6 +107,12 @@ const std::vector<OptionSpec>& RunOptions() {
       {"seccomp", 0, ArgKind::kValue, "PROFILE", "default, unconfined, or a Docker-format JSON file"},
       {"no-init", 0, ArgKind::kFlag, "", "run the command as PID 1 instead of under minipod-init"},
       {"status-fd", 0, ArgKind::kValue, "FD", "write a JSON line to FD at start and at exit"},
+      {"tty", 't', ArgKind::kFlag, "",
+       "give the command a new pseudo-terminal, relayed to ours (window size included); stdout and stderr both go "
+       "to it"},
+      {"interactive", 'i', ArgKind::kFlag, "",
+       "keep stdin open: with -t, relay our input to the terminal (ours in raw mode); without -t the command "
+       "always reads our stdin in the foreground"},
   };
   return *options;
 }
@@ -236,6 +242,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(const ParsedArgs& args, absl::string_vi
     if (c.seccomp.empty()) return Invalid("--seccomp", c.seccomp, "default, unconfined or a file");
   }
   c.init = !args.Has("no-init");
+  c.tty = args.Has("tty");
+  c.interactive = args.Has("interactive");
   if (args.Has("status-fd")) {
     const std::string f = args.Value("status-fd");
     int fd = -1;

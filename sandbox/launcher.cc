@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -74,6 +75,9 @@ constexpr int kToGroup[] = {SIGINT, SIGQUIT, SIGHUP, SIGWINCH};
 constexpr int kForwarded[] = {SIGINT, SIGQUIT, SIGHUP, SIGWINCH, SIGTERM, SIGUSR1,
                               SIGUSR2, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU};
 constexpr int kStopWaitMs = 2000;
+// After the command's exit, how long its terminal may stay quiet before we
+// stop waiting for the rest of its output.
+constexpr int kTerminalDrainMs = 1000;
 
 bool IsGroupSignal(int sig) {
   for (int s : kToGroup) {
@@ -125,7 +129,8 @@ char ProcState(pid_t pid) {
 
 class Sandbox {
  public:
-  Sandbox(const RunConfig& config, const std::string& rootfs) : config_(config), rootfs_(rootfs) {}
+  Sandbox(const RunConfig& config, const std::string& rootfs, TerminalSession* tty)
+      : config_(config), rootfs_(rootfs), tty_(tty) {}
   ~Sandbox() { Delete(); }
 
   absl::Status Create();
@@ -144,9 +149,12 @@ class Sandbox {
   void StopCommand();
   bool CommandStopped(bool with_pid1) const;
   int ReadInitStatus(int code, int* sig);
+  absl::Status ReceiveTerminal();
 
   const RunConfig& config_;
   const std::string& rootfs_;
+  TerminalSession* tty_;  // nullptr: no -t
+  common::UniqueFd terminal_read_, terminal_write_;  // the child sends the pty master
   int64_t start_ms_ = 0;
   bool rootless_ = false;
   CommandPlan command_;
@@ -247,6 +255,22 @@ absl::Status Sandbox::Create() {
   // The child's way to see that we died after it changed its ids.
   launcher_pidfd_ = common::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
   exec.launcher_pidfd = launcher_pidfd_.get();
+  if (tty_ != nullptr) {
+    // -t: the child opens the pty in the container's devpts and sends the
+    // master back; the command's session takes it as its terminal (the
+    // init's, with minipod-init: see ExecPlan::controlling_tty).
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+      return common::ErrnoStatus(errno, "socketpair(terminal)");
+    }
+    terminal_read_ = common::UniqueFd(sv[0]);
+    terminal_write_ = common::UniqueFd(sv[1]);
+    exec.terminal_socket = terminal_write_.get();
+    const struct winsize size = tty_->InitialSize();
+    exec.terminal_rows = size.ws_row;
+    exec.terminal_cols = size.ws_col;
+    exec.controlling_tty = !config_.init;
+  }
 
   // The cgroup, with its janitor, before the child exists.
   const CgroupRequest cgroup_request(limits, /*devices=*/!rootless_ && (limits.any() || config_.needs_device_cgroup()));
@@ -330,6 +354,7 @@ absl::Status Sandbox::Abandon(const absl::Status& s) {
 absl::StatusOr<std::optional<int>> Sandbox::Start() {
   // Ours now only: the child has its copies.
   init_status_write_.Reset();
+  terminal_write_.Reset();
   launcher_pidfd_.Reset();
   plan_.exec.launcher_pidfd = -1;
   if (::write(sync_write_.get(), "g", 1) != 1) return Abandon(common::ErrnoStatus(errno, "write(sync pipe)"));
@@ -361,11 +386,40 @@ absl::StatusOr<std::optional<int>> Sandbox::Start() {
     }
     return common::ErrnoStatus(e.err, what);
   }
+  if (tty_ != nullptr) {
+    if (absl::Status s = ReceiveTerminal(); !s.ok()) return Abandon(s);
+  }
   nlohmann::ordered_json start = {{"event", "start"}, {"pid", pid_}};
   start["cgroup"] = cgroup_.has_value() ? nlohmann::ordered_json(absl::StrJoin(cgroup_->Paths(), ":"))
                                         : nlohmann::ordered_json(nullptr);
   Report(start);
   return std::optional<int>();
+}
+
+// The pty master the child sent before its exec (so it is queued by now).
+absl::Status Sandbox::ReceiveTerminal() {
+  char byte = 0;
+  struct iovec iov = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(terminal_read_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return common::ErrnoStatus(errno, "recvmsg(the pty master from the child)");
+  const struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+      cmsg->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC) != 0) {
+    return absl::InternalError("the child sent no pty master");
+  }
+  int fd = -1;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  terminal_read_.Reset();
+  return common::Annotate(tty_->Begin(common::UniqueFd(fd)), "-t");
 }
 
 void Sandbox::Report(const nlohmann::ordered_json& event) {
@@ -433,6 +487,17 @@ void Sandbox::StopCommand() {
 }
 
 void Sandbox::OnSignal(int sig) {
+  if (tty_ != nullptr) {
+    // -t: the container has a terminal of its own. A size change is set
+    // on it (the kernel signals its foreground group); job-control stops
+    // are not ours to act on: Ctrl-Z reaches the container as a byte, and
+    // the launcher keeps relaying.
+    if (sig == SIGWINCH) {
+      tty_->WindowChanged();
+      return;
+    }
+    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) return;
+  }
   if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
     StopCommand();
     return;
@@ -470,8 +535,9 @@ int Sandbox::ReadInitStatus(int code, int* sig) {
 absl::StatusOr<int> Sandbox::Wait() {
   int ws = 0;
   for (;;) {
-    struct pollfd fds[2] = {{sigfd_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    struct pollfd fds[3] = {{sigfd_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0},
+                            {tty_ != nullptr ? tty_->PollFd() : -1, POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       return common::ErrnoStatus(errno, "poll");
     }
@@ -481,6 +547,9 @@ absl::StatusOr<int> Sandbox::Wait() {
         OnSignal(static_cast<int>(info.ssi_signo));
       }
     }
+    if (fds[2].revents & POLLIN) {
+      if (absl::Status s = tty_->Pump(); !s.ok()) return common::Annotate(s, "-t");
+    }
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       const pid_t r = ::waitpid(pid_, &ws, WNOHANG);
       if (r == pid_) break;
@@ -489,6 +558,12 @@ absl::StatusOr<int> Sandbox::Wait() {
   }
   const pid_t child = pid_;
   pid_ = -1;
+  if (tty_ != nullptr) {
+    // The rest of the output, then our terminal back before any line of ours.
+    if (absl::Status s = tty_->Finish(kTerminalDrainMs); !s.ok()) {
+      fprintf(stderr, "minipod run: warning: -t: %s\n", std::string(s.message()).c_str());
+    }
+  }
   const int64_t duration_ms = NowMs() - start_ms_;
   int code = 0, sig = 0;
   if (WIFEXITED(ws)) {
@@ -541,8 +616,8 @@ void Sandbox::Delete() {
 
 }  // namespace
 
-absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs) {
-  Sandbox sandbox(config, rootfs);
+absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs, TerminalSession* tty) {
+  Sandbox sandbox(config, rootfs, tty);
   RETURN_IF_ERROR(sandbox.Create());
   ASSIGN_OR_RETURN(const std::optional<int> failed_exec, sandbox.Start());
   if (failed_exec.has_value()) return *failed_exec;

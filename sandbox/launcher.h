@@ -9,12 +9,15 @@
 // from a signalfd and the child's exit from its pidfd.
 #pragma once
 
+#include <sys/ioctl.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
 #include "sandbox/init_status.h"
 #include "sandbox/run_config.h"
 
@@ -25,10 +28,39 @@ inline constexpr int kExitLauncherFailed = 125;
 inline constexpr int kExitNotExecutable = 126;
 inline constexpr int kExitNotFound = 127;
 
+// `run -t` in the foreground: the child opens a pseudo-terminal in the
+// container's own devpts (so `tty` inside names /dev/pts/N there), makes
+// its slave the command's stdio and sends the master back; the launcher
+// hands the master to this session, which relays it to our terminal
+// (runtime::ForegroundTerminal; an interface, so the sandbox library stays
+// below runtime/). The launcher polls PollFd() next to its signalfd and the
+// child's pidfd.
+class TerminalSession {
+ public:
+  virtual ~TerminalSession() = default;
+  // The size the pty starts with, set by the child before the command runs
+  // (0 x 0: none known).
+  virtual struct winsize InitialSize() = 0;
+  // The command runs; master is the pty's master side.
+  virtual absl::Status Begin(common::UniqueFd master) = 0;
+  // Readable when Pump() has work; -1 before Begin().
+  virtual int PollFd() const = 0;
+  virtual absl::Status Pump() = 0;
+  // SIGWINCH reached the launcher: our size to the pty (the kernel then
+  // signals the container's foreground group itself).
+  virtual void WindowChanged() = 0;
+  // The command has ended: its output relayed until the pty reports EIO or
+  // none came for idle_timeout_ms, and our terminal put back.
+  virtual absl::Status Finish(int idle_timeout_ms) = 0;
+};
+
 // Runs the command; returns its exit status (128+N for signal N). An error
 // Status is a failure of the launcher itself (exit 125), with one line
-// naming the input and the reason.
-absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs);
+// naming the input and the reason. With tty, the command gets a new
+// pseudo-terminal (see TerminalSession) and the launcher never stops
+// itself on SIGTSTP: the container's terminal is its own.
+absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs,
+                               TerminalSession* tty = nullptr);
 
 // The OOM line, worded by what happened: the command itself killed, or
 // some of its processes.

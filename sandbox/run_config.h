@@ -49,6 +49,8 @@ struct RunConfig {
   std::string seccomp = "default";   // default | unconfined | FILE
   bool init = true;                  // --no-init: the command is PID 1 itself
   int status_fd = -1;                // --status-fd FD
+  bool tty = false;                  // -t: a new pseudo-terminal for the command
+  bool interactive = false;          // -i: keep stdin open (detached); with -t, relay our input
   std::vector<std::string> command;  // CMD [ARGS]
 
   // True when a bind keeps device access (:dev): the device cgroup then
