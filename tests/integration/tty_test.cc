@@ -1,4 +1,5 @@
-// `minipod run -t` end to end, as root: the test holds a pseudo-terminal of
+// `minipod run -t` end to end, as root (and the child's stdio step,
+// sandbox::ExecInChild, on its own, as an exec into a container uses it): the test holds a pseudo-terminal of
 // its own and plays the user's terminal (the launcher is the session leader
 // it controls, stdin/stdout/stderr on its slave), types bytes into it and
 // reads what comes back. Inside, a root file system from `minipod rootfs
@@ -11,8 +12,11 @@
 #include <pty.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -28,6 +32,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "sandbox/caps.h"
+#include "sandbox/child.h"
 #include "tests/integration/harness.h"
 
 namespace itest {
@@ -392,6 +398,191 @@ TEST_P(TtyTest, WithoutATerminalOnOurSide) {
   const ShResult i = Sh("echo input | " + run + " -t -i -- sh -c \"read x; echo got \\$x\"", 60);
   EXPECT_EQ(i.status, 0) << i.out;
   EXPECT_THAT(i.out, HasSubstr("got input\r\n"));
+}
+
+// ExecInChild's stdio step on its own, in a forked child of the test, as
+// an exec into a running container or a detached container's log pipes
+// use it: plain descriptors, and a terminal for a process that is not yet
+// a session leader.
+class ExecStdioTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    ASSERT_EQ(::syscall(SYS_capget, &header, data), 0);
+    caps_ = static_cast<sandbox::CapMask>(data[0].permitted) | static_cast<sandbox::CapMask>(data[1].permitted) << 32;
+  }
+
+  // Runs `sh -c script` through ExecInChild with the plan `edit` fills in;
+  // before_exec runs in the child first. Returns the exit status (-1:
+  // killed at the deadline) and the error pipe's report, if any.
+  template <typename Edit, typename Before>
+  int Run(const std::string& script, Edit edit, Before before_exec, sandbox::ChildError* report) {
+    int err_pipe[2];
+    EXPECT_EQ(::pipe2(err_pipe, O_CLOEXEC), 0);
+    static const char* const kPaths[] = {"/bin/sh", nullptr};
+    std::string arg0 = "sh", arg1 = "-c", arg2 = script;
+    char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
+    char env0[] = "PATH=/usr/bin:/bin";
+    char* envp[] = {env0, nullptr};
+    sandbox::ExecPlan plan;
+    plan.error_fd = err_pipe[1];
+    plan.caps = caps_;
+    plan.last_cap = sandbox::LastCap();
+    plan.expected_ppid = ::getpid();
+    plan.exec_paths = kPaths;
+    plan.argv = argv;
+    plan.envp = envp;
+    edit(plan);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      before_exec();
+      sandbox::ExecInChild(plan);
+    }
+    ::close(err_pipe[1]);
+    int status = -1;
+    const auto deadline = Clock::now() + Ms(15'000);
+    for (;;) {
+      int ws = 0;
+      if (::waitpid(pid, &ws, WNOHANG) == pid) {
+        status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        break;
+      }
+      if (Clock::now() >= deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        break;
+      }
+      std::this_thread::sleep_for(Ms(5));
+    }
+    *report = sandbox::ChildError{-1, 0, 0};
+    (void)!::read(err_pipe[0], report, sizeof *report);
+    ::close(err_pipe[0]);
+    return status;
+  }
+
+  sandbox::CapMask caps_ = 0;
+};
+
+std::string ReadPipe(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) break;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+TEST_F(ExecStdioTest, DescriptorsBecomeStdinStdoutStderr) {
+  int in[2], out[2], err[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(err, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(in[1], "ping\n", 5), 5);
+  ::close(in[1]);
+  sandbox::ChildError report;
+  const int status = Run(
+      "read x; echo out:$x; echo err:$x >&2; ls /proc/self/fd | wc -l",
+      [&](sandbox::ExecPlan& p) {
+        p.stdio[0] = in[0];
+        p.stdio[1] = out[1];
+        p.stdio[2] = err[1];
+      },
+      [] {}, &report);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  EXPECT_EQ(status, 0) << "step " << report.step << " errno " << report.err;
+  // 0, 1, 2 and ls's own directory descriptor: nothing else came through.
+  EXPECT_EQ(ReadPipe(out[0]), "out:ping\n4\n");
+  EXPECT_EQ(ReadPipe(err[0]), "err:ping\n");
+  ::close(out[0]);
+  ::close(err[0]);
+}
+
+TEST_F(ExecStdioTest, ASourceThatIsAnotherTargetIsNotClobbered) {
+  // stdio = {1, 0, -1}: the child's 0 and 1 swap.
+  int in[2], out[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(in[1], "swapped\n", 8), 8);
+  ::close(in[1]);
+  sandbox::ChildError report;
+  const int status = Run(
+      "read x; echo got:$x",
+      [&](sandbox::ExecPlan& p) {
+        p.stdio[0] = 1;
+        p.stdio[1] = 0;
+      },
+      [&] {
+        ::dup2(out[1], 0);
+        ::dup2(in[0], 1);
+      },
+      &report);
+  ::close(in[0]);
+  ::close(out[1]);
+  EXPECT_EQ(status, 0) << "step " << report.step << " errno " << report.err;
+  EXPECT_EQ(ReadPipe(out[0]), "got:swapped\n");
+  ::close(out[0]);
+}
+
+TEST_F(ExecStdioTest, ATerminalForAProcessNotYetASessionLeader) {
+  // The terminal comes from the devpts at /dev/pts, as in a container.
+  const int probe = ::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (probe < 0) GTEST_SKIP() << "/dev/pts/ptmx: " << strerror(errno);
+  ::close(probe);
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  sandbox::ChildError report;
+  const int status = Run(
+      "tty; stty size; ps -o sid=,pgid=,tpgid= -p $$; echo pid $$",
+      [&](sandbox::ExecPlan& p) {
+        p.terminal_socket = sv[1];
+        p.terminal_rows = 30;
+        p.terminal_cols = 100;
+        p.controlling_tty = true;
+      },
+      [] {}, &report);
+  ::close(sv[1]);
+  EXPECT_EQ(status, 0) << "step " << report.step << " errno " << report.err;
+  // The master the child sent.
+  char byte;
+  struct iovec iov = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ASSERT_EQ(::recvmsg(sv[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC), 1);
+  ::close(sv[0]);
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  ASSERT_NE(cmsg, nullptr);
+  ASSERT_EQ(cmsg->cmsg_type, SCM_RIGHTS);
+  int master = -1;
+  memcpy(&master, CMSG_DATA(cmsg), sizeof master);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(master, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));  // then EIO
+  ::close(master);
+  std::string text;
+  for (char c : out) {
+    if (c != '\r') text.push_back(c);
+  }
+  const std::vector<std::string> lines = Lines(text);
+  ASSERT_EQ(lines.size(), 4u) << text;
+  EXPECT_THAT(lines[0], ::testing::MatchesRegex("/dev/pts/[0-9]+")) << text;
+  EXPECT_EQ(lines[1], "30 100");
+  std::istringstream ps(lines[2]);
+  long sid = 0, pgid = 0, tpgid = 0;
+  ps >> sid >> pgid >> tpgid;
+  EXPECT_EQ("pid " + std::to_string(sid), lines[3]) << "a session of its own";
+  EXPECT_EQ(pgid, tpgid) << "the foreground group";
 }
 
 }  // namespace
