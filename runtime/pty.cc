@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -104,9 +106,16 @@ ScopedRawMode& ScopedRawMode::operator=(ScopedRawMode&& other) noexcept {
 
 void ScopedRawMode::Restore() {
   if (fd_ < 0) return;
+  // From a background process group tcsetattr raises SIGTTOU, which would
+  // stop us with the terminal still raw: blocked, the change goes through.
+  sigset_t ttou, old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  ::pthread_sigmask(SIG_BLOCK, &ttou, &old);
   // EINTR: tcsetattr may wait for output to drain; try again rather than
   // leave the terminal raw.
   while (::tcsetattr(fd_, TCSADRAIN, &saved_) != 0 && errno == EINTR) {}
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   fd_ = -1;
 }
 
