@@ -1,8 +1,9 @@
 // The launcher, parent side, as named phases around the child plan:
 // Create (check, open, plan, cgroup, clone: the child waits on the sync
-// pipe), Start (let it run its plan; learn whether the exec worked), Wait
-// (one poll loop over a signalfd for the forwarded signals and the child's
-// pidfd) and Delete (the cgroup; the signal mask back). The child's side is
+// pipe), Start (let it run its plan; learn whether the exec worked; with
+// -t, take the pty master it sent), Wait (one poll loop over a signalfd for
+// the forwarded signals, the child's pidfd and, with -t, the terminal
+// relay) and Delete (the cgroup; the signal mask back). The child's side is
 // child.cc.
 #include "sandbox/launcher.h"
 
