@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -341,6 +342,31 @@ TEST_F(RelayTest, OutputReaderGoneStillDrainsTheTerminal) {
   pty_.slave.Reset();
   EXPECT_TRUE(RunUntil(*loop_, [&] { return relay->output_ended(); }));
   EXPECT_NE(std::string(relay->error().message()).find("write(output fd"), std::string::npos) << relay->error();
+}
+
+TEST_F(RelayTest, OneSocketBothWays) {
+  // As an attach client's connection: one descriptor for input and output.
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd ours(sv[0]), client(sv[1]);
+  MakeRaw(pty_.slave.get());
+  TerminalRelay::Options o;
+  o.in_fd = ours.get();
+  o.out_fd = ours.get();
+  o.master_fd = pty_.master.get();
+  absl::StatusOr<std::unique_ptr<TerminalRelay>> r = TerminalRelay::Start(&*loop_, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  TerminalRelay& relay = **r;
+  ASSERT_EQ(::write(client.get(), "ls\n", 3), 3);
+  ASSERT_EQ(::write(pty_.slave.get(), "file\n", 5), 5);
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return relay.bytes_in() == 3 && relay.bytes_out() == 5; }));
+  EXPECT_EQ(ReadSome(pty_.slave.get(), 3), "ls\n");
+  EXPECT_EQ(ReadSome(client.get(), 5), "file\n");
+  // The client leaves: input ends; output still goes on being read.
+  ::shutdown(client.get(), SHUT_WR);
+  ASSERT_TRUE(RunUntil(*loop_, [&] { return relay.input_ended(); }));
+  pty_.slave.Reset();
+  EXPECT_TRUE(RunUntil(*loop_, [&] { return relay.output_ended(); }));
 }
 
 TEST_F(RelayTest, NoInputFdMeansNoInput) {
