@@ -227,6 +227,9 @@ absl::Status Sandbox::Create() {
   PlanInputs plan_inputs;
   plan_inputs.rootless = rootless_;
   plan_inputs.term = ::getenv("TERM");
+  // -t with no TERM of ours (a pipe, a service): the pty is an xterm-like
+  // terminal, as docker run -t says.
+  if (tty_ != nullptr && plan_inputs.term == nullptr) plan_inputs.term = "xterm";
   plan_inputs.launcher_pid = ::getpid();
   if (config_.init && config_.status_fd >= 0) {
     int p[2];

@@ -8,6 +8,7 @@
 // reaped on every path, and no mount may stay behind.
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -49,6 +50,7 @@ class Session {
     std::vector<std::string> command;
     unsigned short rows = 27, cols = 91;
     bool stdin_pipe = false;  // stdin from a pipe the test writes (stdout/stderr stay the terminal)
+    bool as_nobody = false;   // minipod run without root (65534, in a user namespace of its own)
   };
 
   static std::unique_ptr<Session> Start(const std::string& root, const Options& o) {
@@ -85,6 +87,10 @@ class Session {
       ::dup2(o.stdin_pipe ? in_pipe[0] : slave, 0);
       ::dup2(slave, 1);
       ::dup2(slave, 2);
+      if (o.as_nobody && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+                          ::setresuid(65534, 65534, 65534) != 0)) {
+        ::_exit(122);
+      }
       ::execve(argv[0], argv.data(), const_cast<char**>(envp));
       ::_exit(121);
     }
@@ -392,12 +398,33 @@ TEST_P(TtyTest, WithoutATerminalOnOurSide) {
   // As `docker run -t` fed by a pipe: the command has a terminal, we have
   // none (so no size either), and -i relays the pipe.
   const std::string run = Minipod() + " run --rootfs " + root_ + (init() ? "" : " --no-init");
-  const ShResult t = Sh(run + " -t -- sh -c \"tty; stty size\"", 60);
+  const ShResult t = Sh("env -u TERM " + run + " -t -- sh -c \"tty; stty size; echo TERM=\\$TERM\"", 60);
   EXPECT_EQ(t.status, 0) << t.out;
-  EXPECT_THAT(t.out, ::testing::ContainsRegex("/dev/pts/[0-9]+\r\n0 0\r\n"));
+  EXPECT_THAT(t.out, ::testing::ContainsRegex("/dev/pts/[0-9]+\r\n0 0\r\nTERM=xterm\r\n"));
   const ShResult i = Sh("echo input | " + run + " -t -i -- sh -c \"read x; echo got \\$x\"", 60);
   EXPECT_EQ(i.status, 0) << i.out;
   EXPECT_THAT(i.out, HasSubstr("got input\r\n"));
+}
+
+TEST_P(TtyTest, WithoutRoot) {
+  // The pty comes from the devpts the container mounted in its own user
+  // namespace; our terminal is still ours to put in raw mode and back.
+  Session::Options o{{"-t", "-i"}, {"sh", "-c", "echo ready; read x; tty; echo got $x"}};
+  o.as_nobody = true;
+  auto s = Start(o);
+  ASSERT_NE(s, nullptr);
+  if (!s->WaitRaw()) {
+    const int status = s->Wait();
+    if (status == 125 && s->text().find("are user namespaces allowed?") != std::string::npos) {
+      GTEST_SKIP() << "no user namespaces without root here: " << s->tail();
+    }
+    FAIL() << "exit " << status << ": " << s->tail();
+  }
+  ASSERT_TRUE(s->WaitFor("ready")) << s->tail();
+  s->Type("hello\r");  // Enter, as a terminal sends it (ICRNL makes it a newline)
+  EXPECT_EQ(s->Wait(), 0) << s->tail();
+  EXPECT_THAT(s->text(), ::testing::ContainsRegex("/dev/pts/[0-9]+\ngot hello\n")) << s->tail();
+  ExpectRestored(*s);
 }
 
 // ExecInChild's stdio step on its own, in a forked child of the test, as
