@@ -329,6 +329,20 @@ TEST_P(TtyTest, CtrlCInterruptsTheForegroundGroup) {
   ExpectRestored(*s);
 }
 
+TEST_P(TtyTest, WithoutIOurTerminalStaysAsItIs) {
+  // -t alone: our input is not relayed and our terminal stays cooked, so
+  // Ctrl-C is our terminal's SIGINT to minipod run, which passes it on.
+  auto s = Start({{"-t"}, {"sh", "-c", "trap 'echo interrupted; exit 7' INT; echo ready; while :; do sleep 1; done"}});
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->WaitFor("ready")) << s->tail();
+  std::string why;
+  EXPECT_TRUE(s->ModesRestored(&why)) << "changed while running: " << why;
+  s->Type("\x03");
+  EXPECT_EQ(s->Wait(Ms(15'000)), 7) << s->tail();
+  EXPECT_THAT(s->text(), HasSubstr("interrupted"));
+  ExpectRestored(*s);
+}
+
 TEST_P(TtyTest, CtrlZStopsTheJobNotTheLauncher) {
   // An interactive shell with job control inside: Ctrl-Z stops its
   // foreground job and the shell says so; the launcher keeps running and
