@@ -3,6 +3,8 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "rootfs/bundle_cache.h"
 #include "runtime/pods.h"
 #include "runtime/state.h"
+#include "runtime/pty.h"
 #include "sandbox/launcher.h"
 #include "sandbox/run_config.h"
 
@@ -46,8 +49,12 @@ absl::StatusOr<int> RunRun(const cli::ParsedArgs& args) {
   if (!config.bundle.empty()) {
     ASSIGN_OR_RETURN(root, rootfs::BundleRootfs(config.bundle));
   }
+  // -t: our stdin and stdout are the terminal's other end (our input only
+  // with -i); its destructor puts our terminal back on every way out.
   if (args.Has("detach")) return RunDetachedFromArgs(args, config, root, joins.fds);
-  return sandbox::RunSandbox(config, root, joins.fds);
+  std::optional<runtime::ForegroundTerminal> tty;
+  if (config.tty) tty.emplace(STDIN_FILENO, STDOUT_FILENO, config.interactive);
+  return sandbox::RunSandbox(config, root, joins.fds, tty.has_value() ? &*tty : nullptr);
 }
 
 }  // namespace
@@ -64,6 +71,9 @@ std::vector<Command> RunCommands() {
       "Docker's masks, a minimal /dev, Docker's default capabilities, no new\n"
       "privileges and a default seccomp filter; minipod-init is its PID 1.\n"
       "Without root it runs in a user namespace (your uid is 0 inside).\n"
+      "Without -t the command reads our stdin, as any filter in a pipe (-i is\n"
+      "then implied); -t gives it a pseudo-terminal of its own, and -it relays\n"
+      "our input to it, as `docker run -it` does.\n"
       "Exit status: the command's, 128+N for signal N, 125 when minipod run\n"
       "itself failed, 126 when CMD cannot be executed, 127 when not found.",
       cli::RunOptions(),

@@ -161,6 +161,12 @@ const std::vector<OptionSpec>& RunOptions() {
        "other container holds, from the 'minipod' entry of /etc/subuid and /etc/subgid, else from "
        "1879048192-1946157055, with the root and binds id-mapped so files keep their owners; keep-id: your uid "
        "and gid are the same inside (as root, the rest of 0-65535 from a block as with auto)"},
+      {"tty", 't', ArgKind::kFlag, "",
+       "give the command a new pseudo-terminal, relayed to ours (window size included); stdout and stderr both go "
+       "to it"},
+      {"interactive", 'i', ArgKind::kFlag, "",
+       "keep stdin open: with -t, relay our input to the terminal (ours in raw mode); without -t the command "
+       "always reads our stdin in the foreground"},
   };
   return *options;
 }
@@ -311,6 +317,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(const ParsedArgs& args, absl::string_vi
       return Invalid("--userns", u, "auto, host or keep-id");
     }
   }
+  c.tty = args.Has("tty");
+  c.interactive = args.Has("interactive");
   if (args.Has("status-fd")) {
     const std::string f = args.Value("status-fd");
     int fd = -1;

@@ -47,6 +47,11 @@ class EventLoop {
 
   static int64_t NowMs();  // CLOCK_MONOTONIC
 
+  // The epoll descriptor: readable when a round has work, so an outer poll
+  // loop can nest this one (and call RunOnce(0)); timers then run only when
+  // that happens.
+  int fd() const { return epoll_.get(); }
+
  private:
   EventLoop() = default;
   struct Entry {

@@ -1,7 +1,8 @@
 // The sandbox's child (see child.h): BuildChildPlan runs in the parent and
 // is pure; ChildMain and ExecInChild run after the clone and only make
 // system calls (setns, unshare, setsid, mount, pivot_root, sethostname,
-// netlink, prctl, set*id, capset, chdir, close_range, seccomp, execve).
+// netlink, prctl, set*id, capset, chdir, open/ioctl of the container's
+// ptmx, sendmsg, dup2, close_range, seccomp, execve).
 #include "sandbox/child.h"
 
 #include <errno.h>
@@ -11,8 +12,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "absl/strings/match.h"
@@ -39,6 +47,8 @@ const char* StepName(Step s) {
     case Step::kParentDeath: return "prctl(PR_SET_PDEATHSIG)";
     case Step::kCaps: return "setting capabilities";
     case Step::kWorkdir: return "changing to the working directory";
+    case Step::kTerminal: return "opening a pseudo-terminal in the container (/dev/pts/ptmx)";
+    case Step::kStdio: return "setting up the command's stdin, stdout and stderr";
     case Step::kNoNewPrivs: return "prctl(PR_SET_NO_NEW_PRIVS)";
     case Step::kCloseFds: return "closing inherited descriptors";
     case Step::kSeccomp: return "installing the seccomp filter";
@@ -64,6 +74,76 @@ int CloexecRange(unsigned from, unsigned to) {
   return 0;
 }
 
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+// A pty pair from the devpts mounted at /dev/pts (the container's: we are
+// past pivot_root, or in the container's mount namespace and root for an
+// exec): the master is sent over sock, the slave returned. 0 or an errno.
+int OpenTerminalInChild(const ExecPlan& p, int* slave_out) {
+  // O_NOFOLLOW and the checks below: what sits at that path is the
+  // container's business, and a process inside may have changed it; only a
+  // devpts multiplexer (5:2) will do.
+  const int master = ::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+  if (master < 0) return errno;
+  struct statfs fs;
+  struct stat st;
+  if (::fstatfs(master, &fs) != 0 || ::fstat(master, &st) != 0) return errno;
+  if (fs.f_type != DEVPTS_SUPER_MAGIC || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) {
+    return ENOTTY;
+  }
+  int unlock = 0;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) return errno;
+  const int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) return errno;
+  if (p.terminal_rows != 0 && p.terminal_cols != 0) {
+    struct winsize ws{};
+    ws.ws_row = p.terminal_rows;
+    ws.ws_col = p.terminal_cols;
+    if (::ioctl(slave, TIOCSWINSZ, &ws) != 0) return errno;
+  }
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  char byte = 't';
+  struct iovec iov = {&byte, 1};
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &master, sizeof master);
+  ssize_t n;
+  do {
+    n = ::sendmsg(p.terminal_socket, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return n < 0 ? errno : EIO;
+  ::close(master);
+  *slave_out = slave;
+  return 0;
+}
+
+// stdio[i] onto i. Each source is first copied above 2, so that one
+// source being another's target (stdio = {1, 0, 2}) cannot clobber it; the
+// copies are close-on-exec, dup2's targets are not.
+int SetupStdioInChild(const int (&stdio)[3]) {
+  int copies[3] = {-1, -1, -1};
+  for (int i = 0; i < 3; ++i) {
+    if (stdio[i] < 0) continue;
+    copies[i] = ::fcntl(stdio[i], F_DUPFD_CLOEXEC, 3);
+    if (copies[i] < 0) return errno;
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (copies[i] < 0) continue;
+    if (::dup2(copies[i], i) < 0) return errno;
+    ::close(copies[i]);
+  }
+  return 0;
+}
+
 }  // namespace
 
 [[noreturn]] void ExecInChild(const ExecPlan& p) {
@@ -84,6 +164,19 @@ int CloexecRange(unsigned from, unsigned to) {
   if (::getppid() != p.expected_ppid) ::_exit(kExitLauncherFailed);
   if (const int err = SetCapsInChild(p.caps, p.uid == 0, nullptr); err != 0) ChildFail(efd, Step::kCaps, err);
   if (::chdir(p.workdir) != 0) ChildFail(efd, Step::kWorkdir, errno);
+  int stdio[3] = {p.stdio[0], p.stdio[1], p.stdio[2]};
+  if (p.terminal_socket >= 0) {
+    int slave = -1;
+    if (const int err = OpenTerminalInChild(p, &slave); err != 0) ChildFail(efd, Step::kTerminal, err);
+    stdio[0] = stdio[1] = stdio[2] = slave;
+  }
+  if (const int err = SetupStdioInChild(stdio); err != 0) ChildFail(efd, Step::kStdio, err);
+  if (p.controlling_tty) {
+    // TIOCSCTTY needs a session leader without a terminal: the sandbox's
+    // child already is one (kSetsid); an exec into a container is not.
+    if (::getsid(0) != ::getpid() && ::setsid() < 0) ChildFail(efd, Step::kStdio, errno);
+    if (::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) ChildFail(efd, Step::kStdio, errno);
+  }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(efd, Step::kNoNewPrivs, errno);
   // The command starts with default dispositions and nothing blocked,
   // whatever the caller of minipod had (the launcher blocks the signals it
@@ -132,9 +225,6 @@ int CloexecRange(unsigned from, unsigned to) {
   } while (n < 0 && errno == EINTR);
   if (n != 1) ::_exit(kExitLauncherFailed);
   ::close(p.sync_fd);
-  for (int i = 0; i < 3; ++i) {
-    if (p.stdio[i] >= 0 && ::dup2(p.stdio[i], i) < 0) ChildFail(efd, Step::kSync, errno);
-  }
 
   NsType failed_ns = NsType::kUser;
   if (const int err = JoinNamespacesInChild(p.ns, &failed_ns); err != 0) {

@@ -25,7 +25,7 @@ namespace sandbox {
 // The child's steps, in order; a failure reports one of them.
 enum class Step : int {
   kSync, kJoinNs, kCgroupNs, kSetsid, kMounts, kPivot, kHostname, kLoopback, kBounding, kSetgroups,
-  kSetgid, kSetuid, kParentDeath, kCaps, kWorkdir, kNoNewPrivs, kCloseFds, kSeccomp, kExec,
+  kSetgid, kSetuid, kParentDeath, kCaps, kWorkdir, kTerminal, kStdio, kNoNewPrivs, kCloseFds, kSeccomp, kExec,
 };
 const char* StepName(Step step);
 
@@ -55,6 +55,23 @@ struct ExecPlan {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   int keep_fd = -1;  // left open across the exec (minipod-init's --status-fd)
+
+  // The command's stdio. Each stdio[i] >= 0 becomes descriptor i (pipes to
+  // a monitor's log, /dev/null); -1 leaves i as inherited.
+  int stdio[3] = {-1, -1, -1};
+  // >= 0: a new pseudo-terminal from the devpts at /dev/pts in our root
+  // (the container's own instance; its ptmx checked to be devpts's), opened
+  // after the ids change so the slave is the command's user's; the slave
+  // becomes 0, 1 and 2 (over stdio), sized rows x cols when both are set,
+  // and the master goes to this unix socket (SCM_RIGHTS).
+  int terminal_socket = -1;
+  unsigned short terminal_rows = 0, terminal_cols = 0;
+  // Take descriptor 0 as the controlling terminal: setsid() unless already
+  // a session leader, then TIOCSCTTY; the caller's group becomes the
+  // terminal's foreground group. Not under minipod-init --setsid, which
+  // gives the terminal to the command's own session (a terminal controls
+  // one session only).
+  bool controlling_tty = false;
 };
 
 // Runs the half above; never returns (execve, or ChildFail).
@@ -67,9 +84,6 @@ struct ChildPlan {
   int sync_fd = -1;        // read: one byte "go", EOF: the launcher died
   int sync_write_fd = -1;  // the parent's end, closed in the child
   int error_read_fd = -1;  // the parent's end, closed in the child
-  // The command's stdin, stdout, stderr (-1: inherited), put in place right
-  // after the go; the originals are left for the close-all step.
-  int stdio[3] = {-1, -1, -1};
   Namespaces ns;
   absl::Span<const MountStep> mounts;
   const char* hostname = nullptr;

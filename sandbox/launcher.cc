@@ -1,8 +1,9 @@
 // The launcher, parent side, as named phases around the child plan:
 // Create (check, open, plan, cgroup, clone: the child waits on the sync
-// pipe), Start (let it run its plan; learn whether the exec worked), Wait
-// (one poll loop over a signalfd for the forwarded signals and the child's
-// pidfd) and Delete (the cgroup; the signal mask back). The child's side is
+// pipe), Start (let it run its plan; learn whether the exec worked; with
+// -t, take the pty master it sent), Wait (one poll loop over a signalfd for
+// the forwarded signals, the child's pidfd and, with -t, the terminal
+// relay) and Delete (the cgroup; the signal mask back). The child's side is
 // child.cc.
 #include "sandbox/launcher.h"
 
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -75,6 +77,9 @@ constexpr int kToGroup[] = {SIGINT, SIGQUIT, SIGHUP, SIGWINCH};
 constexpr int kForwarded[] = {SIGINT, SIGQUIT, SIGHUP, SIGWINCH, SIGTERM, SIGUSR1,
                               SIGUSR2, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU};
 constexpr int kStopWaitMs = 2000;
+// After the command's exit, how long its terminal may stay quiet before we
+// stop waiting for the rest of its output.
+constexpr int kTerminalDrainMs = 1000;
 
 bool IsGroupSignal(int sig) {
   for (int s : kToGroup) {
@@ -195,6 +200,9 @@ absl::Status Sandbox::Create() {
   PlanInputs plan_inputs;
   plan_inputs.rootless = rootless_;
   plan_inputs.term = ::getenv("TERM");
+  // -t with no TERM of ours (a pipe, a service): the pty is an xterm-like
+  // terminal, as docker run -t says.
+  if (options_.tty != nullptr && plan_inputs.term == nullptr) plan_inputs.term = "xterm";
   plan_inputs.launcher_pid = ::getpid();
   plan_inputs.ns = &ns_;
   if (config_.init && config_.status_fd >= 0) {
@@ -234,6 +242,22 @@ absl::Status Sandbox::Create() {
   // The child's way to see that we died after it changed its ids.
   launcher_pidfd_ = common::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
   exec.launcher_pidfd = launcher_pidfd_.get();
+  if (options_.tty != nullptr) {
+    // -t: the child opens the pty in the container's devpts and sends the
+    // master back; the command's session takes it as its terminal (the
+    // init's, with minipod-init: see ExecPlan::controlling_tty).
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+      return common::ErrnoStatus(errno, "socketpair(terminal)");
+    }
+    terminal_read_ = common::UniqueFd(sv[0]);
+    terminal_write_ = common::UniqueFd(sv[1]);
+    exec.terminal_socket = terminal_write_.get();
+    const struct winsize size = options_.tty->InitialSize();
+    exec.terminal_rows = size.ws_row;
+    exec.terminal_cols = size.ws_col;
+    exec.controlling_tty = !config_.init;
+  }
 
   // The cgroup, with its janitor, before the child exists.
   const CgroupRequest cgroup_request(
@@ -266,7 +290,7 @@ absl::Status Sandbox::Create() {
   plan_.error_read_fd = error_read_.get();
   exec.error_fd = error_write.get();
 
-  for (int i = 0; i < 3; ++i) plan_.stdio[i] = options_.stdio[i];
+  for (int i = 0; i < 3; ++i) plan_.exec.stdio[i] = options_.stdio[i];
 
   // The forwarded signals are read from a signalfd from now on (the child
   // unblocks them before its exec); SIGPIPE is blocked too, so a
@@ -333,6 +357,7 @@ absl::Status Sandbox::Abandon(const absl::Status& s) {
 absl::StatusOr<std::optional<int>> Sandbox::Start() {
   // Ours now only: the child has its copies.
   init_status_write_.Reset();
+  terminal_write_.Reset();
   launcher_pidfd_.Reset();
   plan_.exec.launcher_pidfd = -1;
   if (::write(sync_write_.get(), "g", 1) != 1) return Abandon(common::ErrnoStatus(errno, "write(sync pipe)"));
@@ -364,11 +389,40 @@ absl::StatusOr<std::optional<int>> Sandbox::Start() {
     }
     return common::ErrnoStatus(e.err, what);
   }
+  if (options_.tty != nullptr) {
+    if (absl::Status s = ReceiveTerminal(); !s.ok()) return Abandon(s);
+  }
   nlohmann::ordered_json start = {{"event", "start"}, {"pid", pid_}};
   start["cgroup"] = cgroup_.has_value() ? nlohmann::ordered_json(absl::StrJoin(cgroup_->Paths(), ":"))
                                         : nlohmann::ordered_json(nullptr);
   Report(start);
   return std::optional<int>();
+}
+
+// The pty master the child sent before its exec (so it is queued by now).
+absl::Status Sandbox::ReceiveTerminal() {
+  char byte = 0;
+  struct iovec iov = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(terminal_read_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return common::ErrnoStatus(errno, "recvmsg(the pty master from the child)");
+  const struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+      cmsg->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC) != 0) {
+    return absl::InternalError("the child sent no pty master");
+  }
+  int fd = -1;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  terminal_read_.Reset();
+  return common::Annotate(options_.tty->Begin(common::UniqueFd(fd)), "-t");
 }
 
 void Sandbox::Report(const nlohmann::ordered_json& event) {
@@ -436,6 +490,17 @@ void Sandbox::StopCommand() {
 }
 
 void Sandbox::OnSignal(int sig) {
+  if (options_.tty != nullptr) {
+    // -t: the container has a terminal of its own. A size change is set
+    // on it (the kernel signals its foreground group); job-control stops
+    // are not ours to act on: Ctrl-Z reaches the container as a byte, and
+    // the launcher keeps relaying.
+    if (sig == SIGWINCH) {
+      options_.tty->WindowChanged();
+      return;
+    }
+    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) return;
+  }
   if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
     StopCommand();
     return;
@@ -473,8 +538,9 @@ int Sandbox::ReadInitStatus(int code, int* sig) {
 absl::StatusOr<int> Sandbox::Wait() {
   int ws = 0;
   for (;;) {
-    struct pollfd fds[2] = {{sigfd_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    struct pollfd fds[3] = {{sigfd_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0},
+                            {options_.tty != nullptr ? options_.tty->PollFd() : -1, POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       return common::ErrnoStatus(errno, "poll");
     }
@@ -483,6 +549,9 @@ absl::StatusOr<int> Sandbox::Wait() {
       while (::read(sigfd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
         OnSignal(static_cast<int>(info.ssi_signo));
       }
+    }
+    if (fds[2].revents & POLLIN) {
+      if (absl::Status s = options_.tty->Pump(); !s.ok()) return common::Annotate(s, "-t");
     }
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       const pid_t r = ::waitpid(pid_, &ws, WNOHANG);
@@ -507,6 +576,12 @@ absl::StatusOr<ExitInfo> Sandbox::Reap() {
 ExitInfo Sandbox::Finish(int ws) {
   const pid_t child = pid_;
   pid_ = -1;
+  if (options_.tty != nullptr) {
+    // The rest of the output, then our terminal back before any line of ours.
+    if (absl::Status s = options_.tty->Finish(kTerminalDrainMs); !s.ok()) {
+      fprintf(stderr, "minipod run: warning: -t: %s\n", std::string(s.message()).c_str());
+    }
+  }
   const int64_t duration_ms = NowMs() - start_ms_;
   int code = 0, sig = 0;
   if (WIFEXITED(ws)) {
@@ -567,9 +642,11 @@ void Sandbox::Delete() {
   }
 }
 
-absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs, const JoinedNamespaces& joined) {
+absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs, const JoinedNamespaces& joined,
+                               TerminalSession* tty) {
   LaunchOptions options;
   options.joined = joined;
+  options.tty = tty;
   Sandbox sandbox(config, rootfs, options);
   RETURN_IF_ERROR(sandbox.Create());
   ASSIGN_OR_RETURN(const std::optional<int> failed_exec, sandbox.Start());

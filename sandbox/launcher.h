@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <sys/types.h>
+#include <sys/ioctl.h>
 
 #include <cstdint>
 #include <optional>
@@ -41,6 +42,32 @@ inline constexpr int kExitLauncherFailed = 125;
 inline constexpr int kExitNotExecutable = 126;
 inline constexpr int kExitNotFound = 127;
 
+// `run -t` in the foreground: the child opens a pseudo-terminal in the
+// container's own devpts (so `tty` inside names /dev/pts/N there), makes
+// its slave the command's stdio and sends the master back; the launcher
+// hands the master to this session, which relays it to our terminal
+// (runtime::ForegroundTerminal; an interface, so the sandbox library stays
+// below runtime/). The launcher polls PollFd() next to its signalfd and the
+// child's pidfd.
+class TerminalSession {
+ public:
+  virtual ~TerminalSession() = default;
+  // The size the pty starts with, set by the child before the command runs
+  // (0 x 0: none known).
+  virtual struct winsize InitialSize() = 0;
+  // The command runs; master is the pty's master side.
+  virtual absl::Status Begin(common::UniqueFd master) = 0;
+  // Readable when Pump() has work; -1 before Begin().
+  virtual int PollFd() const = 0;
+  virtual absl::Status Pump() = 0;
+  // SIGWINCH reached the launcher: our size to the pty (the kernel then
+  // signals the container's foreground group itself).
+  virtual void WindowChanged() = 0;
+  // The command has ended: its output relayed until the pty reports EIO or
+  // none came for idle_timeout_ms, and our terminal put back.
+  virtual absl::Status Finish(int idle_timeout_ms) = 0;
+};
+
 // How a launch differs from `minipod run` in the foreground.
 struct LaunchOptions {
   // The command's stdin, stdout and stderr (-1: the launcher's own). A
@@ -57,6 +84,8 @@ struct LaunchOptions {
   // The descriptors of the namespaces to join (container:NAME resolved by
   // the caller; borrowed until Start).
   JoinedNamespaces joined;
+  // -t in the foreground (nullptr: none).
+  TerminalSession* tty = nullptr;
 };
 
 // How the command ended.
@@ -107,10 +136,12 @@ class Sandbox {
   bool CommandStopped(bool with_pid1) const;
   int ReadInitStatus(int code, int* sig);
   ExitInfo Finish(int wait_status);
+  absl::Status ReceiveTerminal();
 
   const RunConfig& config_;
   const std::string& rootfs_;
   LaunchOptions options_;
+  common::UniqueFd terminal_read_, terminal_write_;  // -t: the child sends the pty master
   int64_t start_ms_ = 0;
   bool rootless_ = false;
   CommandPlan command_;
@@ -137,9 +168,11 @@ class Sandbox {
 // Status is a failure of the launcher itself (exit 125), with one line
 // naming the input and the reason.
 // `joined`: the descriptors of container:NAME choices, resolved by the
-// caller (ns:PATH files are opened here when absent).
+// caller (ns:PATH files are opened here when absent). With tty, the
+// command gets a new pseudo-terminal (see TerminalSession) and the launcher
+// never stops itself on SIGTSTP: the container's terminal is its own.
 absl::StatusOr<int> RunSandbox(const RunConfig& config, const std::string& rootfs,
-                               const JoinedNamespaces& joined = JoinedNamespaces());
+                               const JoinedNamespaces& joined = JoinedNamespaces(), TerminalSession* tty = nullptr);
 
 // The OOM line, worded by what happened: the command itself killed, or
 // some of its processes.

@@ -70,6 +70,8 @@ struct RunConfig {
   bool init = true;                  // --no-init: the command is PID 1 itself; --init: keep the init
   int status_fd = -1;                // --status-fd FD
   UsernsMode userns = UsernsMode::kHost;  // --userns
+  bool tty = false;                  // -t: a new pseudo-terminal for the command
+  bool interactive = false;          // -i: keep stdin open (detached); with -t, relay our input
   std::vector<std::string> command;  // CMD [ARGS]
 
   // Namespaces (--net, --ipc, --pid, --uts): new unless asked. With a pid

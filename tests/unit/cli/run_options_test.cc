@@ -74,6 +74,26 @@ TEST(RunConfig, DefaultsAndEveryOption) {
   EXPECT_EQ(c->gid, 7u);
 }
 
+TEST(RunConfig, TerminalAndInteractive) {
+  auto c = Parse({"-r", "/r", "sh"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->tty);
+  EXPECT_FALSE(c->interactive);
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"-r", "/r", "-it", "sh"},
+                                               std::vector<std::string>{"-r", "/r", "-t", "-i", "sh"},
+                                               std::vector<std::string>{"-r", "/r", "--tty", "--interactive", "sh"}}) {
+    c = Parse(args);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE(c->tty);
+    EXPECT_TRUE(c->interactive);
+  }
+  c = Parse({"-r", "/r", "-t", "sh", "-i"});  // the command's own -i
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->tty);
+  EXPECT_FALSE(c->interactive);
+  EXPECT_THAT(c->command, ElementsAre("sh", "-i"));
+}
+
 TEST(RunConfig, BadInputsNameTheOptionAndTheValue) {
   const struct {
     std::vector<std::string> args;
