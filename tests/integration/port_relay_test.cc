@@ -140,7 +140,11 @@ long long NowMs() {
       if (c.len == 0 && !c.eof) {
         const ssize_t n = ::read(c.fd, c.buf, sizeof c.buf);
         if (n == 0) {
+          // The trailer goes out like echoed bytes: when the socket takes it.
           c.eof = true;
+          memcpy(c.buf, kTrailer, sizeof kTrailer - 1);
+          c.off = 0;
+          c.len = sizeof kTrailer - 1;
         } else if (n < 0) {
           drop = errno != EAGAIN;
         } else {
@@ -158,7 +162,6 @@ long long NowMs() {
         }
       }
       if (!drop && c.eof && c.len == 0) {
-        (void)!::write(c.fd, kTrailer, sizeof kTrailer - 1);
         ::shutdown(c.fd, SHUT_WR);
         drop = true;
       }
@@ -454,6 +457,7 @@ class PortRelayTest : public ::testing::Test {
 
   void TearDown() override {
     thread_.reset();
+    extra_.clear();
     if (relay_) relay_->Stop();
     relay_.reset();
     ns_.reset();
@@ -484,8 +488,36 @@ class PortRelayTest : public ::testing::Test {
     }
   }
 
+  // Another relay into the same container, in the running loop.
+  PortRelay* AddRelay(const std::vector<PortMapping>& mappings, const PortRelay::Limits& limits) {
+    auto relay = PortRelay::Bind(mappings, limits);
+    EXPECT_TRUE(relay.ok()) << relay.status();
+    if (!relay.ok()) return nullptr;
+    thread_->Pause();
+    extra_.push_back(std::make_unique<PortRelay>(std::move(*relay)));
+    const absl::Status started =
+        extra_.back()->Start(*loop_, [this](int domain, int type) { return ns_->Socket(domain, type); });
+    thread_->Resume();
+    EXPECT_TRUE(started.ok()) << started;
+    return started.ok() ? extra_.back().get() : nullptr;
+  }
+
+  // Its state, read with the loop stopped, until fn says it is as expected
+  // (at most kTimeoutMs).
+  bool WaitFor(const PortRelay& relay, const std::function<bool(const PortRelay&)>& fn) {
+    for (const long long deadline = NowMs() + kTimeoutMs;;) {
+      thread_->Pause();
+      const bool ok = fn(relay);
+      thread_->Resume();
+      if (ok) return true;
+      if (NowMs() > deadline) return false;
+      ::usleep(20'000);
+    }
+  }
+
   int fds_before_ = -1;
   pid_t helper_pid_ = 0;
+  std::vector<std::unique_ptr<PortRelay>> extra_;
   std::optional<Container> container_;
   std::optional<NetnsSockets> ns_;
   std::optional<EventLoop> loop_;
@@ -584,7 +616,7 @@ TEST_F(PortRelayTest, RefusedInsideResetsTheClientAtOnce) {
   const long long start = NowMs();
   const Exchanged r = Exchange(fd, "hello", 1, /*half_close=*/false);
   ::close(fd);
-  EXPECT_TRUE(r.err == ECONNRESET || r.eof) << "err " << strerror(r.err);
+  EXPECT_EQ(r.err, ECONNRESET) << strerror(r.err) << (r.eof ? " (a plain EOF)" : "");
   EXPECT_TRUE(r.in.empty());
   EXPECT_LT(NowMs() - start, 2000);
   EXPECT_TRUE(WaitForRelay([](const PortRelay& p) {
@@ -628,6 +660,71 @@ TEST_F(PortRelayTest, ASecondBindOfTheSamePortNamesTheSpec) {
   ASSERT_FALSE(third.ok());
   EXPECT_THAT(std::string(third.status().message()), HasSubstr("-p " + udp + ": bind("));
   EXPECT_THAT(std::string(third.status().message()), HasSubstr("Address already in use"));
+}
+
+TEST_F(PortRelayTest, AtTheBoundsNewClientsWait) {
+  PortRelay::Limits limits;
+  limits.max_tcp_connections = 2;
+  limits.max_udp_sessions = 1;
+  PortRelay* small = AddRelay({Mapping("127.0.0.1:0:7007"), Mapping("127.0.0.1:0:7007/udp")}, limits);
+  ASSERT_NE(small, nullptr);
+  const uint16_t tcp_port = small->mappings()[0].host_port, udp_port = small->mappings()[1].host_port;
+  int a = ConnectTcp(tcp_port), b = ConnectTcp(tcp_port), c = ConnectTcp(tcp_port);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  ASSERT_GE(c, 0);  // the kernel completes it; it waits in the backlog
+  EXPECT_EQ(Exchange(a, "a", 1, false).in, "a");
+  EXPECT_EQ(Exchange(b, "b", 1, false).in, "b");
+  EXPECT_TRUE(WaitFor(*small, [](const PortRelay& p) { return p.tcp_connections() == 2; }));
+  ASSERT_EQ(::send(c, "c", 1, MSG_NOSIGNAL), 1);
+  pollfd pfd{c, POLLIN, 0};
+  EXPECT_EQ(::poll(&pfd, 1, 300), 0) << "a third connection was relayed past the bound of 2";
+  ::close(a);
+  const Exchanged r = Exchange(c, "", 1, false);  // accepted once a is gone
+  EXPECT_EQ(r.in, "c") << strerror(r.err);
+  ::close(b);
+  ::close(c);
+
+  const int u1 = UdpClient(udp_port), u2 = UdpClient(udp_port);
+  auto r1 = UdpRoundTrip(u1, "one");
+  if (!r1) r1 = UdpRoundTrip(u1, "one");
+  EXPECT_EQ(r1.value_or("<nothing>"), "one");
+  ASSERT_EQ(::send(u2, "two", 3, 0), 3);
+  pfd = {u2, POLLIN, 0};
+  EXPECT_EQ(::poll(&pfd, 1, 300), 0) << "a second UDP session past the bound of 1";
+  EXPECT_TRUE(WaitFor(*small, [](const PortRelay& p) {
+    return p.udp_sessions() == 1 && p.counters().udp_dropped >= 1 && p.tcp_connections() == 0;
+  }));
+  ::close(u1);
+  ::close(u2);
+}
+
+TEST_F(PortRelayTest, AnIpv6ListenerRelaysToTheContainersIpv4Loopback) {
+  {
+    const int probe = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    const bool ok = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    const int err = errno;
+    if (probe >= 0) ::close(probe);
+    if (!ok) GTEST_SKIP() << "no IPv6 loopback on this host (bind [::1]: " << strerror(err) << ")";
+  }
+  PortRelay* v6 = AddRelay({Mapping("[::1]:0:7007")}, PortRelay::Limits());
+  ASSERT_NE(v6, nullptr);
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  to.sin6_addr = in6addr_loopback;
+  to.sin6_port = htons(v6->mappings()[0].host_port);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0) << strerror(errno);
+  ASSERT_EQ(::fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+  const Exchanged r = Exchange(fd, "over v6", ~size_t{0}, /*half_close=*/true);
+  ::close(fd);
+  EXPECT_EQ(r.in, std::string("over v6") + kTrailer) << strerror(r.err);
+  // IPV6_V6ONLY: the same port number stays free for IPv4.
+  auto v4 = PortRelay::Bind({Mapping("127.0.0.1:" + std::to_string(v6->mappings()[0].host_port) + ":1")});
+  EXPECT_TRUE(v4.ok()) << v4.status();
 }
 
 TEST_F(PortRelayTest, SocketErrorsComeBackFromTheHelper) {
