@@ -750,6 +750,52 @@ TEST(NetnsSockets, JoiningTheUserNamespaceWeAlreadyShareFails) {
   EXPECT_EQ(CountFds(), before);
 }
 
+// A UDP listener on 0.0.0.0 answers from the address the client sent to:
+// a client connected to 127.0.0.2 drops replies from 127.0.0.1. Run in a
+// network namespace of a forked child standing in for the host, so the
+// wildcard listener is on nobody's network.
+struct WildcardReport {
+  int ok = 0;
+  char detail[256] = {};
+};
+
+TEST(PortRelayWildcard, UdpRepliesLeaveFromTheAddressTheClientUsed) {
+  const sandbox::NetlinkRequest lo_up = sandbox::PrepareLoopbackUp();
+  const auto report = testing_util::RunInChild<WildcardReport>([&lo_up](WildcardReport& r) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const char* step = nullptr;
+    if (::unshare(CLONE_NEWNET) != 0 || sandbox::LoopbackUpInChild(lo_up, &step) != 0) {
+      snprintf(r.detail, sizeof r.detail, "the host's stand-in namespace: %s", strerror(errno));
+      return;
+    }
+    Container c(/*new_user=*/false);
+    auto ns = NetnsSockets::Start(c.pidfd(), false);
+    auto loop = EventLoop::Create();
+    auto relay = PortRelay::Bind({Mapping("0.0.0.0:0:7007/udp")});
+    if (!c.ok() || !ns.ok() || !loop.ok() || !relay.ok() ||
+        !relay->Start(*loop, [&](int d, int t) { return ns->Socket(d, t); }).ok()) {
+      snprintf(r.detail, sizeof r.detail, "setup: %s %s", c.error().c_str(), relay.status().ToString().c_str());
+      return;
+    }
+    LoopThread thread(*loop);
+    const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(relay->mappings()[0].host_port);
+    to.sin_addr.s_addr = htonl(0x7f000002);  // 127.0.0.2
+    if (::connect(u, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return;
+    auto back = UdpRoundTrip(u, "which address?");
+    if (!back) back = UdpRoundTrip(u, "which address?");
+    r.ok = back.value_or("") == "which address?";
+    if (!r.ok) snprintf(r.detail, sizeof r.detail, "no reply from 127.0.0.2");
+    ::close(u);
+    thread.Pause();
+    relay->Stop();
+  }, std::chrono::seconds(30));
+  ASSERT_TRUE(report.has_value()) << "the child did not report";
+  EXPECT_TRUE(report->ok) << report->detail;
+}
+
 // ---- rootless: everything above done by uid 65534 ----
 
 struct RootlessReport {
