@@ -212,7 +212,7 @@ struct PortRelay::Impl {
       d.off = 0;
     }
     for (int i = 0; i < kTcpReadsPerEvent && !d.eof; ++i) {
-      const ssize_t n = ::recv(from, scratch.get(), scratch_size, 0);
+      const ssize_t n = ::recv(from, scratch.get(), limits.tcp_buffer, 0);
       if (n == 0) {
         d.eof = true;
         break;
@@ -233,7 +233,7 @@ struct PortRelay::Impl {
         memcpy(d.pending.get(), scratch.get() + w, d.len);
         break;  // stop reading until the destination takes it
       }
-      if (n < static_cast<ssize_t>(scratch_size)) break;  // drained for now
+      if (n < static_cast<ssize_t>(limits.tcp_buffer)) break;  // drained for now
     }
     if (d.eof && d.len == 0 && !d.shut_wr) {
       if (::shutdown(to, SHUT_WR) != 0 && errno != ENOTCONN) return false;
