@@ -31,12 +31,15 @@ namespace runtime {
 
 class NetnsSockets {
  public:
-  // container_pidfd: a pidfd of any process of the container (its pid 1);
-  // only used during Start. join_user_ns: the container has a user
-  // namespace of its own (false when it shares the monitor's: setns then
-  // fails with EINVAL). Waits at most 5 s for the helper to join. Call it
-  // from the monitor's only thread: the parent-death signal follows the
-  // thread that forked.
+  // container_pidfd: a pidfd of any process of the container (its pid 1,
+  // or a pod's holder); only used during Start. join_user_ns: join the
+  // container's user namespace too, which a rootless monitor needs (it has
+  // no capability over the network namespace otherwise); pass it whenever
+  // the container has a user namespace of its own, never when it shares
+  // the monitor's (setns then fails with EINVAL). Waits at most 5 s for
+  // the helper to join; a dead container is ESRCH. Call it from the
+  // monitor's only thread: the parent-death signal follows the thread
+  // that forked.
   static absl::StatusOr<NetnsSockets> Start(int container_pidfd, bool join_user_ns);
 
   NetnsSockets(NetnsSockets&& other) noexcept;

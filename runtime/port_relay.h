@@ -25,7 +25,19 @@
 // from the monitor); at the TCP bound the listeners stop accepting until a
 // connection ends, at the UDP bound new clients' datagrams are dropped.
 // Each connection or session needs two descriptors: a monitor relaying
-// many should raise its soft RLIMIT_NOFILE to the hard one.
+// many should raise its soft RLIMIT_NOFILE to the hard one. A connect
+// inside that hangs (the server's backlog full) is left to the kernel's
+// SYN retries, as a direct client's would be.
+//
+// In the monitor:
+//   ASSIGN_OR_RETURN(PortRelay relay, PortRelay::Bind(mappings));  // before the container starts
+//   ... start the container ...
+//   ASSIGN_OR_RETURN(NetnsSockets sockets, NetnsSockets::Start(pidfd, has_own_userns));
+//   RETURN_IF_ERROR(relay.Start(loop, [&sockets](int domain, int type) {
+//     return sockets.Socket(domain, type);
+//   }));
+//   ... relay.mappings() for ps/inspect (FormatPublish), relay.Stop() at the end;
+//   sockets must outlive the relay's Start..Stop.
 #pragma once
 
 #include <stddef.h>
