@@ -144,7 +144,10 @@ int ReceiveAnswer(int sock, Answer& a, common::UniqueFd& fd, bool& eof) {
     }
   }
   if (eof) return 0;
-  if (n != static_cast<ssize_t>(sizeof a) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) return EPROTO;
+  // The control buffer fits one descriptor: MSG_CTRUNC means the kernel
+  // could not install it here (our descriptor table is full).
+  if ((msg.msg_flags & MSG_CTRUNC) != 0) return EMFILE;
+  if (n != static_cast<ssize_t>(sizeof a) || (msg.msg_flags & MSG_TRUNC) != 0) return EPROTO;
   return 0;
 }
 

@@ -106,6 +106,7 @@ struct PortRelay::Impl {
   std::unordered_map<TcpConn*, std::unique_ptr<TcpConn>> tcp;
   std::map<std::string, std::unique_ptr<UdpSession>> udp;
   bool accept_paused = false;  // by EMFILE/ENFILE, until a timer
+  common::UniqueFd spare;      // a TCP socket in the container for the next client
   EventLoop::TimerId resume_timer = 0;
   Counters counters;
   bool stopped = false;
@@ -139,44 +140,67 @@ struct PortRelay::Impl {
     }
   }
 
+  // Out of descriptors: the pending connections stay in the backlog, and
+  // accepting again at once would spin. Try again shortly (or when a
+  // connection ends and the bound, not the table, was the limit).
+  void PauseAccepting() {
+    ++counters.tcp_accept_paused;
+    if (accept_paused) return;
+    accept_paused = true;
+    resume_timer = loop->After(kEmfileRetryMs, [this] {
+      resume_timer = 0;
+      accept_paused = false;
+      UpdateTcpListeners();
+    });
+  }
+
+  // The socket in the container comes first, so that a client is accepted
+  // only when both of its descriptors can be had; one left over (nobody
+  // was waiting after all) is kept for the next client.
   void OnAccept(Listener& l) {
-    for (int i = 0; i < kAcceptsPerEvent; ++i) {
+    for (int i = 0; i < kAcceptsPerEvent && !accept_paused; ++i) {
       if (tcp.size() >= limits.max_tcp_connections) break;
+      if (!spare) {
+        absl::StatusOr<common::UniqueFd> inner = make_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+        if (!inner.ok()) {
+          if (absl::IsResourceExhausted(inner.status())) {
+            PauseAccepting();
+            break;
+          }
+          // No socket inside at all (the helper is gone): the waiting
+          // clients are reset rather than left hanging.
+          const int fd = ::accept4(l.fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+          if (fd < 0) break;
+          ++counters.tcp_accepted;
+          ++counters.tcp_refused;
+          common::UniqueFd client(fd);
+          ResetAndClose(client);
+          continue;
+        }
+        spare = std::move(*inner);
+      }
       const int fd = ::accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          // The pending connection stays in the backlog; retrying at once
-          // would spin. Try again shortly, or when a connection ends.
-          accept_paused = true;
-          resume_timer = loop->After(kEmfileRetryMs, [this] {
-            resume_timer = 0;
-            accept_paused = false;
-            UpdateTcpListeners();
-          });
+          PauseAccepting();
           break;
         }
         if (errno == EAGAIN) break;
         continue;  // ECONNABORTED, EPROTO, EINTR: that one client only
       }
       ++counters.tcp_accepted;
-      StartConnection(l, common::UniqueFd(fd));
+      StartConnection(l, common::UniqueFd(fd), std::move(spare));
     }
     UpdateTcpListeners();
   }
 
   // ---- TCP ----
 
-  void StartConnection(Listener& l, common::UniqueFd client) {
-    absl::StatusOr<common::UniqueFd> inner = make_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
-    if (!inner.ok()) {
-      ++counters.tcp_refused;
-      ResetAndClose(client);
-      return;
-    }
+  void StartConnection(Listener& l, common::UniqueFd client, common::UniqueFd inner) {
     auto owned = std::make_unique<TcpConn>();
     TcpConn* c = owned.get();
     c->client = std::move(client);
-    c->inner = std::move(*inner);
+    c->inner = std::move(inner);
     SetInt(c->client.get(), IPPROTO_TCP, TCP_NODELAY, 1);
     SetInt(c->inner.get(), IPPROTO_TCP, TCP_NODELAY, 1);
     if (limits.tcp_socket_buffer > 0) {  // the client's came from the listener
@@ -485,6 +509,7 @@ struct PortRelay::Impl {
       for (Listener& l : listeners) WatchListener(l, false);
     }
     listeners.clear();  // closes them
+    spare.Reset();
     loop = nullptr;
     make_socket = nullptr;
     scratch.reset();

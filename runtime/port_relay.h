@@ -80,6 +80,8 @@ class PortRelay {
     // Times a destination took less than it was given: the source was not
     // read until it took the rest (back-pressure).
     uint64_t tcp_stalls = 0;
+    // Times accepting paused for lack of descriptors (EMFILE, ENFILE).
+    uint64_t tcp_accept_paused = 0;
     uint64_t udp_sessions = 0;
     uint64_t udp_dropped = 0;  // datagrams dropped: session bound, no socket, full buffers
   };

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -636,6 +637,18 @@ TEST_F(PortRelayTest, RefusedInsideResetsTheClientAtOnce) {
   }));
 }
 
+TEST_F(PortRelayTest, AClientsResetEndsTheConnection) {
+  const int fd = ConnectTcp(TcpPort());
+  ASSERT_GE(fd, 0) << strerror(errno);
+  EXPECT_EQ(Exchange(fd, "x", 1, false).in, "x");
+  struct linger l = {1, 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+  ::close(fd);  // RST
+  EXPECT_TRUE(WaitForRelay([](const PortRelay& p) {
+    return p.tcp_connections() == 0 && p.counters().tcp_reset == 1;
+  }));
+}
+
 TEST_F(PortRelayTest, UdpFromTwoClientsAndTheIdleTimeout) {
   const int a = UdpClient(UdpPort());
   const int b = UdpClient(UdpPort());
@@ -808,6 +821,96 @@ TEST(PortRelayWildcard, UdpRepliesLeaveFromTheAddressTheClientUsed) {
   }, std::chrono::seconds(30));
   ASSERT_TRUE(report.has_value()) << "the child did not report";
   EXPECT_TRUE(report->ok) << report->detail;
+}
+
+// Out of descriptors, the relay stops accepting (EMFILE would wake the
+// level-triggered loop forever) and takes the waiting client once a
+// connection ends. In a forked child whose descriptor limit leaves room
+// for exactly one connection (two sockets).
+struct EmfileReport {
+  int first_served = 0, second_waited = 0, second_served = 0;
+  uint64_t paused = 0;
+  char detail[256] = {};
+};
+
+bool ConnectExisting(int fd, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) return false;
+  pollfd pfd{fd, POLLOUT, 0};
+  return ::poll(&pfd, 1, kTimeoutMs) == 1;
+}
+
+TEST(PortRelayLimits, OutOfDescriptorsTheListenerWaits) {
+  const auto report = testing_util::RunInChild<EmfileReport>(
+      [](EmfileReport& r) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        Container c(/*new_user=*/false);
+        auto ns = NetnsSockets::Start(c.pidfd(), false);
+        auto loop = EventLoop::Create();
+        auto relay = PortRelay::Bind({Mapping("127.0.0.1:0:7007")});
+        if (!c.ok() || !ns.ok() || !loop.ok() || !relay.ok() ||
+            !relay->Start(*loop, [&](int d, int t) { return ns->Socket(d, t); }).ok()) {
+          snprintf(r.detail, sizeof r.detail, "setup: %s", c.error().c_str());
+          return;
+        }
+        const uint16_t port = relay->mappings()[0].host_port;
+        const int a = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        const int b = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        LoopThread thread(*loop);
+        // Fill every free number below the highest open one, then allow two
+        // more: the relay's client socket and the one from the container.
+        int highest = 0;
+        for (int fd = 0; fd < 4096; ++fd) {
+          if (::fcntl(fd, F_GETFD) >= 0) highest = fd;
+        }
+        std::vector<int> fillers;
+        for (;;) {
+          const int fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 0);  // the lowest free number
+          if (fd < 0) break;
+          if (fd > highest) {
+            ::close(fd);
+            break;
+          }
+          fillers.push_back(fd);
+        }
+        struct rlimit saved {};
+        ::getrlimit(RLIMIT_NOFILE, &saved);
+        struct rlimit tight = saved;
+        tight.rlim_cur = static_cast<rlim_t>(highest) + 1 + 2;
+        ::setrlimit(RLIMIT_NOFILE, &tight);
+
+        if (ConnectExisting(a, port)) r.first_served = Exchange(a, "a", 1, false).in == "a";
+        if (ConnectExisting(b, port)) {
+          ::send(b, "b", 1, MSG_NOSIGNAL);
+          pollfd pfd{b, POLLIN, 0};
+          r.second_waited = ::poll(&pfd, 1, 500) == 0;
+        }
+        ::close(a);  // its connection ends; b's turn
+        const Exchanged second = Exchange(b, "", 1, false);
+        r.second_served = second.in == "b";
+        ::close(b);
+        thread.Pause();
+        r.paused = relay->counters().tcp_accept_paused;
+        const PortRelay::Counters n = relay->counters();
+        snprintf(r.detail, sizeof r.detail, "second: %s%s; accepted %lu, refused %lu, reset %lu",
+                 strerror(second.err), second.eof ? ", EOF" : "", static_cast<unsigned long>(n.tcp_accepted),
+                 static_cast<unsigned long>(n.tcp_refused), static_cast<unsigned long>(n.tcp_reset));
+        relay->Stop();
+        ::setrlimit(RLIMIT_NOFILE, &saved);
+        for (int fd : fillers) ::close(fd);
+        ::close(null_fd);
+      },
+      std::chrono::seconds(60));
+  ASSERT_TRUE(report.has_value()) << "the child did not report";
+  EXPECT_TRUE(report->first_served) << report->detail;
+  EXPECT_TRUE(report->second_waited) << "a connection was relayed beyond the descriptor limit";
+  EXPECT_TRUE(report->second_served) << "the waiting client was not taken after the first ended: "
+                                     << report->detail;
+  EXPECT_GE(report->paused, 1u);
 }
 
 // ---- rootless: everything above done by uid 65534 ----
