@@ -90,7 +90,7 @@ class PortRelay {
   // SO_REUSEADDR for TCP (a port in TIME_WAIT is free), IPV6_V6ONLY for
   // IPv6 addresses. A failure names the -p value and the reason, e.g.
   //   -p 8080:80: bind(0.0.0.0:8080/tcp): Address already in use
-  // (EADDRINUSE maps to absl's UNAVAILABLE code; EACCES for a port below
+  // (EADDRINUSE maps to absl's FAILED_PRECONDITION code; EACCES for a port below
   // net.ipv4.ip_unprivileged_port_start to PERMISSION_DENIED).
   static absl::StatusOr<PortRelay> Bind(const std::vector<PortMapping>& mappings, const Limits& limits);
   static absl::StatusOr<PortRelay> Bind(const std::vector<PortMapping>& mappings) {
