@@ -250,6 +250,10 @@ absl::StatusOr<int> RunExec(const cli::ParsedArgs& args) {
 
 absl::StatusOr<int> RunDetachedFromArgs(const cli::ParsedArgs& args, sandbox::RunConfig config, std::string root,
                                         const sandbox::JoinedNamespaces& joined) {
+  if (args.Has("tty")) {
+    return absl::UnimplementedError("-t with -d: a detached container's terminal (kept for attach) is not there yet; "
+                                    "use logs and exec");
+  }
   runtime::DetachRequest request;
   request.name = args.Value("name");
   request.pod = args.Value("pod");
