@@ -341,6 +341,79 @@ TEST_F(ContainersTest, ASecondRunWithTheSameNameFailsAndLeavesTheFirstAlone) {
   EXPECT_EQ(in.value("command", json()), json({"busybox", "sleep", "1000"}));
 }
 
+TEST_F(ContainersTest, OfRunsRacingForOneNameExactlyOneWins) {
+  // Six at once: the name is reserved by mkdir, so one gets it.
+  std::string cmd;
+  for (int i = 0; i < 6; ++i) {
+    cmd += "( " + Minipod() + " run -d --name race --rootfs " + root_ + " -- busybox sleep 1000; echo status=$? ) & ";
+  }
+  const ShResult r = Sh(cmd + "wait", 60);
+  ASSERT_EQ(r.status, 0) << r.out;
+  int won = 0, lost = 0;
+  for (const std::string& line : Lines(r.out)) {
+    if (line == "status=0") ++won;
+    if (line == "status=125") ++lost;
+  }
+  EXPECT_EQ(won, 1) << r.out;
+  EXPECT_EQ(lost, 5) << r.out;
+  const json list = json::parse(Mp("ps -a --json").out, nullptr, false);
+  ASSERT_TRUE(list.is_array());
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].value("status", ""), "running");
+  EXPECT_TRUE(Alive(RefIn(Inspect("race"), "init")));
+}
+
+TEST_F(ContainersTest, InspectShowsStateProcessesNamespacesCgroupAndMounts) {
+  RunD("seen", "busybox sleep 1000", "--hostname seen-1");
+  const json in = Inspect("seen");
+  ASSERT_TRUE(in.is_object());
+  EXPECT_EQ(in.value("name", ""), "seen");
+  EXPECT_EQ(in.value("status", ""), "running");
+  EXPECT_THAT(in.value("id", std::string()), MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_EQ(in.value("command", json()), json({"busybox", "sleep", "1000"}));
+  EXPECT_EQ(in.value("rootfs", ""), root_);
+  // Pids with their true start times.
+  const Ref init = RefIn(in, "init");
+  const Ref monitor = RefIn(in, "monitor");
+  EXPECT_TRUE(Alive(init)) << in.dump();
+  EXPECT_TRUE(Alive(monitor)) << in.dump();
+  // The namespaces are the first process's.
+  ASSERT_TRUE(in.contains("namespaces") && in["namespaces"].is_object());
+  for (const char* t : {"ipc", "mnt", "net", "pid", "uts"}) {
+    struct stat st;
+    ASSERT_EQ(::stat(("/proc/" + std::to_string(init.pid) + "/ns/" + t).c_str(), &st), 0);
+    EXPECT_EQ(in["namespaces"].value(t, uint64_t{0}), static_cast<uint64_t>(st.st_ino)) << t;
+    struct stat ours;
+    ASSERT_EQ(::stat((std::string("/proc/self/ns/") + t).c_str(), &ours), 0);
+    EXPECT_NE(st.st_ino, ours.st_ino) << t << " is ours";
+  }
+  // Its cgroups exist, named after the id, and hold the first process.
+  ASSERT_TRUE(in.contains("cgroups") && in["cgroups"].is_array() && !in["cgroups"].empty());
+  for (const auto& cg : in["cgroups"]) {
+    const std::string dir = cg.get<std::string>();
+    EXPECT_EQ(fs::path(dir).filename(), CgroupName(in.value("id", std::string())));
+    EXPECT_THAT(ReadAll(dir + "/cgroup.procs"), HasSubstr(std::to_string(init.pid) + "\n"));
+  }
+  // The mounts as the container sees them: an overlay at /, its /proc.
+  ASSERT_TRUE(in.contains("mounts") && in["mounts"].is_array());
+  bool root = false, proc = false;
+  for (const auto& m : in["mounts"]) {
+    if (m.value("target", "") == "/" && m.value("type", "") == "overlay") root = true;
+    if (m.value("target", "") == "/proc" && m.value("type", "") == "proc") proc = true;
+  }
+  EXPECT_TRUE(root && proc) << in["mounts"].dump();
+  EXPECT_EQ(in.value("state_dir", ""), StateDir("seen"));
+
+  // Two at once, and one unknown: an error naming it.
+  RunD("seen2", "busybox true");
+  const json both = json::parse(Mp("inspect seen seen2 2>/dev/null").out, nullptr, false);
+  ASSERT_TRUE(both.is_array());
+  EXPECT_EQ(both.size(), 2u);
+  const ShResult none = Mp("inspect nobody-here");
+  EXPECT_NE(none.status, 0);
+  EXPECT_THAT(none.out, HasSubstr("nobody-here"));
+}
+
 TEST_F(ContainersTest, CommandNotFoundUnderNoInitGives127AndLeavesNoState) {
   const ShResult r = Mp("run -d --name nf --no-init --rootfs " + root_ + " -- no-such-command");
   EXPECT_EQ(r.status, 127) << r.out;
@@ -375,6 +448,41 @@ TEST_F(ContainersTest, ABadRootfsGives125NamingIt) {
   const ShResult f = Mp("run -d --name bad --rootfs " + file + " -- busybox true");
   EXPECT_EQ(f.status, 125) << f.out;
   EXPECT_EQ(Mp("ps -a --json").out, "[]\n");
+}
+
+// The state directory is trusted only as far as it is ours: links in it
+// are not followed, and a directory others may write is refused.
+TEST_F(ContainersTest, HostileEntriesInTheStateDirectoryAreNotFollowed) {
+  TempDir victim;
+  const std::string keep = victim.WriteFile("keep", "precious\n", 0600);
+  ASSERT_EQ(Mp("ps").status, 0);  // the store's directories made
+  ASSERT_EQ(::symlink(victim.path().c_str(), (state_->path() + "/containers/evil").c_str()), 0);
+  const ShResult rm = Mp("rm -f evil");
+  EXPECT_NE(rm.status, 0);
+  EXPECT_THAT(rm.out, HasSubstr("evil"));
+  EXPECT_EQ(ReadAll(keep), "precious\n") << "rm followed a link out of the state directory";
+  EXPECT_NE(Mp("logs evil").status, 0);
+  EXPECT_EQ(Mp("ps -a --json").out, "[]\n");
+  ASSERT_EQ(::unlink((state_->path() + "/containers/evil").c_str()), 0);
+
+  // A log replaced by a link to another file is not read through.
+  RunD("linked", "busybox echo own-output");
+  ASSERT_EQ(Mp("wait linked", 20).status, 0);
+  const std::string log = StateDir("linked") + "/container.log";
+  ASSERT_EQ(::unlink(log.c_str()), 0);
+  ASSERT_EQ(::symlink(keep.c_str(), log.c_str()), 0);
+  const ShResult logs = Mp("logs linked");
+  EXPECT_NE(logs.status, 0);
+  EXPECT_THAT(logs.out, Not(HasSubstr("precious")));
+  EXPECT_EQ(Mp("rm linked").status, 0);
+  EXPECT_EQ(ReadAll(keep), "precious\n");
+
+  // A state directory others can write: refused, naming it.
+  TempDir open_dir;
+  ASSERT_EQ(::chmod(open_dir.path().c_str(), 0777), 0);
+  const ShResult ps = Sh("MINIPOD_STATE_DIR=" + open_dir.path() + " " + Minipod() + " ps");
+  EXPECT_NE(ps.status, 0);
+  EXPECT_THAT(ps.out, HasSubstr(open_dir.path()));
 }
 
 // --- 2. ps ---
@@ -698,9 +806,13 @@ TEST_F(ContainersTest, StopSendsTermThenKillAfterTheGracePeriod) {
   const ShResult w = Mp("wait stubborn", 20);
   EXPECT_EQ(w.status, 137);
   EXPECT_EQ(w.out, "137\n");
-  // A stopped container stops again without complaint.
+  // A stopped container stops again without complaint; an unknown one is
+  // an error naming it.
   const ShResult again = Mp("stop stubborn", 30);
   EXPECT_EQ(again.status, 0) << again.out;
+  const ShResult none = Mp("stop nobody-here", 30);
+  EXPECT_NE(none.status, 0);
+  EXPECT_THAT(none.out, HasSubstr("nobody-here"));
 
   // One that obeys SIGTERM ends at once, well within its grace period.
   RunD("polite", "busybox sleep 1000");
