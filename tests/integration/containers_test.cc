@@ -210,6 +210,15 @@ class ContainersTest : public ::testing::Test {
 
   void TearDown() override {
     if (state_ == nullptr) return;  // skipped before anything ran
+    // A process exec'd into a container is the child of `minipod exec`; if
+    // that was killed (a Proc of a failed test), the process is ours now,
+    // and the container's PID 1 cannot finish dying until it is reaped.
+    WaitFor([] {
+      for (pid_t p : ChildrenOf(getpid())) {
+        if (ProcState(p) == 'Z') return false;
+      }
+      return true;
+    }, Ms(500));
     // Every container of this test removed, running or not; their cgroups
     // noted first.
     std::vector<std::string> cgroups;
@@ -715,6 +724,38 @@ TEST_F(ContainersTest, ExecGivesStdinOnlyWithInteractiveAndForwardsSignals) {
   EXPECT_TRUE(r.exited) << Describe(r);
   EXPECT_EQ(r.exit_code, 128 + SIGTERM) << Describe(r);
   EXPECT_EQ(PsStatus("io"), "running") << "the container went with the exec";
+}
+
+// Seen from the host: the exec'd process is in every cgroup of the
+// container (the limits apply to it too).
+TEST_F(ContainersTest, ExecJoinsEveryCgroupOfTheContainer) {
+  const ShResult r = Mp("run -d --name limited --memory 64m --pids 50 --rootfs " + root_ + " -- busybox sleep 1000");
+  if (r.status != 0) GTEST_SKIP() << "memory and pids limits unusable here: " << r.out;
+  const json in = Inspect("limited");
+  ASSERT_TRUE(in.contains("cgroups") && in["cgroups"].is_array());
+  const std::string name = CgroupName(in.value("id", std::string("?")));
+  SpawnOptions o;
+  o.path = Minipod();
+  o.argv = {"minipod", "exec", "limited", "--", "busybox", "sleep", "30"};
+  o.env = {"MINIPOD_STATE_DIR=" + state_->path()};
+  auto exec = Proc::Start(o);
+  ASSERT_TRUE(exec->started());
+  std::vector<pid_t> kids;
+  ASSERT_TRUE(WaitFor([&] {
+    kids = ChildrenOf(exec->pid());
+    return kids.size() == 1 &&
+           ReadAll("/proc/" + std::to_string(kids[0]) + "/cmdline") == std::string("busybox\0sleep\0" "30\0", 17);
+  })) << exec->err();
+  const std::string cgroups = ReadAll("/proc/" + std::to_string(kids[0]) + "/cgroup");
+  for (const auto& cg : in["cgroups"]) {
+    const std::string dir = cg.get<std::string>();
+    EXPECT_THAT(ReadAll(dir + "/cgroup.procs"), HasSubstr(std::to_string(kids[0]) + "\n")) << dir;
+  }
+  EXPECT_GE(in["cgroups"].size(), 2u) << "memory and pids at least";
+  EXPECT_THAT(cgroups, HasSubstr(name));
+  ASSERT_TRUE(exec->Signal(SIGTERM));
+  const Result done = exec->Wait(Ms(10'000));
+  EXPECT_TRUE(done.exited) << Describe(done);
 }
 
 TEST_F(ContainersTest, ExecPassesTheExitStatusBack) {
