@@ -57,6 +57,9 @@ class LogStream {
     for (;;) {
       const size_t nl = pending_.find('\n', start);
       if (nl == std::string::npos) break;
+      for (; nl - start > kMaxPartial; start += kMaxPartial) {
+        Emit(absl::string_view(pending_).substr(start, kMaxPartial), 'P');
+      }
       Emit(absl::string_view(pending_).substr(start, nl - start), 'F');
       start = nl + 1;
     }

@@ -589,13 +589,8 @@ TEST_F(ContainersTest, LogsGiveALongLineBackWhole) {
 }
 
 TEST_F(ContainersTest, ALineLongerThan16KiBIsCutIntoPartialRecords) {
-  // Fails until: the monitor cuts a line longer than 16 KiB into P records
-  // also when the whole line arrives in one read (monitor.h says it does;
-  // today only a line split across reads is cut, so a 40000-byte line that
-  // is in the pipe at once becomes one F record of 40000 bytes).
-  if (SkipKnownBugs()) {
-    GTEST_SKIP() << "Fails until: a line over 16 KiB read at once is one F record, not P records of 16 KiB";
-  }
+  // Also when the whole line is in the pipe at once (it once became a
+  // single F record of 40000 bytes: only a line split across reads was cut).
   RunD("long", "busybox sh -c \"sleep 1; sh /s/long-line\"");
   // The monitor stopped while the line is written, so that it finds all of
   // it in the pipe (64 KiB) in one read.
