@@ -615,6 +615,26 @@ TEST_F(ContainersTest, ALineLongerThan16KiBIsCutIntoPartialRecords) {
   EXPECT_EQ(joined, std::string(40000, 'a') + "\nnext\n");
 }
 
+// --tail counts lines, not records, and --timestamps stamps each line once:
+// the P records of a long line are one line.
+TEST_F(ContainersTest, LogsTailAndTimestampsTreatALongLineAsOne) {
+  RunD("long", "busybox sh /s/long-line");
+  ASSERT_EQ(Mp("wait long", 20).status, 0);
+  ASSERT_THAT(ReadAll(StateDir("long") + "/container.log"), HasSubstr(" stdout P ")) << "no partial records to read";
+  // (Compared as booleans: a failure would print 40000 bytes twice.)
+  const std::string line(40000, 'a');
+  const std::string two = Mp("logs --tail 2 long").out;
+  EXPECT_TRUE(two == line + "\nnext\n") << "--tail 2 gave " << two.size() << " bytes, not 40006";
+  EXPECT_EQ(Mp("logs --tail 1 long").out, "next\n");
+  const std::vector<std::string> stamped = Lines(Mp("logs --timestamps long").out);
+  ASSERT_EQ(stamped.size(), 2u);
+  EXPECT_THAT(stamped[1], MatchesRegex("[0-9]{4}-[0-9-]+T[0-9:.]+Z next"));
+  const size_t space = stamped[0].find(' ');
+  ASSERT_NE(space, std::string::npos);
+  EXPECT_TRUE(stamped[0].substr(space + 1) == line)
+      << "a timestamp inside the line: " << stamped[0].size() - space - 1 << " bytes after the first";
+}
+
 TEST_F(ContainersTest, LogsSurviveTheContainerUntilRm) {
   RunD("brief", "busybox sh /s/ticker");
   const ShResult w = Mp("wait brief", 30);
