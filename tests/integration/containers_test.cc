@@ -1057,8 +1057,9 @@ TEST_F(ContainersTest, SigtermToTheMonitorStopsTheContainer) {
   EXPECT_EQ(w.status, 143);
 }
 
-// Measured on the 2-vCPU development machine (other builds running):
-// 50 × `run -d` about 7 s, one `rm -f` of all 50 about 2.7 s.
+// Measured on the 2-vCPU development machine: 50 × `run -d` 3.8-4.2 s
+// and one `rm -f` of all 50 1.2-1.3 s when quiet; 7-10 s and 2.5-2.9 s
+// with other builds running.
 TEST_F(ContainersTest, FiftyContainersStartedAndRemovedLeaveNothingBehind) {
   constexpr int kCount = 50;
   const int mounts_before = MountinfoLines();
