@@ -350,7 +350,7 @@ TEST_F(ContainersTest, ASecondRunWithTheSameNameFailsAndLeavesTheFirstAlone) {
   EXPECT_EQ(in.value("command", json()), json({"busybox", "sleep", "1000"}));
 }
 
-TEST_F(ContainersTest, OfRunsRacingForOneNameExactlyOneWins) {
+TEST_F(ContainersTest, RunsRacingForOneNameLetExactlyOneWin) {
   // Six at once: the name is reserved by mkdir, so one gets it.
   std::string cmd;
   for (int i = 0; i < 6; ++i) {
