@@ -70,7 +70,7 @@ absl::StatusOr<int> RunPs(const cli::ParsedArgs& args) {
                          {"pod", s.pod},
                          {"status", s.Status()},
                          {"exit_code", s.exit_code},
-                         {"pid", s.init.pid},
+                         {"pid", s.Status() == "running" ? s.init.pid : 0},
                          {"created", s.created},
                          {"ports", s.ports},
                          {"command", s.command}});

@@ -1,10 +1,14 @@
 #include "runtime/lifecycle.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "common/absl/status_util.h"
@@ -49,7 +53,9 @@ absl::Status StopContainer(const StateStore& store, Kind kind, const std::string
   }
   if (Alive(state.init)) {
     RETURN_IF_ERROR(Signal(state.init, sig, who));
-    if (!WaitGone(state.monitor, timeout_s * 1000)) (void)Signal(state.init, SIGKILL, who);
+    // In ms, capped: a grace period of days must not wrap around to a short one.
+    const int grace_ms = static_cast<int>(std::min<int64_t>(int64_t{timeout_s} * 1000, INT_MAX));
+    if (!WaitGone(state.monitor, grace_ms)) (void)Signal(state.init, SIGKILL, who);
   }
   if (!WaitGone(state.monitor, kMonitorGraceMs)) {
     return absl::DeadlineExceededError(absl::StrCat(who, ": its monitor (pid ", state.monitor.pid,
