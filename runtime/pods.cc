@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -57,6 +58,31 @@ absl::StatusOr<std::string> EmptyRoot(const StateStore& store) {
   return path;
 }
 
+// POSIX shared memory is files in /dev/shm, a tmpfs per mount namespace,
+// not part of the IPC namespace: a pod that shares ipc gets one tmpfs on
+// the host, bound on every member's /dev/shm (Docker does the same for
+// --ipc container:, containerd per sandbox).
+std::string PodShmPath(const StateStore& store, const std::string& pod) { return store.root() + "/shm/" + pod; }
+
+absl::Status MakePodShm(const StateStore& store, const std::string& pod) {
+  const std::string dir = store.root() + "/shm";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return common::ErrnoStatus(errno, absl::StrCat("mkdir(", dir, ")"));
+  const std::string path = PodShmPath(store, pod);
+  if (::mkdir(path.c_str(), 0700) != 0) return common::ErrnoStatus(errno, absl::StrCat("mkdir(", path, ")"));
+  if (::mount("shm", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") != 0) {
+    const int err = errno;
+    ::rmdir(path.c_str());
+    return common::ErrnoStatus(err, absl::StrCat("mount(tmpfs, ", path, ")"));
+  }
+  return absl::OkStatus();
+}
+
+void RemovePodShm(const StateStore& store, const std::string& pod) {
+  const std::string path = PodShmPath(store, pod);
+  ::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+  ::rmdir(path.c_str());
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> ParseShare(absl::string_view list) {
@@ -98,6 +124,13 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
       choice.target = pod;
       out.fds[j.type] = raw;
       if (j.type == NsType::kPid && !init_given) config->init = false;
+      if (j.type == NsType::kIpc && ::geteuid() == 0) {
+        config->binds.push_back(sandbox::BindSpec{PodShmPath(store, pod), "/dev/shm", /*writable=*/true, false});
+        if (!config->mount_order.empty()) {
+          config->mount_order.push_back(
+              sandbox::UserMount{sandbox::UserMount::Kind::kBind, config->binds.size() - 1});
+        }
+      }
     }
   }
   std::map<std::string, int> opened;
@@ -132,7 +165,18 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.cgroupns_host = true;
   r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
   for (const std::string& p : request.publish) r.args.push_back(absl::StrCat("--publish=", p));
-  ASSIGN_OR_RETURN(const DetachResult result, RunDetached(r));
+  const bool shm = ::geteuid() == 0 && std::find(r.share.begin(), r.share.end(), "ipc") != r.share.end();
+  if (shm) {
+    if (store.Dir(Kind::kPod, request.name).ok()) {
+      return absl::AlreadyExistsError(absl::StrCat("the pod name \"", request.name, "\" is already in use"));
+    }
+    RemovePodShm(store, request.name);  // left by a pod whose removal was cut short
+    RETURN_IF_ERROR(MakePodShm(store, request.name));
+  }
+  absl::StatusOr<DetachResult> started = RunDetached(r);
+  if (shm && (!started.ok() || started->status != 0)) RemovePodShm(store, request.name);
+  if (!started.ok()) return started.status();
+  const DetachResult& result = *started;
   if (result.status != 0) {
     return absl::InternalError(absl::StrCat("pod ", request.name, ": the holder did not start",
                                             result.error.empty() ? "" : ": ", result.error));
@@ -164,7 +208,9 @@ absl::Status RemovePod(const StateStore& store, const std::string& pod, bool for
   }
   for (const std::string& m : members) RETURN_IF_ERROR(RemoveContainer(store, Kind::kContainer, m, force));
   RETURN_IF_ERROR(StopContainer(store, Kind::kPod, pod, 10));
-  return RemoveContainer(store, Kind::kPod, pod, /*force=*/true);
+  RETURN_IF_ERROR(RemoveContainer(store, Kind::kPod, pod, /*force=*/true));
+  RemovePodShm(store, pod);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<NsTable> NamespaceTable(const StateStore& store, const std::vector<std::string>& containers,
