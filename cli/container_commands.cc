@@ -24,6 +24,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/log_reader.h"
 #include "runtime/monitor.h"
+#include "runtime/publish.h"
 #include "runtime/state.h"
 #include "sandbox/launcher.h"
 
@@ -256,6 +257,7 @@ absl::StatusOr<int> RunDetachedFromArgs(const cli::ParsedArgs& args, sandbox::Ru
   request.config = std::move(config);
   request.rootfs = std::move(root);
   request.publish = args.Values("publish");
+  for (const std::string& p : request.publish) RETURN_IF_ERROR(runtime::ParsePublish(p).status());
   request.auto_remove = args.Has("rm");
   request.interactive = args.Has("interactive");
   request.tty = args.Has("tty");

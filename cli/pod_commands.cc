@@ -13,6 +13,7 @@
 #include "common/absl/status_util.h"
 #include "runtime/ns_table.h"
 #include "runtime/pods.h"
+#include "runtime/publish.h"
 #include "runtime/state.h"
 #include "sandbox/launcher.h"
 
@@ -44,6 +45,7 @@ absl::StatusOr<int> RunPodCreate(const cli::ParsedArgs& args) {
     ASSIGN_OR_RETURN(request.share, runtime::ParseShare(args.Value("share")));
   }
   request.publish = args.Values("publish");
+  for (const std::string& p : request.publish) RETURN_IF_ERROR(runtime::ParsePublish(p).status());
   request.hostname = args.Value("hostname");
   ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
   ASSIGN_OR_RETURN(const int status, runtime::CreatePod(store, request));

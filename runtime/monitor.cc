@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +31,9 @@
 #include "runtime/cri_log.h"
 #include "runtime/event_loop.h"
 #include "runtime/log_pump.h"
+#include "runtime/netns_sockets.h"
+#include "runtime/port_relay.h"
+#include "runtime/publish.h"
 #include "runtime/exec.h"
 #include "sandbox/launcher.h"
 
@@ -86,6 +90,10 @@ class Monitor {
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   common::UniqueFd stdin_keep_; // -i: the write end, held so stdin stays open
   std::unique_ptr<CriLogWriter> log_;
+  // -p: the host sockets (bound before the container starts) and the
+  // helper that makes sockets in the container's network namespace.
+  std::optional<PortRelay> relay_;
+  std::optional<NetnsSockets> sockets_;
   int open_streams_ = 0;
   bool exited_ = false, finished_ = false;
   absl::StatusOr<sandbox::ExitInfo> exit_info_ = absl::UnknownError("not collected");
@@ -135,6 +143,19 @@ absl::Status Monitor::SetUp() {
     return common::ErrnoStatus(errno, absl::StrCat("bind(", store_.PathOf(state_.kind, state_.name), "/", kControlSocket, ")"));
   }
 
+  // -p: every host port taken now, so one in use fails the run before the
+  // container exists.
+  if (!request_.publish.empty()) {
+    std::vector<PortMapping> mappings;
+    for (const std::string& spec : request_.publish) {
+      ASSIGN_OR_RETURN(PortMapping m, ParsePublish(spec));
+      mappings.push_back(m);
+    }
+    absl::StatusOr<PortRelay> relay = PortRelay::Bind(mappings);
+    if (!relay.ok()) return relay.status();
+    relay_.emplace(*std::move(relay));
+  }
+
   sandbox::LaunchOptions options;
   options.stdio[0] = in_read.get();
   options.stdio[1] = out_write[0].get();
@@ -173,6 +194,20 @@ absl::Status Monitor::SetUp() {
     RETURN_IF_ERROR(WriteSeccompFile(dir_.get(), sandbox_->seccomp()));
     state_.exec.seccomp = true;
   }
+  if (relay_.has_value()) {
+    // The helper joins the container's user namespace too when it has one
+    // of its own (a rootless monitor has no privilege over its network
+    // namespace otherwise).
+    struct stat mine, theirs;
+    const bool own_userns =
+        ::stat("/proc/self/ns/user", &mine) == 0 &&
+        ::stat(absl::StrCat("/proc/", sandbox_->pid(), "/ns/user").c_str(), &theirs) == 0 && mine.st_ino != theirs.st_ino;
+    ASSIGN_OR_RETURN(NetnsSockets sockets, NetnsSockets::Start(sandbox_->pidfd(), own_userns));
+    sockets_.emplace(std::move(sockets));
+    RETURN_IF_ERROR(relay_->Start(*loop_, [this](int domain, int type) { return sockets_->Socket(domain, type); }));
+    state_.ports.clear();
+    for (const PortMapping& m : relay_->mappings()) state_.ports.push_back(FormatPublish(m));
+  }
   RETURN_IF_ERROR(store_.Save(state_));
 
   for (int i = 0; i < 2; ++i) {
@@ -203,6 +238,12 @@ void Monitor::Main() {
   sigfd_ = common::UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
 
   state_.monitor = RefOf(::getpid()).value_or(ProcessRef{::getpid(), 0});
+  // Each relayed connection holds two descriptors.
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   if (absl::Status s = SetUp(); !s.ok()) {
     sandbox_.reset();  // the child killed, the cgroup removed
     Fail(125, std::string(s.message()));
@@ -289,6 +330,8 @@ void Monitor::OnExit() {
   exited_ = true;
   loop_->Remove(sandbox_->pidfd());
   exit_info_ = sandbox_->Reap();
+  if (relay_.has_value()) relay_->Stop();
+  sockets_.reset();
   // The cgroup removed, anything left in it killed: the pipes then close.
   sandbox_->Delete();
   if (open_streams_ == 0) {

@@ -307,6 +307,14 @@ absl::Status Sandbox::Create() {
     mask_changed_ = true;
   }
 
+  // Joining a pid namespace changes where our own later children go (a
+  // monitor forks helpers): our own is taken back right after the clone
+  // (setns may always return to the caller's active pid namespace).
+  common::UniqueFd own_pidns;
+  if (plan_.ns[NsType::kPid].mode == NsMode::kJoin) {
+    own_pidns = common::UniqueFd(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pidns) return common::ErrnoStatus(errno, "open(/proc/self/ns/pid)");
+  }
   if (const int err = JoinPidNamespaceInParent(plan_.ns); err != 0) {
     return common::ErrnoStatus(err, absl::StrCat("setns(", DescribeJoin(config_, NsType::kPid), ")"));
   }
@@ -320,6 +328,11 @@ absl::Status Sandbox::Create() {
                                                  rootless_ && err == EPERM ? " (are user namespaces allowed?)" : ""));
   }
   if (pid == 0) ChildMain(plan_);
+  if (own_pidns && ::setns(own_pidns.get(), CLONE_NEWPID) != 0) {
+    const int err = errno;
+    pid_ = static_cast<pid_t>(pid);
+    return Abandon(common::ErrnoStatus(err, "setns(back to our own pid namespace)"));
+  }
   pid_ = static_cast<pid_t>(pid);
   pidfd_ = common::UniqueFd(pidfd);
   // Job control waits for the processes of the command's own pid namespace only.
