@@ -5,16 +5,17 @@
 // table (`inspect --namespaces`, `pod inspect --json`) against the classic
 // Pod matrix, the holder as PID 1 that reaps the members' orphans, System V
 // and POSIX IPC seen across members and not on the host, `pod rm` with and
-// without -f, and a member that outlives its killed holder.
+// without -f, a member that outlives its killed holder, and -p relays on a
+// pod, on the pause and on a lone container.
 // Every test has a state directory of its own (MINIPOD_STATE_DIR), removes
 // every pod and container it made on every path, and checks that no process,
 // cgroup, state or mount is left; every command is bounded by timeout(1).
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <arpa/inet.h>
 #include <mqueue.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,7 +358,7 @@ class PodTest : public ::testing::Test {
     return out;
   }
 
-  // Runs a detached container; its name on success.
+  // Runs a detached container (a failure is the test's).
   void RunDetached(const std::string& options, const std::string& command) {
     const ShResult r = Mp("run -d " + options + " -- " + command);
     ASSERT_EQ(r.status, 0) << "run -d " << options << ": " << r.out;
@@ -735,6 +736,28 @@ TEST_F(PodTest, MemberOutlivesAKilledHolder) {
   EXPECT_EQ(r.out, "pong\n");
 
   r = Mp("pod rm -f hk");
+  EXPECT_EQ(r.status, 0) << r.out;
+  ExpectNothingLeft(procs, cgroups);
+}
+
+// With a shared pid namespace the holder is its PID 1: when the holder dies
+// (its monitor SIGKILLed), the kernel kills every member with it; their
+// monitors record SIGKILL, and pod rm needs no -f for a pod of ended members.
+TEST_F(PodTest, KilledHolderOfASharedPidNamespaceEndsItsMembers) {
+  ASSERT_EQ(Mp("pod create sp --share net,ipc,pid").status, 0);
+  for (const char* m : {"c1", "c2"}) {
+    RunDetached(std::string("--name ") + m + " --pod sp --bundle busybox", "busybox sleep 3600");
+  }
+  const std::vector<ProcRef> procs = RecordedProcesses();
+  const std::vector<std::string> cgroups = RecordedCgroups();
+  const ProcRef monitor = Ref(State("pods", "sp"), "monitor");
+  ASSERT_GT(monitor.pid, 0);
+  ASSERT_EQ(::kill(monitor.pid, SIGKILL), 0);
+  for (const char* m : {"c1", "c2"}) {
+    const ShResult r = Mp(std::string("wait ") + m, 15);
+    EXPECT_EQ(r.status, 137) << m << ": " << r.out;
+  }
+  const ShResult r = Mp("pod rm sp");
   EXPECT_EQ(r.status, 0) << r.out;
   ExpectNothingLeft(procs, cgroups);
 }
