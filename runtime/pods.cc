@@ -238,6 +238,10 @@ absl::StatusOr<NsTable> NamespaceTable(const StateStore& store, const std::vecto
   auto add_holder = [&](const std::string& p) -> absl::Status {
     if (p.empty() || std::find(holders.begin(), holders.end(), p) != holders.end()) return absl::OkStatus();
     holders.push_back(p);
+    // A holder that is gone (its monitor killed) has no column; its
+    // members may still run in the namespaces it made.
+    absl::StatusOr<ContainerState> holder = store.Load(Kind::kPod, p);
+    if (holder.ok() && holder->Status() != "running") return absl::OkStatus();
     return add(Kind::kPod, p);
   };
   RETURN_IF_ERROR(add_holder(pod));
