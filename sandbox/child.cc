@@ -164,6 +164,24 @@ int SetupStdioInChild(const int (&stdio)[3]) {
   if (::getppid() != p.expected_ppid) ::_exit(kExitLauncherFailed);
   if (const int err = SetCapsInChild(p.caps, p.uid == 0, nullptr); err != 0) ChildFail(efd, Step::kCaps, err);
   if (::chdir(p.workdir) != 0) ChildFail(efd, Step::kWorkdir, errno);
+  if (p.command_paths != nullptr) {
+    // As execvp will see it, with the command's ids and working directory.
+    int probe_err = ENOENT;
+    bool found = false;
+    for (const char* const* path = p.command_paths; *path != nullptr && !found; ++path) {
+      struct stat st;
+      if (::stat(*path, &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) probe_err = errno;
+        continue;
+      }
+      if (!S_ISREG(st.st_mode) || ::access(*path, X_OK) != 0) {
+        probe_err = EACCES;
+        continue;
+      }
+      found = true;
+    }
+    if (!found) ChildFail(efd, Step::kExec, probe_err, kCommandProbe);
+  }
   int stdio[3] = {p.stdio[0], p.stdio[1], p.stdio[2]};
   if (p.terminal_socket >= 0) {
     int slave = -1;
@@ -306,6 +324,11 @@ CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& in) {
   plan.envp.push_back(nullptr);
   for (const std::string& path : plan.exec_paths) plan.paths.push_back(path.c_str());
   plan.paths.push_back(nullptr);
+  if (config.init && !config.command.empty()) {
+    plan.command_candidates = SearchPath(config.command[0], plan.env);
+    for (const std::string& path : plan.command_candidates) plan.command_paths.push_back(path.c_str());
+    plan.command_paths.push_back(nullptr);
+  }
   return plan;
 }
 

@@ -29,6 +29,9 @@ enum class Step : int {
 };
 const char* StepName(Step step);
 
+// ChildError::index of a kExec failure found by the command_paths check.
+inline constexpr size_t kCommandProbe = 1;
+
 struct ChildError {
   int step;
   int err;
@@ -52,6 +55,11 @@ struct ExecPlan {
   const char* workdir = "/";
   const SeccompProgram* seccomp = nullptr;  // nullptr: none
   const char* const* exec_paths = nullptr;  // tried in order (the PATH search), nullptr-terminated
+  // Under minipod-init, the command's own candidates (its PATH search):
+  // checked before the init is executed, so a command that is not there
+  // (or cannot run) is the launcher's 127 (126) before anything started,
+  // also for a detached container. nullptr: no check.
+  const char* const* command_paths = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   int keep_fd = -1;  // left open across the exec (minipod-init's --status-fd)
@@ -126,6 +134,9 @@ struct CommandPlan {
   std::vector<std::string> args, env, exec_paths;
   std::vector<char*> argv, envp;
   std::vector<const char*> paths;
+  // minipod-init's command, searched as the init will (empty without init).
+  std::vector<std::string> command_candidates;
+  std::vector<const char*> command_paths;
 };
 CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& inputs);
 

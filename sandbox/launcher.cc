@@ -239,6 +239,7 @@ absl::Status Sandbox::Create() {
   exec.argv = command_.argv.data();
   exec.envp = command_.envp.data();
   exec.keep_fd = command_.keep_fd;
+  if (!command_.command_paths.empty()) exec.command_paths = command_.command_paths.data();
   // The child's way to see that we died after it changed its ids.
   launcher_pidfd_ = common::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
   exec.launcher_pidfd = launcher_pidfd_.get();
@@ -389,7 +390,7 @@ absl::StatusOr<std::optional<int>> Sandbox::Start() {
     while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {}
     pid_ = -1;
     const Step step = static_cast<Step>(e.step);
-    if (step == Step::kExec && !config_.init) {
+    if (step == Step::kExec && (!config_.init || e.index == kCommandProbe)) {
       fprintf(stderr, "minipod run: %s: %s\n", config_.command[0].c_str(),
               e.err == ENOENT ? "command not found" : strerror(e.err));
       return std::optional<int>(e.err == ENOENT ? kExitNotFound : kExitNotExecutable);

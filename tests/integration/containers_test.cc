@@ -51,9 +51,6 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t Cap(int cap) { return uint64_t{1} << cap; }
 
-// A test of a known bug runs only with MINIPOD_TEST_KNOWN_BUGS=1 (it fails
-// until the bug is fixed); otherwise it is skipped with the bug as reason.
-bool SkipKnownBugs() { return getenv("MINIPOD_TEST_KNOWN_BUGS") == nullptr; }
 
 // A process as the state records it: pid and start time (field 22 of
 // /proc/PID/stat), so a reused pid is not taken for the process.
@@ -427,13 +424,8 @@ TEST_F(ContainersTest, CommandNotFoundUnderNoInitGives127AndLeavesNoState) {
 }
 
 TEST_F(ContainersTest, CommandNotFoundUnderInitGives127AndLeavesNoState) {
-  // Fails until: run -d with minipod-init as PID 1 (the default) reports a
-  // missing command: today it prints the name, returns 0, and the container
-  // exits 127 at once (ps -a: "exited (127)").
-  if (SkipKnownBugs()) {
-    GTEST_SKIP() << "Fails until: `run -d -- no-such-command` (default init) returns 127 instead of 0 and a "
-                    "container that exited 127";
-  }
+  // The launcher's child looks the command up as minipod-init will before
+  // executing the init, so the failure comes before anything runs.
   const ShResult r = Mp("run -d --name nf --rootfs " + root_ + " -- no-such-command");
   EXPECT_EQ(r.status, 127) << r.out;
   EXPECT_THAT(r.out, HasSubstr("no-such-command"));
