@@ -191,6 +191,16 @@ TEST(BuildChildPlan, WithoutTheInitTheImagesPathIsSearched) {
   EXPECT_THAT(Strings(BuildChildPlan(config, PlanInputs{}).paths), ElementsAre("./run.sh", "<null>"));
 }
 
+TEST(BuildChildPlan, UnderTheInitTheCommandIsLookedUpBeforehand) {
+  RunConfig config = Config({"ls", "-l"});
+  config.env = {"PATH=/bin:/usr/bin"};
+  const CommandPlan plan = BuildChildPlan(config, PlanInputs{});
+  EXPECT_THAT(Strings(plan.paths), ElementsAre("/dev/init", "<null>"));
+  EXPECT_THAT(Strings(plan.command_paths), ElementsAre("/bin/ls", "/usr/bin/ls", "<null>"));
+  config.init = false;
+  EXPECT_TRUE(BuildChildPlan(config, PlanInputs{}).command_paths.empty()) << "the exec itself looks it up";
+}
+
 TEST(BuildChildPlan, RootlessMakesAUserNamespaceWithoutSetgroups) {
   PlanInputs in;
   in.rootless = true;
