@@ -84,17 +84,7 @@ absl::StatusOr<int> RunPs(const cli::ParsedArgs& args) {
                     s.Status() == "running" ? absl::StrCat(s.init.pid) : "-", s.created.substr(0, 19),
                     s.ports.empty() ? "-" : absl::StrJoin(s.ports, ","), absl::StrJoin(s.command, " ")});
   }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      absl::StrAppend(&line, r[i], i + 1 < r.size() ? std::string(width[i] - r[i].size() + 2, ' ') : "");
-    }
-    printf("%s\n", line.c_str());
-  }
+  PrintTable(rows);
   return 0;
 }
 
@@ -247,6 +237,20 @@ absl::StatusOr<int> RunExec(const cli::ParsedArgs& args) {
 }
 
 }  // namespace
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      absl::StrAppend(&line, r[i], i + 1 < r.size() ? std::string(width[i] - r[i].size() + 2, ' ') : "");
+    }
+    printf("%s\n", line.c_str());
+  }
+}
 
 absl::StatusOr<int> RunDetachedFromArgs(const cli::ParsedArgs& args, sandbox::RunConfig config, std::string root,
                                         const sandbox::JoinedNamespaces& joined) {

@@ -16,6 +16,9 @@ namespace minipod {
 absl::StatusOr<int> RunDetachedFromArgs(const cli::ParsedArgs& args, sandbox::RunConfig config, std::string root,
                                         const sandbox::JoinedNamespaces& joined);
 
+// Rows of cells as aligned columns (the first row is the header).
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
+
 // `inspect --namespaces NAME...`: the namespace table (text or JSON).
 absl::StatusOr<int> InspectNamespaces(const runtime::StateStore& store, const std::vector<std::string>& names,
                                       bool json);

@@ -23,19 +23,6 @@ namespace {
 using cli::ArgKind;
 using json = nlohmann::ordered_json;
 
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      absl::StrAppend(&line, r[i], i + 1 < r.size() ? std::string(width[i] - r[i].size() + 2, ' ') : "");
-    }
-    printf("%s\n", line.c_str());
-  }
-}
 
 absl::StatusOr<int> RunPodCreate(const cli::ParsedArgs& args) {
   if (args.operands().size() != 1) return absl::InvalidArgumentError("pod create: name one pod");

@@ -198,7 +198,7 @@ struct timespec CriLogWriter::RealtimeClock() {
   return ts;
 }
 
-absl::StatusOr<common::UniqueFd> CriLogWriter::OpenLogFile(int dir_fd, absl::string_view name) {
+absl::StatusOr<common::UniqueFd> OpenLogFileAt(int dir_fd, absl::string_view name, int flags) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != absl::string_view::npos ||
       name.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat("log file name \"", name, "\": not one path component"));
@@ -206,8 +206,7 @@ absl::StatusOr<common::UniqueFd> CriLogWriter::OpenLogFile(int dir_fd, absl::str
   const std::string path(name);
   int fd;
   do {
-    fd = ::openat(dir_fd, path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK,
-                  0600);
+    fd = ::openat(dir_fd, path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return common::ErrnoStatus(errno, absl::StrCat("openat(log file ", path, ")"));
   common::UniqueFd owned(fd);
@@ -216,11 +215,15 @@ absl::StatusOr<common::UniqueFd> CriLogWriter::OpenLogFile(int dir_fd, absl::str
   if (!S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat("log file ", path, ": not a regular file"));
   }
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+  const int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
     return common::ErrnoStatus(errno, absl::StrCat("fcntl(log file ", path, ")"));
   }
   return owned;
+}
+
+absl::StatusOr<common::UniqueFd> CriLogWriter::OpenLogFile(int dir_fd, absl::string_view name) {
+  return OpenLogFileAt(dir_fd, name, O_WRONLY | O_APPEND | O_CREAT);
 }
 
 CriLogWriter::CriLogWriter(common::UniqueFd fd, Clock clock, size_t max_content)

@@ -127,6 +127,12 @@ std::optional<CriRecord> ParseCriLine(absl::string_view line);
 // block on a full pipe). A record cut by a failing write is ended with a
 // '\n' in front of the next record that goes out, so one torn line never
 // swallows the next.
+// Opens name, one path component, in dir_fd with flags (plus O_CLOEXEC,
+// O_NOFOLLOW, O_NOCTTY; created 0600 with O_CREAT), refusing anything but a
+// regular file: opened with O_NONBLOCK, so a planted FIFO cannot block,
+// checked with fstat, then O_NONBLOCK cleared.
+absl::StatusOr<common::UniqueFd> OpenLogFileAt(int dir_fd, absl::string_view name, int flags);
+
 class CriLogWriter {
  public:
   // The wall clock of a record's timestamp (CLOCK_REALTIME unless replaced).

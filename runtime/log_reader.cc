@@ -336,27 +336,7 @@ void Drain(int fd) {
 }  // namespace
 
 absl::StatusOr<common::UniqueFd> OpenLogForReading(int dir_fd, absl::string_view name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != absl::string_view::npos ||
-      name.find('\0') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("log file name \"", name, "\": not one path component"));
-  }
-  const std::string path(name);
-  int fd;
-  do {
-    fd = ::openat(dir_fd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return common::ErrnoStatus(errno, absl::StrCat("openat(log file ", path, ")"));
-  common::UniqueFd owned(fd);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return common::ErrnoStatus(errno, absl::StrCat("fstat(log file ", path, ")"));
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat("log file ", path, ": not a regular file"));
-  }
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
-    return common::ErrnoStatus(errno, absl::StrCat("fcntl(log file ", path, ")"));
-  }
-  return owned;
+  return OpenLogFileAt(dir_fd, name, O_RDONLY);
 }
 
 absl::StatusOr<std::array<uint64_t, 3>> FindTailStarts(int log_fd, uint64_t size, uint64_t lines,

@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "sandbox/namespaces.h"
 #include "absl/strings/str_join.h"
 #include "common/absl/status_util.h"
 #include "common/unique_fd.h"
@@ -56,23 +57,6 @@ const char* NsOwnerName(NsOwner owner) {
 
 namespace {
 
-// The pid a pidfd refers to, from /proc/self/fdinfo ("Pid:\t123"; -1 once
-// it has been reaped); nullopt when fd is no pidfd.
-std::optional<pid_t> PidOfPidfd(int fd) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  common::UniqueFd info(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!info) return std::nullopt;
-  char buf[1024];
-  const ssize_t n = ::read(info.get(), buf, sizeof buf - 1);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
-  const char* line = strstr(buf, "\nPid:");
-  int pid = 0;
-  if (line == nullptr || sscanf(line + 5, "%d", &pid) != 1) return std::nullopt;
-  return static_cast<pid_t>(pid);
-}
-
 bool Exited(int pidfd) {
   struct pollfd pfd = {pidfd, POLLIN, 0};
   return ::poll(&pfd, 1, 0) != 0;
@@ -81,7 +65,7 @@ bool Exited(int pidfd) {
 }  // namespace
 
 absl::StatusOr<NsInodes> ReadNamespaces(pid_t pid, int pidfd) {
-  const std::optional<pid_t> of_pidfd = PidOfPidfd(pidfd);
+  const std::optional<pid_t> of_pidfd = sandbox::PidOfPidfd(pidfd);
   if (!of_pidfd.has_value()) return absl::InvalidArgumentError(absl::StrCat("descriptor ", pidfd, " is not a pidfd"));
   const absl::Status gone = absl::NotFoundError(absl::StrCat("process ", pid, " has exited"));
   if (*of_pidfd <= 0 || Exited(pidfd)) return gone;

@@ -189,11 +189,19 @@ void Janitor::Dismiss() {
     write_end_.Reset();
   }
   if (pid_ > 0) {
-    // It exits at once on the byte; bounded in case it is stopped.
+    // It exits at once on the byte; waited for through a pidfd (our child:
+    // the pid cannot be reused before we reap it), bounded in case it is
+    // stopped.
+    common::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
     for (int i = 0; i < 200; ++i) {
       const common::SysResult r = common::sys::WaitPid(pid_, nullptr, WNOHANG);
       if (!r.ok() || r.value == pid_) break;  // ECHILD: reaped elsewhere
-      SleepMs(10);
+      if (pidfd) {
+        struct pollfd p = {pidfd.get(), POLLIN, 0};
+        ::poll(&p, 1, 10);
+      } else {
+        SleepMs(10);
+      }
     }
     pid_ = -1;
   }

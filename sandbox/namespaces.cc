@@ -85,23 +85,6 @@ const char* FlagName(int flag) {
   return "unknown";
 }
 
-// The pid a pidfd refers to, from /proc/self/fdinfo ("Pid:\t123"; -1 once
-// it has been reaped), or nullopt when fd is no pidfd.
-std::optional<pid_t> PidOfPidfd(int fd) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  common::UniqueFd info(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!info) return std::nullopt;
-  char buf[1024];
-  const ssize_t n = ::read(info.get(), buf, sizeof buf - 1);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
-  const char* line = strstr(buf, "\nPid:");
-  if (line == nullptr) return std::nullopt;
-  int pid = 0;
-  if (sscanf(line + 5, "%d", &pid) != 1) return std::nullopt;
-  return static_cast<pid_t>(pid);
-}
 
 // "a net namespace, not a pid one".
 std::string WrongType(int found_flag, NsType expected) {
@@ -123,6 +106,22 @@ std::optional<std::pair<dev_t, ino_t>> NsIdOfPath(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<pid_t> PidOfPidfd(int fd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  common::UniqueFd info(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!info) return std::nullopt;
+  char buf[1024];
+  const ssize_t n = ::read(info.get(), buf, sizeof buf - 1);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  const char* line = strstr(buf, "\nPid:");
+  if (line == nullptr) return std::nullopt;
+  int pid = 0;
+  if (sscanf(line + 5, "%d", &pid) != 1) return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
 
 absl::StatusOr<common::UniqueFd> OpenNamespaceFile(const std::string& path, NsType expected) {
   common::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <optional>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -39,6 +40,10 @@ struct Namespaces {
   NamespaceSpec& operator[](NsType t) { return spec[static_cast<size_t>(t)]; }
   const NamespaceSpec& operator[](NsType t) const { return spec[static_cast<size_t>(t)]; }
 };
+
+// The pid a pidfd refers to, from /proc/self/fdinfo ("Pid:\t123"; -1 once
+// it has been reaped), or nullopt when fd is no pidfd.
+std::optional<pid_t> PidOfPidfd(int fd);
 
 // CLONE_NEWUSER, CLONE_NEWNS, ...
 int CloneNsFlag(NsType type);
