@@ -184,6 +184,7 @@ for kind in ("pods", "containers"):
             print(kind, s["monitor"]["pid"], s["init"]["pid"])
 PY
 )
+  ((${#pids[@]} == count + 1)) || { log "minipod: found ${#pids[@]} monitors in the state, not $((count + 1))"; return 1; }
   if ((round == rounds)); then
     : >"$tmp/mem-minipod"
     for line in "${pids[@]}"; do
@@ -226,6 +227,7 @@ podman_round() {
     grep -qaF "$cid" "/proc/$mon/cmdline" || { log "podman: conmon $mon does not name $cid"; return 1; }
     pids+=("$([[ $infra == true ]] && echo pods || echo containers) $mon $init")
   done
+  ((${#pids[@]} == count + 1)) || { log "podman: found ${#pids[@]} conmons, not $((count + 1))"; return 1; }
   if ((round == rounds)); then
     : >"$tmp/mem-podman"
     for line in "${pids[@]}"; do
@@ -295,7 +297,7 @@ else
   echo "- podman: not measured: $podman_note"
 fi
 echo "- workload: \`pod create\` + $count x \`run -d --pod POD --rootfs DIR busybox sleep 3600\` (DIR from \`minipod rootfs build -o DIR /bin/busybox\`, one copy per tool) until \`ps\` shows all $count running; then \`pod rm -f\` (podman: \`-t 0\`) until every monitor/conmon and container process has exited"
-echo "- $rounds timed rounds per tool after one warm-up round each, tools alternating which goes first; medians"
+echo "- $rounds timed round(s) per tool after one warm-up round each, tools alternating which goes first; medians"
 echo
 echo "| tool | create to all running (ms) | \`pod create\` (ms) | one \`run -d\`, median (ms) | rm to all gone (ms) |"
 echo "|---|--:|--:|--:|--:|"
