@@ -1,0 +1,31 @@
+// `minipod attach`: the client side of the monitor's attach protocol (see
+// monitor.h). Relays our stdin to a running container (DATA frames) and
+// its output to our stdout, with our terminal in raw mode and its size
+// sent (RESIZE) at the start and on SIGWINCH when the container has a
+// tty; the detach keys leave the container running. Runs in the caller
+// (connect, poll, read, write, signalfd, tcsetattr).
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "runtime/state.h"
+
+namespace runtime {
+
+struct AttachOptions {
+  int in_fd = 0;
+  int out_fd = 1;
+  bool no_stdin = false;           // --no-stdin: only watch
+  std::string detach_keys = "\x10\x11";  // Ctrl-P Ctrl-Q, docker's
+};
+
+// Attaches to the running container `name` until it ends (its exit
+// status), the detach keys are typed (0) or our output is closed (0).
+// FailedPrecondition when it does not run; Unavailable when the monitor
+// disconnected us (we did not read its output fast enough) or went away.
+// Input after our stdin's end is not sent (the container's stdin stays
+// open); the relay goes on with output.
+absl::StatusOr<int> AttachToContainer(const StateStore& store, const std::string& name, const AttachOptions& options);
+
+}  // namespace runtime
