@@ -2,8 +2,9 @@
 // `minipod run -d` reserves the name, forks the monitor and waits on a pipe
 // until the container runs (or failed: 125/126/127 and the reason). The
 // monitor then detaches (new session, stdio on /dev/null) and runs one
-// event loop: the container's pidfd, its stdout/stderr pipes into the CRI
-// log, the control socket (wait), the published ports, and a signalfd
+// event loop: the container's pidfd, its stdout/stderr pipes (with -t its
+// pty's master) into the CRI log, the control socket (wait, attach), the
+// published ports, and a signalfd
 // (SIGTERM/SIGINT passed on to the container). When the container ends it
 // records how, removes the cgroup (its mount namespace dies with the
 // container's processes), answers the waiters and exits; with --rm it

@@ -300,6 +300,23 @@ TEST_F(AttachTest, TypedLinesResizeDetachAttachAgainAndTheExitStatus) {
   EXPECT_THAT(logs.out, HasSubstr("again-42"));
 }
 
+TEST_F(AttachTest, SeveralClientsAtOnceSeeTheSameOutputAndAllGetTheStatus) {
+  RunD("m", "-t", "busybox sh");
+  std::unique_ptr<Term> a = Term::Start({"attach", "m"});
+  std::unique_ptr<Term> b = Term::Start({"attach", "m"});
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(a->WaitRaw()) << a->tail();
+  ASSERT_TRUE(b->WaitRaw()) << b->tail();
+  std::this_thread::sleep_for(Ms(300));  // both connected to the monitor
+  a->Type("echo both-$((2+2))\r");
+  EXPECT_TRUE(a->WaitFor("both-4")) << a->tail();
+  EXPECT_TRUE(b->WaitFor("both-4")) << b->tail();
+  b->Type("exit 6\r");
+  EXPECT_EQ(a->Wait(), 6) << a->tail();
+  EXPECT_EQ(b->Wait(), 6) << b->tail();
+}
+
 TEST_F(AttachTest, AttachingToAContainerThatEndedIsAClearError) {
   RunD("e", "", "busybox true");
   ASSERT_TRUE(WaitFor([] { return Status("e") == "exited (0)"; })) << Status("e");
