@@ -50,22 +50,6 @@ bool SendAll(int fd, const std::string& data) {
   return true;
 }
 
-std::string Frame(char type, const char* payload, size_t n) {
-  std::string f;
-  f.reserve(5 + n);
-  f.push_back(type);
-  const uint32_t len = static_cast<uint32_t>(n);
-  for (int shift = 24; shift >= 0; shift -= 8) f.push_back(static_cast<char>((len >> shift) & 0xff));
-  f.append(payload, n);
-  return f;
-}
-
-std::string ResizeFrame(const struct winsize& ws) {
-  const char p[4] = {static_cast<char>(ws.ws_row >> 8), static_cast<char>(ws.ws_row & 0xff),
-                     static_cast<char>(ws.ws_col >> 8), static_cast<char>(ws.ws_col & 0xff)};
-  return Frame(kAttachResize, p, sizeof p);
-}
-
 // The exit status the monitor wrote on the wait connection, waiting at
 // most timeout_ms; nullopt when none came.
 std::optional<int> ReadExit(int fd, int timeout_ms) {
@@ -89,6 +73,49 @@ std::optional<int> ReadExit(int fd, int timeout_ms) {
 }
 
 }  // namespace
+
+std::string EncodeAttachFrame(char type, absl::string_view payload) {
+  std::string f;
+  f.reserve(5 + payload.size());
+  f.push_back(type);
+  const uint32_t len = static_cast<uint32_t>(payload.size());
+  for (int shift = 24; shift >= 0; shift -= 8) f.push_back(static_cast<char>((len >> shift) & 0xff));
+  f.append(payload.data(), payload.size());
+  return f;
+}
+
+std::string EncodeResizeFrame(unsigned short rows, unsigned short cols) {
+  const char p[4] = {static_cast<char>(rows >> 8), static_cast<char>(rows & 0xff), static_cast<char>(cols >> 8),
+                     static_cast<char>(cols & 0xff)};
+  return EncodeAttachFrame(kAttachResize, absl::string_view(p, sizeof p));
+}
+
+bool DecodeResize(absl::string_view payload, unsigned short* rows, unsigned short* cols) {
+  if (payload.size() != 4) return false;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(payload.data());
+  *rows = static_cast<unsigned short>((p[0] << 8) | p[1]);
+  *cols = static_cast<unsigned short>((p[2] << 8) | p[3]);
+  return true;
+}
+
+bool ConsumeAttachFrames(std::string* buf, const std::function<void(char type, absl::string_view payload)>& fn) {
+  size_t at = 0;
+  bool ok = true;
+  while (buf->size() - at >= 5) {
+    const unsigned char* h = reinterpret_cast<const unsigned char*>(buf->data() + at);
+    const char type = static_cast<char>(h[0]);
+    const uint32_t len = (uint32_t{h[1]} << 24) | (uint32_t{h[2]} << 16) | (uint32_t{h[3]} << 8) | h[4];
+    if ((type != kAttachData && type != kAttachResize) || len > kAttachMaxPayload || (type == kAttachResize && len != 4)) {
+      ok = false;
+      break;
+    }
+    if (buf->size() - at - 5 < len) break;
+    fn(type, absl::string_view(buf->data() + at + 5, len));
+    at += 5 + len;
+  }
+  buf->erase(0, at);
+  return ok;
+}
 
 absl::StatusOr<int> AttachToContainer(const StateStore& store, const std::string& name, const AttachOptions& options) {
   ASSIGN_OR_RETURN(const ContainerState state, store.Load(Kind::kContainer, name));
@@ -127,7 +154,7 @@ absl::StatusOr<int> AttachToContainer(const StateStore& store, const std::string
   }
   if (terminal >= 0) {
     if (absl::StatusOr<struct winsize> ws = GetWindowSize(terminal); ws.ok() && ws->ws_row != 0) {
-      const std::string f = ResizeFrame(*ws);
+      const std::string f = EncodeResizeFrame(ws->ws_row, ws->ws_col);
       (void)SendAll(sock.get(), f);
     }
   }
@@ -148,7 +175,7 @@ absl::StatusOr<int> AttachToContainer(const StateStore& store, const std::string
       struct signalfd_siginfo info;
       while (::read(sigfd.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {}
       if (absl::StatusOr<struct winsize> ws = GetWindowSize(terminal); ws.ok() && ws->ws_row != 0) {
-        const std::string f = ResizeFrame(*ws);
+        const std::string f = EncodeResizeFrame(ws->ws_row, ws->ws_col);
         (void)SendAll(sock.get(), f);
       }
     }
@@ -180,7 +207,7 @@ absl::StatusOr<int> AttachToContainer(const StateStore& store, const std::string
         if (!keys.empty() && ch == keys[matched]) {
           if (++matched == keys.size()) {
             if (!data.empty()) {
-              const std::string f = Frame(kAttachData, data.data(), data.size());
+              const std::string f = EncodeAttachFrame(kAttachData, data);
               (void)SendAll(sock.get(), f);
             }
             raw.Restore();
@@ -198,7 +225,7 @@ absl::StatusOr<int> AttachToContainer(const StateStore& store, const std::string
       }
       for (size_t at = 0; at < data.size(); at += kAttachMaxPayload) {
         const size_t len = std::min(kAttachMaxPayload, data.size() - at);
-        const std::string f = Frame(kAttachData, data.data() + at, len);
+        const std::string f = EncodeAttachFrame(kAttachData, absl::string_view(data).substr(at, len));
         if (!SendAll(sock.get(), f)) break;  // the end shows on the read side
       }
     }

@@ -6,12 +6,26 @@
 // (connect, poll, read, write, signalfd, tcsetattr).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "runtime/state.h"
 
 namespace runtime {
+
+// The client -> monitor frames of the attach protocol (monitor.h): pure,
+// for both ends.
+std::string EncodeAttachFrame(char type, absl::string_view payload);
+std::string EncodeResizeFrame(unsigned short rows, unsigned short cols);
+// The size a RESIZE payload holds; false when it is not 4 bytes.
+bool DecodeResize(absl::string_view payload, unsigned short* rows, unsigned short* cols);
+// Calls fn for every complete frame at the front of *buf and removes them,
+// leaving an incomplete one for the next bytes. False on a malformed frame
+// (an unknown type, a payload over kAttachMaxPayload, a RESIZE not 4
+// bytes): the connection is to be closed.
+bool ConsumeAttachFrames(std::string* buf, const std::function<void(char type, absl::string_view payload)>& fn);
 
 struct AttachOptions {
   int in_fd = 0;

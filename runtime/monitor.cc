@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/absl/status_util.h"
+#include "runtime/attach.h"
 #include "runtime/cri_log.h"
 #include "runtime/event_loop.h"
 #include "runtime/log_pump.h"
@@ -489,30 +490,18 @@ void Monitor::StartAttach(int fd, absl::string_view rest) {
 }
 
 bool Monitor::ParseFrames(AttachClient* c) {
-  size_t at = 0;
-  while (c->in.size() - at >= 5) {
-    const unsigned char* h = reinterpret_cast<const unsigned char*>(c->in.data() + at);
-    const uint32_t len = (uint32_t{h[1]} << 24) | (uint32_t{h[2]} << 16) | (uint32_t{h[3]} << 8) | h[4];
-    if (len > kAttachMaxPayload) return false;
-    if (c->in.size() - at - 5 < len) break;
-    const absl::string_view payload(c->in.data() + at + 5, len);
-    if (h[0] == static_cast<unsigned char>(kAttachData)) {
+  return ConsumeAttachFrames(&c->in, [this](char type, absl::string_view payload) {
+    unsigned short rows = 0, cols = 0;
+    if (type == kAttachData) {
       Input(payload);
-    } else if (h[0] == static_cast<unsigned char>(kAttachResize)) {
-      if (len != 4) return false;
-      const unsigned char* p = reinterpret_cast<const unsigned char*>(payload.data());
-      struct winsize ws{};
-      ws.ws_row = static_cast<unsigned short>((p[0] << 8) | p[1]);
-      ws.ws_col = static_cast<unsigned short>((p[2] << 8) | p[3]);
+    } else if (DecodeResize(payload, &rows, &cols) && master_ && rows != 0 && cols != 0) {
       // The kernel signals the container's foreground group (SIGWINCH).
-      if (master_ && ws.ws_row != 0 && ws.ws_col != 0) (void)SetWindowSize(master_.get(), ws);
-    } else {
-      return false;
+      struct winsize ws{};
+      ws.ws_row = rows;
+      ws.ws_col = cols;
+      (void)SetWindowSize(master_.get(), ws);
     }
-    at += 5 + len;
-  }
-  c->in.erase(0, at);
-  return true;
+  });
 }
 
 void Monitor::OnAttach(AttachClient* c, uint32_t events) {
