@@ -20,6 +20,7 @@
 #include "cli/container_commands.h"
 #include "common/absl/status_util.h"
 #include "common/signal_set.h"
+#include "runtime/attach.h"
 #include "runtime/exec.h"
 #include "runtime/lifecycle.h"
 #include "runtime/log_reader.h"
@@ -232,8 +233,17 @@ absl::StatusOr<int> RunExec(const cli::ParsedArgs& args) {
     if (colon != std::string::npos) request.gid = gid;
   }
   request.interactive = args.Has("interactive");
+  request.tty = args.Has("tty");
   ASSIGN_OR_RETURN(runtime::StateStore store, runtime::StateStore::Open());
   return runtime::ExecInContainer(store, name, request);
+}
+
+absl::StatusOr<int> RunAttach(const cli::ParsedArgs& args) {
+  if (args.operands().size() != 1) return absl::InvalidArgumentError("attach: name one container");
+  runtime::AttachOptions options;
+  options.no_stdin = args.Has("no-stdin");
+  ASSIGN_OR_RETURN(runtime::StateStore store, runtime::StateStore::Open());
+  return runtime::AttachToContainer(store, args.operands()[0], options);
 }
 
 }  // namespace
@@ -254,10 +264,6 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 
 absl::StatusOr<int> RunDetachedFromArgs(const cli::ParsedArgs& args, sandbox::RunConfig config, std::string root,
                                         const sandbox::JoinedNamespaces& joined) {
-  if (args.Has("tty")) {
-    return absl::UnimplementedError("-t with -d: a detached container's terminal (kept for attach) is not there yet; "
-                                    "use logs and exec");
-  }
   runtime::DetachRequest request;
   request.name = args.Value("name");
   request.pod = args.Value("pod");
@@ -299,6 +305,7 @@ std::vector<Command> ContainerCommands() {
                "capabilities, seccomp filter and no_new_privs, never more privilege\n"
                "than the container has. Exit status as for run.",
                {{"interactive", 'i', ArgKind::kFlag, "", "give the command our stdin (otherwise /dev/null)"},
+                {"tty", 't', ArgKind::kFlag, "", "a pseudo-terminal from the container's devpts, relayed to ours"},
                 {"user", 'u', ArgKind::kValue, "UID[:GID]", "run as this user (default: the container's)"},
                 {"env", 'e', ArgKind::kList, "K=V", "set an environment variable"},
                 {"workdir", 'w', ArgKind::kValue, "DIR", "working directory inside (default: the container's)"}},
@@ -306,6 +313,13 @@ std::vector<Command> ContainerCommands() {
   exec.stop_at_operand = true;
   exec.failure_status = sandbox::kExitLauncherFailed;
   commands.push_back(exec);
+  commands.push_back(Command{{"attach"}, "[OPTIONS] NAME", "connect to a running container's terminal or output",
+                             "Relays our input to the container (its pty with run -t, its stdin with\n"
+                             "-i) and its output to us, our terminal in raw mode and its size passed on\n"
+                             "when the container has a tty. Ctrl-P Ctrl-Q detaches, leaving it running\n"
+                             "(exit 0); when the container ends, its exit status is ours.",
+                             {{"no-stdin", 0, ArgKind::kFlag, "", "only watch: send none of our input"}},
+                             RunAttach});
   commands.push_back(Command{{"stop"}, "[OPTIONS] NAME...", "stop containers",
                              "Sends SIGTERM to each container, SIGKILL after the grace period, and\n"
                              "returns once its monitor has cleaned up.",

@@ -15,16 +15,19 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/absl/status_util.h"
+#include "runtime/pty.h"
 #include "sandbox/caps.h"
 #include "sandbox/child.h"
 #include "sandbox/launcher.h"
@@ -38,6 +41,8 @@ namespace {
 
 constexpr char kSeccompMagic[8] = {'M', 'P', 'S', 'E', 'C', 'C', 'M', '1'};
 constexpr uint32_t kMaxFilter = 65536;
+// -t: how long the end waits for output still in the pty.
+constexpr int kTerminalDrainMs = 1000;
 
 struct NsFlag {
   const char* name;
@@ -87,6 +92,32 @@ std::vector<std::string> MergeEnv(const std::vector<std::string>& base, const st
     if (!replaced) out.push_back(kv);
   }
   return out;
+}
+
+// -t: the pty master the process sent before its exec (queued by the time
+// the exec is known to have worked).
+absl::StatusOr<common::UniqueFd> ReceiveMaster(int sock) {
+  char byte = 0;
+  struct iovec iov = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return common::ErrnoStatus(errno, "recvmsg(the pty master from the process)");
+  const struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+      cmsg->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC) != 0) {
+    return absl::InternalError("-t: the process sent no pty master");
+  }
+  int fd = -1;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return common::UniqueFd(fd);
 }
 
 }  // namespace
@@ -200,6 +231,25 @@ absl::StatusOr<int> ExecInContainer(const StateStore& store, const std::string& 
   plan.exec_paths = path_ptrs.data();
   plan.argv = argv.data();
   plan.envp = envp.data();
+  // -t: the process opens the pty in the container's devpts (its mount
+  // namespace joined) and sends the master here; declared before the
+  // signal mask so that our terminal is put back after it.
+  std::optional<ForegroundTerminal> terminal;
+  common::UniqueFd term_read, term_write;
+  if (request.tty) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+      return common::ErrnoStatus(errno, "socketpair(terminal)");
+    }
+    term_read = common::UniqueFd(sv[0]);
+    term_write = common::UniqueFd(sv[1]);
+    terminal.emplace(STDIN_FILENO, STDOUT_FILENO, request.interactive);
+    const struct winsize size = terminal->InitialSize();
+    plan.terminal_socket = term_write.get();
+    plan.terminal_rows = size.ws_row;
+    plan.terminal_cols = size.ws_col;
+    plan.controlling_tty = true;
+  }
 
   // Our signals, read from a signalfd once the process runs.
   constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
@@ -252,6 +302,7 @@ absl::StatusOr<int> ExecInContainer(const StateStore& store, const std::string& 
   error_write.Reset();
   sync_read.Reset();
   pid_write.Reset();
+  term_write.Reset();
   int ws = 0;
   while (::waitpid(helper, &ws, 0) < 0 && errno == EINTR) {}
   int32_t pid = 0;
@@ -293,23 +344,44 @@ absl::StatusOr<int> ExecInContainer(const StateStore& store, const std::string& 
     return common::ErrnoStatus(e.err, what);
   }
   error_read.Reset();
+  if (terminal.has_value()) {
+    absl::StatusOr<common::UniqueFd> master = ReceiveMaster(term_read.get());
+    if (!master.ok()) return abandon(master.status());
+    if (absl::Status s = terminal->Begin(*std::move(master)); !s.ok()) return abandon(common::Annotate(s, "-t"));
+  }
 
   for (;;) {
-    struct pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    struct pollfd fds[3] = {{sigfd.get(), POLLIN, 0},
+                            {pidfd.get(), POLLIN, 0},
+                            {terminal.has_value() ? terminal->PollFd() : -1, POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       return abandon(common::ErrnoStatus(errno, "poll"));
     }
     if (fds[0].revents & POLLIN) {
       struct signalfd_siginfo info;
       while (::read(sigfd.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        // -t: a new size of ours goes to the pty, whose kernel side then
+        // signals the process's foreground group itself.
+        if (terminal.has_value() && info.ssi_signo == SIGWINCH) {
+          terminal->WindowChanged();
+          continue;
+        }
         ::syscall(SYS_pidfd_send_signal, pidfd.get(), static_cast<int>(info.ssi_signo), nullptr, 0);
       }
+    }
+    if (terminal.has_value() && (fds[2].revents & POLLIN)) {
+      if (absl::Status s = terminal->Pump(); !s.ok()) return abandon(common::Annotate(s, "-t"));
     }
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       const pid_t r = ::waitpid(pid, &ws, WNOHANG);
       if (r == pid) break;
       if (r < 0 && errno != EINTR) return common::ErrnoStatus(errno, "waitpid");
+    }
+  }
+  if (terminal.has_value()) {
+    if (absl::Status s = terminal->Finish(kTerminalDrainMs); !s.ok()) {
+      fprintf(stderr, "minipod exec: -t: %s\n", std::string(s.message()).c_str());
     }
   }
   if (WIFEXITED(ws)) return WEXITSTATUS(ws);

@@ -26,6 +26,11 @@ struct ExecRequest {
   std::optional<uid_t> uid;           // default: the container's
   std::optional<gid_t> gid;
   bool interactive = false;           // -i: our stdin; otherwise /dev/null
+  // -t: a pty from the container's devpts (opened by the process itself,
+  // the master sent back), relayed to our stdin/stdout by a
+  // ForegroundTerminal: our size at start and on SIGWINCH, our terminal in
+  // raw mode with -i and put back on every way out.
+  bool tty = false;
 };
 
 // Runs the command in the container and returns its exit status (128+N for

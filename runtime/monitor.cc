@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/absl/status_util.h"
+#include "runtime/attach.h"
 #include "runtime/cri_log.h"
 #include "runtime/event_loop.h"
 #include "runtime/log_pump.h"
@@ -35,6 +36,7 @@
 #include "runtime/port_relay.h"
 #include "runtime/publish.h"
 #include "runtime/exec.h"
+#include "runtime/pty.h"
 #include "sandbox/launcher.h"
 
 namespace runtime {
@@ -43,6 +45,10 @@ namespace {
 // How long the end waits for the output pipes to close once the
 // container has been collected and its cgroup emptied.
 constexpr int kDrainMs = 2000;
+// How long the end waits for attach clients to take the final output.
+constexpr int kAttachFlushMs = 1000;
+// A -t container's pty size until an attach client sends its own.
+constexpr unsigned short kDefaultRows = 24, kDefaultCols = 80;
 
 // A unix socket address for NAME in the directory dir_fd, short whatever
 // the directory's own path (sun_path holds 108 bytes).
@@ -62,6 +68,40 @@ void WriteAll(int fd, absl::string_view text) {
   }
 }
 
+// -t: the launcher's TerminalSession for a detached container. It only
+// keeps the master; the monitor's loop does the relaying.
+class DetachedTerminal : public sandbox::TerminalSession {
+ public:
+  struct winsize InitialSize() override {
+    struct winsize ws{};
+    ws.ws_row = kDefaultRows;
+    ws.ws_col = kDefaultCols;
+    return ws;
+  }
+  absl::Status Begin(common::UniqueFd master) override {
+    master_ = std::move(master);
+    return absl::OkStatus();
+  }
+  int PollFd() const override { return -1; }
+  absl::Status Pump() override { return absl::OkStatus(); }
+  void WindowChanged() override {}
+  absl::Status Finish(int) override { return absl::OkStatus(); }
+  common::UniqueFd TakeMaster() { return std::move(master_); }
+
+ private:
+  common::UniqueFd master_;
+};
+
+// One `minipod attach` connection: the output not yet written to it, and
+// the start of a frame not yet complete.
+struct AttachClient {
+  explicit AttachClient(common::UniqueFd f) : fd(std::move(f)), out(kAttachBuffer) {}
+  common::UniqueFd fd;
+  ByteQueue out;
+  std::string in;
+  bool dead = false;
+};
+
 class Monitor {
  public:
   Monitor(const DetachRequest& request, const StateStore& store, ContainerState state, common::UniqueFd dir,
@@ -76,6 +116,17 @@ class Monitor {
   absl::Status SetUp();
   void OnControl();
   void OnClient(int fd, uint32_t events);
+  // Attach: a connection that sent "attach\n" (rest: what came after it).
+  void StartAttach(int fd, absl::string_view rest);
+  void OnAttach(AttachClient* c, uint32_t events);
+  // The frames complete in c->in; false: a malformed one.
+  bool ParseFrames(AttachClient* c);
+  void Broadcast(absl::string_view chunk);
+  void FlushClient(AttachClient* c);
+  void DropDeadClients();
+  // Input for the container, queued when it does not take it at once.
+  void Input(absl::string_view data);
+  void FlushInput();
   void OnSignal();
   // The container's first process ended: collect it, empty the cgroup,
   // then Finish once both output streams have ended (or after kDrainMs).
@@ -89,6 +140,14 @@ class Monitor {
   std::optional<EventLoop> loop_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   common::UniqueFd stdin_keep_; // -i: the write end, held so stdin stays open
+  // -t: the pty master (a second descriptor; the log pump reads the first).
+  DetachedTerminal terminal_;
+  common::UniqueFd master_;
+  // Where attach input goes (master_, stdin_keep_, or -1), and what of it
+  // waits for room there.
+  int input_fd_ = -1;
+  ByteQueue input_queue_{kAttachBuffer};
+  std::vector<std::unique_ptr<AttachClient>> attached_;
   std::unique_ptr<CriLogWriter> log_;
   // -p: the host sockets (bound before the container starts) and the
   // helper that makes sockets in the container's network namespace.
@@ -117,7 +176,12 @@ absl::Status Monitor::SetUp() {
   // stdin: /dev/null, or with -i a pipe we keep open (nothing is written
   // to it yet: the command reads and waits, as under `docker run -di`).
   common::UniqueFd in_read, out_read[2], out_write[2];
-  if (request_.interactive) {
+  if (request_.tty) {
+    // The pty's slave becomes the command's 0, 1 and 2; these three are
+    // only what stands under it.
+    in_read = common::UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!in_read) return common::ErrnoStatus(errno, "open(/dev/null)");
+  } else if (request_.interactive) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
     in_read = common::UniqueFd(p[0]);
@@ -126,7 +190,7 @@ absl::Status Monitor::SetUp() {
     in_read = common::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!in_read) return common::ErrnoStatus(errno, "open(/dev/null)");
   }
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 2 && !request_.tty; ++i) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
     out_read[i] = common::UniqueFd(p[0]);
@@ -158,8 +222,9 @@ absl::Status Monitor::SetUp() {
 
   sandbox::LaunchOptions options;
   options.stdio[0] = in_read.get();
-  options.stdio[1] = out_write[0].get();
-  options.stdio[2] = out_write[1].get();
+  options.stdio[1] = request_.tty ? in_read.get() : out_write[0].get();
+  options.stdio[2] = request_.tty ? in_read.get() : out_write[1].get();
+  if (request_.tty) options.tty = &terminal_;
   options.foreground = false;
   options.always_cgroup = true;
   options.cgroup_name = absl::StrCat("minipod-", state_.id.substr(0, 12));
@@ -210,11 +275,31 @@ absl::Status Monitor::SetUp() {
   }
   RETURN_IF_ERROR(store_.Save(state_));
 
+  if (request_.tty) {
+    // The pty's output is the log's stdout (EIO from the master, once the
+    // last slave descriptor is closed, is its end); input goes to a second
+    // descriptor of the master, which the pump's end does not close.
+    common::UniqueFd master = terminal_.TakeMaster();
+    master_ = common::UniqueFd(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+    if (!master_) return common::ErrnoStatus(errno, "dup(pty master)");
+    out_read[0] = std::move(master);
+    input_fd_ = master_.get();
+  } else if (stdin_keep_) {
+    input_fd_ = stdin_keep_.get();
+  }
+  if (input_fd_ >= 0) {
+    const int flags = ::fcntl(input_fd_, F_GETFL);
+    if (flags < 0 || ::fcntl(input_fd_, F_SETFL, flags | O_NONBLOCK) != 0) {
+      return common::ErrnoStatus(errno, "fcntl(O_NONBLOCK, container input)");
+    }
+  }
   for (int i = 0; i < 2; ++i) {
+    if (!out_read[i]) continue;
     LogPumpOptions pump;
     pump.on_eof = [this] {
       if (--open_streams_ == 0 && exited_) Finish();
     };
+    pump.tee = [this](LogStream, absl::string_view chunk) { Broadcast(chunk); };
     ++open_streams_;
     RETURN_IF_ERROR(StartLogPump(*loop_, std::move(out_read[i]), i == 0 ? LogStream::kStdout : LogStream::kStderr,
                                  log_.get(), std::move(pump)));
@@ -289,7 +374,12 @@ void Monitor::OnClient(int fd, uint32_t events) {
   char buf[256];
   const ssize_t n = ::read(fd, buf, sizeof buf - 1);
   if (n > 0) {
-    const absl::string_view request = absl::StripAsciiWhitespace(absl::string_view(buf, static_cast<size_t>(n)));
+    const absl::string_view text(buf, static_cast<size_t>(n));
+    if (absl::StartsWith(text, "attach\n")) {
+      StartAttach(fd, text.substr(7));
+      return;
+    }
+    const absl::string_view request = absl::StripAsciiWhitespace(text);
     if (request == "wait") {
       waiters_.push_back(fd);
       return;
@@ -364,10 +454,157 @@ void Monitor::Finish() {
     ::unlinkat(dir_.get(), kControlSocket, 0);
   }
   for (int fd : waiters_) WriteAll(fd, absl::StrCat("exit ", state_.exit_code, "\n"));
+  // The attach clients' last output, for a bounded time; then they see the
+  // end (the descriptors close as we exit).
+  const int64_t deadline = EventLoop::NowMs() + kAttachFlushMs;
+  for (;;) {
+    std::vector<struct pollfd> fds;
+    for (const auto& c : attached_) {
+      if (!c->dead && !c->out.empty()) fds.push_back({c->fd.get(), POLLOUT, 0});
+    }
+    const int64_t left = deadline - EventLoop::NowMs();
+    if (fds.empty() || left <= 0) break;
+    if (::poll(fds.data(), fds.size(), static_cast<int>(left)) < 0 && errno != EINTR) break;
+    for (const auto& c : attached_) FlushClient(c.get());
+  }
+  for (const auto& c : attached_) ::shutdown(c->fd.get(), SHUT_RDWR);
   loop_->Stop();
 }
 
+void Monitor::StartAttach(int fd, absl::string_view rest) {
+  loop_->Remove(fd);
+  std::unique_ptr<AttachClient> client;
+  for (auto it = clients_.begin(); it != clients_.end(); ++it) {
+    if (it->get() == fd) {
+      client = std::make_unique<AttachClient>(std::move(*it));
+      clients_.erase(it);
+      break;
+    }
+  }
+  if (client == nullptr) return;
+  AttachClient* c = client.get();
+  client->in.assign(rest.data(), rest.size());
+  if (finished_ || !ParseFrames(c)) return;  // closed as client goes
+  if (!loop_->Add(fd, EPOLLIN, [this, c](uint32_t ev) { OnAttach(c, ev); }).ok()) return;
+  attached_.push_back(std::move(client));
+}
+
+bool Monitor::ParseFrames(AttachClient* c) {
+  return ConsumeAttachFrames(&c->in, [this](char type, absl::string_view payload) {
+    unsigned short rows = 0, cols = 0;
+    if (type == kAttachData) {
+      Input(payload);
+    } else if (DecodeResize(payload, &rows, &cols) && master_ && rows != 0 && cols != 0) {
+      // The kernel signals the container's foreground group (SIGWINCH).
+      struct winsize ws{};
+      ws.ws_row = rows;
+      ws.ws_col = cols;
+      (void)SetWindowSize(master_.get(), ws);
+    }
+  });
+}
+
+void Monitor::OnAttach(AttachClient* c, uint32_t events) {
+  if (c->dead) return;
+  if (events & EPOLLOUT) FlushClient(c);
+  if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    char buf[16 * 1024];
+    for (int i = 0; i < 4 && !c->dead; ++i) {
+      const ssize_t n = ::read(c->fd.get(), buf, sizeof buf);
+      if (n > 0) {
+        c->in.append(buf, static_cast<size_t>(n));
+        if (!ParseFrames(c)) c->dead = true;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      c->dead = true;  // the client left
+    }
+  }
+  DropDeadClients();
+}
+
+void Monitor::FlushClient(AttachClient* c) {
+  while (!c->dead && !c->out.empty()) {
+    const ssize_t n = c->out.WriteTo(c->fd.get());
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    c->dead = true;
+  }
+  if (!c->dead && !finished_) {
+    (void)loop_->Modify(c->fd.get(), c->out.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT);
+  }
+}
+
+void Monitor::Broadcast(absl::string_view chunk) {
+  for (const auto& c : attached_) {
+    if (c->dead) continue;
+    if (c->out.space() < chunk.size()) {
+      // Too slow: disconnected, so that neither the log nor the others wait.
+      c->dead = true;
+      continue;
+    }
+    c->out.Append(std::string_view(chunk.data(), chunk.size()));
+    FlushClient(c.get());
+  }
+  DropDeadClients();
+}
+
+void Monitor::DropDeadClients() {
+  for (auto it = attached_.begin(); it != attached_.end();) {
+    if ((*it)->dead) {
+      loop_->Remove((*it)->fd.get());
+      it = attached_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Monitor::Input(absl::string_view data) {
+  if (input_fd_ < 0) return;  // neither -t nor -i: nobody reads it
+  // Whatever does not fit behind what already waits is dropped.
+  input_queue_.Append(std::string_view(data.data(), data.size()));
+  FlushInput();
+}
+
+void Monitor::FlushInput() {
+  while (input_fd_ >= 0 && !input_queue_.empty()) {
+    const ssize_t n = input_queue_.WriteTo(input_fd_);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    // EPIPE (stdin's reader gone), EIO (the pty's slave side gone): no more input.
+    input_queue_.Clear();
+    if (loop_->Watching(input_fd_)) loop_->Remove(input_fd_);
+    input_fd_ = -1;
+    return;
+  }
+  if (input_fd_ < 0) return;
+  const bool watching = loop_->Watching(input_fd_);
+  if (!input_queue_.empty() && !watching) {
+    (void)loop_->Add(input_fd_, EPOLLOUT, [this](uint32_t) { FlushInput(); });
+  } else if (input_queue_.empty() && watching) {
+    loop_->Remove(input_fd_);
+  }
+}
+
 }  // namespace
+
+absl::StatusOr<common::UniqueFd> ConnectControl(const StateStore& store, Kind kind, const std::string& name) {
+  ASSIGN_OR_RETURN(common::UniqueFd dir, store.Dir(kind, name));
+  common::UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return common::ErrnoStatus(errno, "socket(AF_UNIX)");
+  const sockaddr_un addr = SocketAddress(dir.get(), kControlSocket);
+  if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == ENOENT || errno == ECONNREFUSED) {
+      return absl::NotFoundError(absl::StrCat(KindWord(kind), " ", name, " is not running"));
+    }
+    return common::ErrnoStatus(errno, absl::StrCat("connect(", store.PathOf(kind, name), "/", kControlSocket, ")"));
+  }
+  return sock;
+}
 
 absl::StatusOr<DetachResult> RunDetached(const DetachRequest& request) {
   ASSIGN_OR_RETURN(StateStore store, StateStore::Open());

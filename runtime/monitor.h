@@ -2,8 +2,9 @@
 // `minipod run -d` reserves the name, forks the monitor and waits on a pipe
 // until the container runs (or failed: 125/126/127 and the reason). The
 // monitor then detaches (new session, stdio on /dev/null) and runs one
-// event loop: the container's pidfd, its stdout/stderr pipes into the CRI
-// log, the control socket (wait), the published ports, and a signalfd
+// event loop: the container's pidfd, its stdout/stderr pipes (with -t its
+// pty's master) into the CRI log, the control socket (wait, attach), the
+// published ports, and a signalfd
 // (SIGTERM/SIGINT passed on to the container). When the container ends it
 // records how, removes the cgroup (its mount namespace dies with the
 // container's processes), answers the waiters and exits; with --rm it
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 #include "runtime/state.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/run_config.h"
@@ -51,5 +53,33 @@ absl::StatusOr<DetachResult> RunDetached(const DetachRequest& request);
 // its exit status when it ends, and waits (timeout_ms < 0: forever).
 // NotFound when the container is not running any more.
 absl::StatusOr<int> WaitForExit(const StateStore& store, Kind kind, const std::string& name, int timeout_ms = -1);
+
+// The attach protocol on the control socket. A client sends the line
+// "attach\n"; from then on the connection carries
+//  - monitor -> client: the container's output as raw bytes, as the log
+//    pumps read it (with -t the pty's output; without, stdout and stderr
+//    interleaved as written). Nothing from before the attach is replayed.
+//  - client -> monitor: frames of a 1-byte type, a 4-byte big-endian
+//    payload length (at most kAttachMaxPayload) and the payload:
+//      'd' DATA: input for the container: written to the pty master (-t),
+//        to the kept stdin pipe (-i without -t), otherwise dropped;
+//      'r' RESIZE: rows and cols, 2 bytes each, big-endian (-t only).
+//    A malformed frame ends the connection.
+// Each client has its own output buffer (kAttachBuffer bytes): one that
+// does not read fast enough is disconnected, never waited for, so the log
+// and the other clients go on. Input that the container does not take
+// beyond a buffer of the same size is dropped. When the container ends,
+// the monitor answers its "wait" connections first, then writes the final
+// output and closes the attach connections: a client that also holds a
+// "wait" connection finds the exit status there once its attach
+// connection ends (none there: it was disconnected, or the monitor died).
+inline constexpr char kAttachData = 'd';
+inline constexpr char kAttachResize = 'r';
+inline constexpr size_t kAttachMaxPayload = 64 * 1024;
+inline constexpr size_t kAttachBuffer = 1024 * 1024;
+
+// A connection to the control socket of a running container's monitor.
+// NotFound when it is not running.
+absl::StatusOr<common::UniqueFd> ConnectControl(const StateStore& store, Kind kind, const std::string& name);
 
 }  // namespace runtime
