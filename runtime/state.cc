@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -301,6 +302,9 @@ absl::StatusOr<ContainerState> ParseState(absl::string_view text) {
   RETURN_IF_ERROR(GetInt(j, "signal", &s.signal));
   RETURN_IF_ERROR(Get(j, "oom", &s.oom));
   RETURN_IF_ERROR(Get(j, "cgroups", &s.cgroups));
+  for (const std::string& cg : s.cgroups) {
+    if (!IsContainerCgroupPath(cg)) return Bad("cgroups", absl::StrCat("\"", cg, "\" is not a cgroup of minipod's"));
+  }
   RETURN_IF_ERROR(Get(j, "ports", &s.ports));
   if (auto it = j.find("namespaces"); it != j.end()) {
     if (!it->is_object()) return Bad("namespaces", "not an object");
@@ -324,6 +328,15 @@ absl::StatusOr<ContainerState> ParseState(absl::string_view text) {
     RETURN_IF_ERROR(Get(*it, "seccomp", &s.exec.seccomp));
   }
   return s;
+}
+
+bool IsContainerCgroupPath(absl::string_view path) {
+  if (path.empty() || path[0] != '/' || path.back() == '/') return false;
+  for (absl::string_view part : absl::StrSplit(path.substr(1), '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  const absl::string_view base = path.substr(path.rfind('/') + 1);
+  return absl::StartsWith(base, "minipod-");
 }
 
 absl::Status CheckName(absl::string_view name) {

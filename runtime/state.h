@@ -96,6 +96,11 @@ std::string SerializeState(const ContainerState& state);
 // the field, never a crash.
 absl::StatusOr<ContainerState> ParseState(absl::string_view json);
 
+// A cgroup directory a state may name: absolute, clean, its last part
+// "minipod-..." (rm and exec act on what the state says: a state that
+// named /sys/fs/cgroup/system.slice would make rm kill the host).
+bool IsContainerCgroupPath(absl::string_view path);
+
 // Names: [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters (docker's rule).
 absl::Status CheckName(absl::string_view name);
 // A short random name (adjective_noun-like hex: "mp-1a2b3c4d").

@@ -62,7 +62,7 @@ ContainerState FullState() {
   s.exit_code = -7;
   s.signal = 9;
   s.oom = true;
-  s.cgroups = {"/sys/fs/cgroup/memory/minipod/web", "/sys/fs/cgroup/pids/minipod/web"};
+  s.cgroups = {"/sys/fs/cgroup/memory/minipod-pod-p-1a2b3c4d/minipod-web", "/sys/fs/cgroup/pids/minipod-web"};
   s.ports = {"0.0.0.0:8080->80/tcp", "127.0.0.1:53->53/udp"};
   s.namespaces = {{"net", 4026531840ull}, {"pid", 18446744073709551615ull}, {"uts", 0}};
   s.share = {"net", "ipc", "uts"};
@@ -113,6 +113,22 @@ void ExpectSameState(const ContainerState& a, const ContainerState& b) {
 
 // ---------------------------------------------------------------------------
 // SerializeState / ParseState
+
+TEST(StateJson, OnlyMinipodCgroupsAreAccepted) {
+  EXPECT_TRUE(IsContainerCgroupPath("/sys/fs/cgroup/minipod-1a2b"));
+  EXPECT_TRUE(IsContainerCgroupPath("/sys/fs/cgroup/memory/minipod-pod-p-1/minipod-1a2b"));
+  EXPECT_FALSE(IsContainerCgroupPath("/sys/fs/cgroup/system.slice"));
+  EXPECT_FALSE(IsContainerCgroupPath("/sys/fs/cgroup/minipod-1/.."));
+  EXPECT_FALSE(IsContainerCgroupPath("/sys/fs/cgroup/../../minipod-1"));
+  EXPECT_FALSE(IsContainerCgroupPath("sys/fs/cgroup/minipod-1"));
+  EXPECT_FALSE(IsContainerCgroupPath("/sys/fs/cgroup//minipod-1"));
+  EXPECT_FALSE(IsContainerCgroupPath("/sys/fs/cgroup/minipod-1/"));
+  EXPECT_FALSE(IsContainerCgroupPath(""));
+  ContainerState s;
+  s.name = "c";
+  s.cgroups = {"/sys/fs/cgroup/system.slice"};
+  EXPECT_FALSE(ParseState(SerializeState(s)).ok()) << "rm and exec act on these paths";
+}
 
 TEST(StateJson, EveryFieldSurvivesARoundTrip) {
   const ContainerState s = FullState();
