@@ -33,6 +33,9 @@ constexpr Joinable kJoinable[] = {
     {"ipc", NsType::kIpc, &sandbox::RunConfig::ipc},
     {"pid", NsType::kPid, &sandbox::RunConfig::pid},
     {"uts", NsType::kUts, &sandbox::RunConfig::uts},
+    // Not a --share choice: pod create --userns gives the pod a user
+    // namespace, listed in its share (the holder's, joined by every member).
+    {"user", NsType::kUser, &sandbox::RunConfig::user},
 };
 
 absl::StatusOr<common::UniqueFd> OpenRunning(const StateStore& store, Kind kind, const std::string& name) {
@@ -89,7 +92,7 @@ absl::StatusOr<std::vector<std::string>> ParseShare(absl::string_view list) {
   std::vector<std::string> out;
   for (absl::string_view t : absl::StrSplit(list, ',', absl::SkipEmpty())) {
     bool known = false;
-    for (const Joinable& j : kJoinable) known = known || t == j.name;
+    for (const Joinable& j : kJoinable) known = known || (t == j.name && j.type != NsType::kUser);
     if (!known) {
       return absl::InvalidArgumentError(absl::StrCat("--share '", list, "': ", t, " is not one of net, ipc, pid, uts"));
     }
@@ -116,6 +119,10 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
     for (const Joinable& j : kJoinable) {
       if (std::find(holder.share.begin(), holder.share.end(), j.name) == holder.share.end()) continue;
       NsChoice& choice = config->*j.choice;
+      if (j.type == NsType::kUser && config->userns != sandbox::UsernsMode::kHost) {
+        return absl::InvalidArgumentError(absl::StrCat("--userns: the pod ", pod,
+                                                       " has a user namespace, which its containers join; leave --userns out"));
+      }
       if (!choice.is_new()) {
         return absl::InvalidArgumentError(absl::StrCat("--", j.name, " ", choice.ToString(), ": the pod ", pod,
                                                        " shares its ", j.name, " namespace; leave --", j.name, " out"));
@@ -164,6 +171,15 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.cap_drop = {"ALL"};
   r.config.cgroupns_host = true;
   r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
+  if (request.userns != sandbox::UsernsMode::kHost) {
+    if (::geteuid() != 0) {
+      return absl::PermissionDeniedError("pod create --userns: a pod's user namespace needs root (its members join it)");
+    }
+    // The holder makes it (a block of its own, as run --userns); members join it.
+    r.config.userns = request.userns;
+    r.share.push_back("user");
+    r.args.push_back(request.userns == sandbox::UsernsMode::kAuto ? "--userns=auto" : "--userns=keep-id");
+  }
   for (const std::string& p : request.publish) r.args.push_back(absl::StrCat("--publish=", p));
   const bool shm = ::geteuid() == 0 && std::find(r.share.begin(), r.share.end(), "ipc") != r.share.end();
   if (shm) {
