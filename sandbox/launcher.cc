@@ -278,8 +278,9 @@ absl::Status Sandbox::Create() {
   }
 
   // The cgroup, with its janitor, before the child exists.
-  const CgroupRequest cgroup_request(
+  CgroupRequest cgroup_request(
       limits, /*devices=*/!rootless_ && (limits.any() || config_.needs_device_cgroup() || options_.always_cgroup));
+  cgroup_request.parent = config_.cgroup_parent;
   // Without root and without limits a cgroup is only tried when asked
   // for limits: a user's cgroup is rarely delegated (v1 never).
   if (cgroup_request.limits.any() || cgroup_request.devices || (options_.always_cgroup && !rootless_)) {

@@ -3,11 +3,14 @@
 // of ids, every member joins that user namespace (an unprivileged host uid,
 // its root and binds id-mapped, its own mnt, uts and pid namespaces owned by
 // the pod's user namespace, so it can mount its /proc and exec still joins
-// it), and an explicit --userns for a member is refused.
+// it), and an explicit --userns for a member is refused. And the pod's
+// cgroup: the holder's and the members' cgroups below it, and gone after
+// pod rm -f even when the pod was lost (its holder's monitor killed).
 // Every test has a state directory of its own (MINIPOD_STATE_DIR), removes
 // every pod and container it made on every path, and checks that no
 // recorded process is left; every command is bounded by timeout(1).
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/nsfs.h>
@@ -275,6 +278,64 @@ TEST_F(PodnsTest, PodWithoutUsernsKeepsTheHosts) {
   ASSERT_GT(init, 0);
   EXPECT_EQ(NsInode(init, "user"), NsInode(::getpid(), "user"));
   EXPECT_EQ(HostUid(init), 0);
+}
+
+// The directories named minipod-pod-POD-* anywhere below /sys/fs/cgroup.
+std::vector<std::string> PodCgroupDirs(const std::string& pod) {
+  const ShResult r = Sh("find /sys/fs/cgroup -type d -name \"minipod-pod-" + pod + "-*\" 2>/dev/null");
+  std::vector<std::string> out;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST_F(PodnsTest, MembersCgroupsAreBelowThePodsAndGoWithALostPod) {
+  if (Sh("find /sys/fs/cgroup -maxdepth 0 -type d").status != 0) GTEST_SKIP() << "no /sys/fs/cgroup";
+  ShResult r = Mp("pod create pg");
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* m : {"ga", "gb"}) {
+    r = RunMember("pg", m);
+    ASSERT_EQ(r.status, 0) << r.out;
+  }
+  // The holder's cgroup and each member's: below one pod cgroup.
+  std::string group;
+  for (const auto& [kind, name] : std::vector<std::pair<std::string, std::string>>{
+           {"pods", "pg"}, {"containers", "ga"}, {"containers", "gb"}}) {
+    SCOPED_TRACE(name);
+    const json s = State(kind, name);
+    ASSERT_TRUE(s.is_object() && s.contains("cgroups") && s["cgroups"].is_array() && !s["cgroups"].empty())
+        << s.dump();
+    for (const json& c : s["cgroups"]) {
+      const std::string path = c.get<std::string>();
+      const std::string dir = path.substr(0, path.rfind('/'));
+      const std::string base = dir.substr(dir.rfind('/') + 1);
+      EXPECT_EQ(base.rfind("minipod-pod-pg-", 0), 0u) << path;
+      if (group.empty()) group = base;
+      EXPECT_EQ(base, group) << path;
+      struct stat st;
+      EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    }
+  }
+  EXPECT_FALSE(PodCgroupDirs("pg").empty());
+  // A lost pod: its holder's monitor killed (the holder dies with it, the
+  // members do not); pod rm -f still removes the pod cgroup.
+  const json holder = State("pods", "pg");
+  const pid_t monitor = holder["monitor"].value("pid", 0);
+  ASSERT_GT(monitor, 0);
+  ASSERT_EQ(::kill(monitor, SIGKILL), 0);
+  const pid_t holder_init = holder["init"].value("pid", 0);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        ::waitpid(-1, nullptr, WNOHANG);
+        const std::string stat = ReadAll("/proc/" + std::to_string(holder_init) + "/stat");
+        const size_t paren = stat.rfind(')');
+        return stat.empty() || (paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'Z');
+      },
+      Ms(10000)));
+  r = Mp("pod rm -f pg");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(WaitFor([&] { return PodCgroupDirs("pg").empty(); }, Ms(5000)))
+      << "left: " << ::testing::PrintToString(PodCgroupDirs("pg"));
 }
 
 }  // namespace
