@@ -267,6 +267,10 @@ TEST_F(PodnsTest, MemberWithItsOwnUsernsIsRefused) {
   r = Mp("pod create --userns sometimes pw");
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.out, HasSubstr("--userns 'sometimes'"));
+  // user is no --share choice: --userns gives a pod its user namespace.
+  r = Mp("pod create --share net,user pz");
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.out, HasSubstr("user is not one of"));
 }
 
 TEST_F(PodnsTest, PodWithoutUsernsKeepsTheHosts) {
