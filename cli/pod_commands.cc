@@ -34,6 +34,16 @@ absl::StatusOr<int> RunPodCreate(const cli::ParsedArgs& args) {
   request.publish = args.Values("publish");
   for (const std::string& p : request.publish) RETURN_IF_ERROR(runtime::ParsePublish(p).status());
   request.hostname = args.Value("hostname");
+  if (args.Has("userns")) {
+    const std::string u = args.Value("userns");
+    if (u == "auto") {
+      request.userns = sandbox::UsernsMode::kAuto;
+    } else if (u == "keep-id") {
+      request.userns = sandbox::UsernsMode::kKeepId;
+    } else if (u != "host") {
+      return absl::InvalidArgumentError(absl::StrCat("--userns '", u, "': not one of auto, host, keep-id"));
+    }
+  }
   ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
   ASSIGN_OR_RETURN(const int status, runtime::CreatePod(store, request));
   if (status == 0) printf("%s\n", request.name.c_str());
@@ -127,11 +137,15 @@ std::vector<Command> PodCommands() {
                  "monitor, in new namespaces. Containers join it with `run -d --pod NAME`:\n"
                  "by default they share its network and IPC namespaces and keep their own\n"
                  "mount, UTS and pid namespaces (the classic Pod table); cgroup and user\n"
-                 "namespaces stay the host's. --share net,ipc,uts gives today's Kubernetes\n"
-                 "and podman sharing; adding pid shares the holder as everyone's PID 1.",
+                 "namespaces stay the host's, unless --userns gives the pod a user namespace\n"
+                 "(the holder's, which every container joins). --share net,ipc,uts gives\n"
+                 "today's Kubernetes and podman sharing; adding pid shares the holder as\n"
+                 "everyone's PID 1.",
                  {{"share", 0, ArgKind::kValue, "TYPES", "namespaces the pod shares: net,ipc (default), pid, uts"},
                   {"publish", 'p', ArgKind::kList, "[IP:]HOSTPORT:PORT[/udp]", "relay a host port into the pod's network"},
-                  {"hostname", 0, ArgKind::kValue, "NAME", "the holder's host name (default: the pod's name)"}},
+                  {"hostname", 0, ArgKind::kValue, "NAME", "the holder's host name (default: the pod's name)"},
+                  {"userns", 0, ArgKind::kValue, "auto|host|keep-id",
+                   "a user namespace for the pod (root; default host): the holder's, joined by every container"}},
                  RunPodCreate};
   create.failure_status = sandbox::kExitLauncherFailed;
   commands.push_back(create);

@@ -17,6 +17,7 @@
 #include "common/absl/status_util.h"
 #include "runtime/lifecycle.h"
 #include "runtime/monitor.h"
+#include "sandbox/cgroup.h"
 
 namespace runtime {
 namespace {
@@ -34,6 +35,9 @@ constexpr Joinable kJoinable[] = {
     {"ipc", NsType::kIpc, &sandbox::RunConfig::ipc},
     {"pid", NsType::kPid, &sandbox::RunConfig::pid},
     {"uts", NsType::kUts, &sandbox::RunConfig::uts},
+    // Not a --share choice: pod create --userns gives the pod a user
+    // namespace, listed in its share (the holder's, joined by every member).
+    {"user", NsType::kUser, &sandbox::RunConfig::user},
 };
 
 absl::StatusOr<common::UniqueFd> OpenRunning(const StateStore& store, Kind kind, const std::string& name) {
@@ -78,6 +82,37 @@ absl::Status MakePodShm(const StateStore& store, const std::string& pod) {
   return absl::OkStatus();
 }
 
+// The pod's cgroup: a directory the holder's and every member's cgroups
+// go below, named after the pod and made unique (state directories of
+// their own may hold pods of the same name), in each hierarchy a member's
+// cgroup is in. Its name is read back from the holder's recorded cgroup.
+constexpr char kPodCgroupPrefix[] = "minipod-pod-";
+
+std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// The pod cgroup's name from the holder's state ("" when it has none: a
+// holder without a cgroup, or one from before pod cgroups).
+std::string PodCgroupOf(const ContainerState& holder) {
+  if (holder.cgroups.empty()) return "";
+  const std::string dir = holder.cgroups.front().substr(0, holder.cgroups.front().rfind('/'));
+  const std::string name = BaseName(dir);
+  return name.rfind(kPodCgroupPrefix, 0) == 0 ? name : "";
+}
+
+// Every directory named `group` right above a cgroup of these states.
+std::vector<std::string> PodCgroupDirs(const std::string& group, const std::vector<ContainerState>& states) {
+  std::vector<std::string> dirs;
+  for (const ContainerState& s : states) {
+    for (const std::string& c : s.cgroups) {
+      const size_t slash = c.rfind('/');
+      if (slash == std::string::npos || slash == 0) continue;
+      const std::string dir = c.substr(0, slash);
+      if (BaseName(dir) == group && std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+    }
+  }
+  return dirs;
+}
+
 void RemovePodShm(const StateStore& store, const std::string& pod) {
   const std::string path = PodShmPath(store, pod);
   ::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
@@ -90,7 +125,7 @@ absl::StatusOr<std::vector<std::string>> ParseShare(absl::string_view list) {
   std::vector<std::string> out;
   for (absl::string_view t : absl::StrSplit(list, ',', absl::SkipEmpty())) {
     bool known = false;
-    for (const Joinable& j : kJoinable) known = known || t == j.name;
+    for (const Joinable& j : kJoinable) known = known || (t == j.name && j.type != NsType::kUser);
     if (!known) {
       return absl::InvalidArgumentError(absl::StrCat("--share '", list, "': ", t, " is not one of net, ipc, pid, uts"));
     }
@@ -114,9 +149,14 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
     out.owned.push_back(std::move(fd));
     // The classic Pod: the host's cgroup namespace, as the holder's.
     if (!config->cgroupns_host.has_value()) config->cgroupns_host = true;
+    config->cgroup_parent = PodCgroupOf(holder);
     for (const Joinable& j : kJoinable) {
       if (std::find(holder.share.begin(), holder.share.end(), j.name) == holder.share.end()) continue;
       NsChoice& choice = config->*j.choice;
+      if (j.type == NsType::kUser && config->userns != sandbox::UsernsMode::kHost) {
+        return absl::InvalidArgumentError(absl::StrCat("--userns: the pod ", pod,
+                                                       " has a user namespace, which its containers join; leave --userns out"));
+      }
       if (!choice.is_new()) {
         return absl::InvalidArgumentError(absl::StrCat("--", j.name, " ", choice.ToString(), ": the pod ", pod,
                                                        " shares its ", j.name, " namespace; leave --", j.name, " out"));
@@ -164,7 +204,17 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.init = true;  // minipod-init with no command: pause mode
   r.config.cap_drop = {"ALL"};
   r.config.cgroupns_host = true;
+  r.config.cgroup_parent = absl::StrCat(kPodCgroupPrefix, request.name, "-", RandomId().substr(0, 8));
   r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
+  if (request.userns != sandbox::UsernsMode::kHost) {
+    if (::geteuid() != 0) {
+      return absl::PermissionDeniedError("pod create --userns: a pod's user namespace needs root (its members join it)");
+    }
+    // The holder makes it (a block of its own, as run --userns); members join it.
+    r.config.userns = request.userns;
+    r.share.push_back("user");
+    r.args.push_back(request.userns == sandbox::UsernsMode::kAuto ? "--userns=auto" : "--userns=keep-id");
+  }
   for (const std::string& p : request.publish) r.args.push_back(absl::StrCat("--publish=", p));
   const bool shm = ::geteuid() == 0 && std::find(r.share.begin(), r.share.end(), "ipc") != r.share.end();
   if (shm) {
@@ -207,6 +257,15 @@ absl::Status RemovePod(const StateStore& store, const std::string& pod, bool for
       }
     }
   }
+  // The pod's cgroup, in every hierarchy the holder's and the members'
+  // cgroups were in: what a lost pod left in it goes with it.
+  std::vector<ContainerState> states = {holder};
+  for (const std::string& m : members) {
+    absl::StatusOr<ContainerState> s = store.Load(Kind::kContainer, m);
+    if (s.ok()) states.push_back(*std::move(s));
+  }
+  const std::string group = PodCgroupOf(holder);
+  const std::vector<std::string> group_dirs = group.empty() ? std::vector<std::string>() : PodCgroupDirs(group, states);
   // Every member killed first, then each waited for: their monitors clean
   // up side by side instead of one after another.
   if (force) {
@@ -216,6 +275,9 @@ absl::Status RemovePod(const StateStore& store, const std::string& pod, bool for
   RETURN_IF_ERROR(StopContainer(store, Kind::kPod, pod, 10));
   RETURN_IF_ERROR(RemoveContainer(store, Kind::kPod, pod, /*force=*/true));
   RemovePodShm(store, pod);
+  if (!group_dirs.empty()) {
+    RETURN_IF_ERROR(common::Annotate(sandbox::KillAndRemoveCgroups(group_dirs), absl::StrCat("pod ", pod, ": its cgroup")));
+  }
   return absl::OkStatus();
 }
 

@@ -29,7 +29,8 @@ struct ResolvedJoins {
 
 // For --pod NAME (may be ""): sets config's choice for every type the pod
 // shares to join its holder (an explicit --net etc. for such a type is an
-// error), and with a shared pid namespace leaves minipod-init out unless
+// error; so is --userns when the pod has a user namespace), and with a
+// shared pid namespace leaves minipod-init out unless
 // --init was given. Then opens a pidfd for each container:NAME choice and
 // the pod's holder: a container that is not running is an error naming it.
 absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::string& pod, bool init_given,
@@ -40,6 +41,10 @@ struct PodRequest {
   std::vector<std::string> share = kDefaultShare;
   std::vector<std::string> publish;
   std::string hostname;  // "" : the pod's name
+  // host: none of its own. auto / keep-id (root): the holder gets a user
+  // namespace as run --userns does, "user" joins the share, and every
+  // member joins it (its own namespaces are made inside it).
+  sandbox::UsernsMode userns = sandbox::UsernsMode::kHost;
 };
 // Starts the holder under its monitor. Its root is an empty directory
 // (minipod-init is bound in as /dev/init).

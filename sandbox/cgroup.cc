@@ -205,6 +205,10 @@ absl::StatusOr<SandboxCgroup> SandboxCgroup::Create(const std::string& name, con
       return CgroupErrno(err, absl::StrCat("write(", path, ", '", value, "')"));
     }
   }
+  for (const std::string& dir : plan.parents) {
+    // Shared with other sandboxes (a pod's): there already, or ours to make.
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return CgroupErrno(errno, absl::StrCat("mkdir(", dir, ")"));
+  }
   for (const std::string& dir : plan.dirs) {
     if (::mkdir(dir.c_str(), 0755) != 0) {
       const int err = errno;
@@ -240,7 +244,8 @@ absl::StatusOr<SandboxCgroup> SandboxCgroup::Create(const std::string& name, con
     cg.v2_fd_.Reset(static_cast<int>(fd.value));
     cg.memory_dir_ = dir;
   } else if (layout.own_dirs.count("memory") != 0) {
-    const std::string dir = absl::StrCat(layout.own_dirs.at("memory"), "/", name);
+    const std::string dir = absl::StrCat(layout.own_dirs.at("memory"), "/",
+                                         request.parent.empty() ? name : absl::StrCat(request.parent, "/", name));
     if (Contains(cg.dirs_, dir)) cg.memory_dir_ = dir;
   }
   return cg;

@@ -17,6 +17,13 @@ absl::StatusOr<CgroupPlan> PlanCgroup(absl::string_view name, const CgroupReques
       name.find_first_of(absl::string_view("/\n\0", 3)) != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat("cgroup name '", name, "': not one path component"));
   }
+  const std::string& group = request.parent;
+  if (!group.empty() && (group.size() > 255 || group == "." || group == ".." ||
+                         group.find_first_of(std::string("/\n\0", 3)) != std::string::npos)) {
+    return absl::InvalidArgumentError(absl::StrCat("cgroup parent '", group, "': not one path component"));
+  }
+  // The sandbox's directory, relative to where it is placed.
+  const std::string leaf = group.empty() ? std::string(name) : absl::StrCat(group, "/", name);
   struct Need {
     const char* controller;
     const char* option;
@@ -53,8 +60,16 @@ absl::StatusOr<CgroupPlan> PlanCgroup(absl::string_view name, const CgroupReques
         parent = DirName(own_dir);
       }
     }
-    const std::string dir = parent == "/" ? absl::StrCat("/", name) : absl::StrCat(parent, "/", name);
+    const std::string dir = parent == "/" ? absl::StrCat("/", leaf) : absl::StrCat(parent, "/", leaf);
     plan.dirs.push_back(dir);
+    if (!group.empty()) {
+      // The group holds no process itself: it may hand every controller
+      // its parent gave it down to ours (first, before any limit).
+      plan.parents.push_back(DirName(dir));
+      std::vector<std::string> enable;
+      for (const Need& n : needed) enable.push_back(absl::StrCat("+", n.controller));
+      if (!enable.empty()) plan.writes.push_back({DirName(dir) + "/cgroup.subtree_control", absl::StrJoin(enable, " ")});
+    }
     if (limits.memory_bytes) {
       plan.writes.push_back({dir + "/memory.max", absl::StrCat(*limits.memory_bytes)});
       // Without swap accounting the file is absent, and there is no swap to
@@ -80,7 +95,7 @@ absl::StatusOr<CgroupPlan> PlanCgroup(absl::string_view name, const CgroupReques
       }
     }
     const auto dir_of = [&](const char* controller) {
-      return absl::StrCat(layout.own_dirs.at(controller), "/", name);
+      return absl::StrCat(layout.own_dirs.at(controller), "/", leaf);
     };
     for (const Need& n : needed) {
       if (layout.own_dirs.count(n.controller) == 0) {
@@ -89,6 +104,7 @@ absl::StatusOr<CgroupPlan> PlanCgroup(absl::string_view name, const CgroupReques
       }
       const std::string dir = dir_of(n.controller);
       if (!Contains(plan.dirs, dir)) plan.dirs.push_back(dir);  // cpu,cpuacct: one
+      if (!group.empty() && !Contains(plan.parents, DirName(dir))) plan.parents.push_back(DirName(dir));
     }
     if (limits.memory_bytes) {
       const std::string dir = dir_of("memory");

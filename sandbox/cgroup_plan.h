@@ -23,6 +23,11 @@ struct CgroupRequest {
   // Docker's default device allow list (cgroup_devices.h) in the cgroup:
   // v1 devices.deny/devices.allow, v2 a BPF device program. Needs root.
   bool devices = false;
+  // One path component ("" for none): the sandbox's cgroup is made below a
+  // directory of that name, itself placed where the sandbox's would be
+  // (a pod's cgroup, shared by its containers). Made when missing; never
+  // removed with the sandbox's.
+  std::string parent;
 };
 
 struct CgroupWrite {
@@ -45,6 +50,10 @@ struct CgroupPlan {
   // Directories to mkdir, in order (removed in reverse): v2 one; v1 one per
   // hierarchy (memory, pids, cpu or cpu,cpuacct, devices).
   std::vector<std::string> dirs;
+  // With CgroupRequest::parent: the directories above dirs to make first
+  // when missing (never removed by the sandbox); in v2, writes then start
+  // with the controllers the limits need in its cgroup.subtree_control.
+  std::vector<std::string> parents;
   std::vector<CgroupWrite> writes;  // in order
   // v2: attach the device program (DeviceProgram(DefaultDeviceRules())) to
   // dirs.front() before any process joins.

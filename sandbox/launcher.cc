@@ -183,6 +183,20 @@ absl::Status Sandbox::Create() {
   // Everything the child will reach on the host, opened now.
   ASSIGN_OR_RETURN(joins_, OpenNamespaceJoins(config_, options_.joined));
   ASSIGN_OR_RETURN(ns_, PlanNamespaces(config_, joins_, rootless_));
+  // A joined user namespace (a pod's): no --userns of our own; the
+  // mounts are id-mapped through that namespace, and the child becomes
+  // its root after the joins.
+  const bool joins_userns = ns_[NsType::kUser].mode == NsMode::kJoin;
+  if (joins_userns) {
+    if (config_.userns != UsernsMode::kHost) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--userns: the sandbox joins a user namespace (", DescribeJoin(config_, NsType::kUser),
+                       "); leave --userns out"));
+    }
+    absl::StatusOr<common::UniqueFd> user = OpenUserNamespaceOf(ns_[NsType::kUser].fd);
+    if (!user.ok()) return common::Annotate(user.status(), DescribeJoin(config_, NsType::kUser));
+    userns_.idmap_ns = *std::move(user);
+  }
   ASSIGN_OR_RETURN(inputs_, OpenMountInputs(config_, rootfs_, rootless_));
   if (userns_.idmap_ns) {
     RETURN_IF_ERROR(IdmapMountInputs(config_, userns_.idmap_ns.get(), inputs_));
@@ -230,6 +244,10 @@ absl::Status Sandbox::Create() {
     plan_.become_ns_root = true;
     exec.clear_groups = true;
   }
+  if (joins_userns) {
+    plan_.become_ns_root = true;
+    exec.clear_groups = true;
+  }
   if (userns_.uid.has_value()) exec.uid = *userns_.uid;
   if (userns_.gid.has_value()) exec.gid = *userns_.gid;
   exec.expected_ppid = command_.expected_ppid;
@@ -261,8 +279,9 @@ absl::Status Sandbox::Create() {
   }
 
   // The cgroup, with its janitor, before the child exists.
-  const CgroupRequest cgroup_request(
+  CgroupRequest cgroup_request(
       limits, /*devices=*/!rootless_ && (limits.any() || config_.needs_device_cgroup() || options_.always_cgroup));
+  cgroup_request.parent = config_.cgroup_parent;
   // Without root and without limits a cgroup is only tried when asked
   // for limits: a user's cgroup is rarely delegated (v1 never).
   if (cgroup_request.limits.any() || cgroup_request.devices || (options_.always_cgroup && !rootless_)) {
@@ -324,9 +343,17 @@ absl::Status Sandbox::Create() {
   // fork-like: no new stack, the child continues here on a copy of ours.
   int pidfd = -1;
   const unsigned long flags = CloneFlags(plan_.ns) | CLONE_PIDFD | SIGCHLD;
-  const long pid = ::syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, nullptr);
+  size_t failed_join = kNsTypes;
+  // Joining a user namespace: the new namespaces are made inside it.
+  const long pid = joins_userns ? CloneAfterJoins(&plan_.ns, flags & ~static_cast<unsigned long>(CLONE_PIDFD), &pidfd,
+                                                  &failed_join)
+                                : ::syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, nullptr);
   if (pid < 0) {
     const int err = errno;
+    if (own_pidns) (void)::setns(own_pidns.get(), CLONE_NEWPID);
+    if (failed_join < kNsTypes) {
+      return common::ErrnoStatus(err, absl::StrCat("setns(", DescribeJoin(config_, static_cast<NsType>(failed_join)), ")"));
+    }
     return common::ErrnoStatus(err, absl::StrCat("clone(new namespaces)",
                                                  rootless_ && err == EPERM ? " (are user namespaces allowed?)" : ""));
   }

@@ -1,7 +1,8 @@
 // Namespaces as data (see namespaces.h). Parent: the namespace files and
 // pidfds to join (open, fstatfs, ioctl, poll, stat), the table and clone
-// flags (pure) and a pid namespace join; child: setns and unshare, nothing
-// else.
+// flags (pure), a pid namespace join, and the clone through a helper that
+// joined a user namespace first (fork, setns, clone, SCM_RIGHTS); child:
+// setns and unshare, nothing else.
 #include "sandbox/namespaces.h"
 
 #include <errno.h>
@@ -9,10 +10,15 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <poll.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -147,6 +153,7 @@ const NsChoice* ChoiceOf(const RunConfig& config, NsType type) {
     case NsType::kIpc: return &config.ipc;
     case NsType::kPid: return &config.pid;
     case NsType::kUts: return &config.uts;
+    case NsType::kUser: return &config.user;
     default: return nullptr;
   }
 }
@@ -276,6 +283,107 @@ int JoinNamespacesInChild(const Namespaces& ns, NsType* failed) {
     }
   }
   return 0;
+}
+
+absl::StatusOr<common::UniqueFd> OpenUserNamespaceOf(int fd) {
+  if (NsTypeOfFd(fd) == CLONE_NEWUSER) {
+    common::UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+    if (!copy) return common::ErrnoStatus(errno, "fcntl(user namespace, F_DUPFD_CLOEXEC)");
+    return copy;
+  }
+  const std::optional<pid_t> pid = PidOfPidfd(fd);
+  if (!pid.has_value() || *pid <= 0 || PidfdExited(fd)) {
+    return absl::FailedPreconditionError("the process whose user namespace is joined has exited");
+  }
+  ASSIGN_OR_RETURN(common::UniqueFd user, OpenNamespaceFile(absl::StrCat("/proc/", *pid, "/ns/user"), NsType::kUser));
+  if (PidfdExited(fd)) return absl::FailedPreconditionError("the process whose user namespace is joined has exited");
+  return user;
+}
+
+long CloneAfterJoins(Namespaces* ns, unsigned long flags, int* pidfd, size_t* failed) {
+  *failed = kNsTypes;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  common::UniqueFd ours(sv[0]), theirs(sv[1]);
+  const pid_t helper = ::fork();
+  if (helper < 0) return -1;
+  if (helper == 0) {
+    // The helper: no allocation, _exit only.
+    ::close(ours.Release());
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int report[2] = {0, static_cast<int>(kNsTypes)};  // errno, failed type
+    int fd = -1;
+    NsType type = NsType::kUser;
+    if (const int err = JoinNamespacesInChild(*ns, &type); err != 0) {
+      report[0] = err;
+      report[1] = static_cast<int>(type);
+    } else {
+      for (size_t i = 0; i < kNsTypes; ++i) {
+        if (ns->spec[i].mode == NsMode::kJoin && static_cast<NsType>(i) != NsType::kPid) ns->spec[i] = {NsMode::kHost, -1};
+      }
+      const long pid = ::syscall(SYS_clone, flags | CLONE_PARENT | CLONE_PIDFD, nullptr, &fd, nullptr, nullptr);
+      if (pid == 0) {
+        ::close(theirs.Release());
+        return 0;  // the child, on a copy of the caller's stack
+      }
+      if (pid < 0) report[0] = errno;
+    }
+    struct iovec iov = {report, sizeof report};
+    char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (fd >= 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+    }
+    ::_exit(::sendmsg(sv[1], &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof report) ? 0 : 1);
+  }
+  theirs.Reset();
+  int report[2] = {EPROTO, static_cast<int>(kNsTypes)};
+  struct iovec iov = {report, sizeof report};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(ours.get(), &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  const int recv_err = errno;
+  int ws;
+  while (::waitpid(helper, &ws, 0) < 0 && errno == EINTR) {}
+  common::UniqueFd child;
+  const struct cmsghdr* cmsg = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
+  if (cmsg != nullptr && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+      cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+    int fd = -1;
+    memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    child.Reset(fd);
+  }
+  if (n < 0) {
+    errno = recv_err;
+    return -1;
+  }
+  if (n != static_cast<ssize_t>(sizeof report) || report[0] != 0 || !child) {
+    *failed = static_cast<size_t>(report[1]);
+    errno = n == static_cast<ssize_t>(sizeof report) && report[0] != 0 ? report[0] : EPROTO;
+    return -1;
+  }
+  const std::optional<pid_t> pid = PidOfPidfd(child.get());
+  if (!pid.has_value() || *pid <= 0) {
+    errno = ESRCH;
+    return -1;
+  }
+  *pidfd = child.Release();
+  return *pid;
 }
 
 int UnshareCgroupInChild(const Namespaces& ns) {

@@ -61,8 +61,8 @@ Namespaces SandboxNamespaces(bool net_host, bool rootless);
 // a namespace of another type.
 absl::StatusOr<common::UniqueFd> OpenNamespaceFile(const std::string& path, NsType expected);
 
-// The command line's choice for a type (--net, --ipc, --pid, --uts);
-// nullptr for the types it has no option for (user, mnt, cgroup).
+// The command line's choice for a type (--net, --ipc, --pid, --uts; user:
+// RunConfig::user, a pod's); nullptr for mnt and cgroup.
 const NsChoice* ChoiceOf(const RunConfig& config, NsType type);
 
 // "net, container:pause" for messages about joining that namespace.
@@ -121,6 +121,24 @@ unsigned long CloneFlags(const Namespaces& ns);
 // Launcher, before the clone: setns into a joined pid namespace (needs
 // CAP_SYS_ADMIN over it). Returns 0 or errno.
 int JoinPidNamespaceInParent(const Namespaces& ns);
+
+// A user namespace's file, from a descriptor PlanNamespaces joins it
+// through: a user namespace file (dup'ed) or a pidfd (/proc/PID/ns/user,
+// trusted only while the process still lives). For id-mapped mounts.
+absl::StatusOr<common::UniqueFd> OpenUserNamespaceOf(int fd);
+
+// Launcher, instead of clone, when the plan joins a user namespace: the
+// namespaces clone makes are owned by the caller's user namespace, and a
+// child that joined another one afterwards would hold no privilege over
+// its own mnt, uts and pid namespaces (no mount, no /proc, no host name).
+// So a short-lived helper (forked) joins the namespaces the plan joins
+// (JoinNamespacesInChild), marks them as the host's in its copy of *ns,
+// and clones with flags | CLONE_PARENT | CLONE_PIDFD: the new namespaces
+// belong to the joined user namespace, and the child is ours, with *ns
+// telling it there is nothing left to join. Fork-like: returns 0 in the
+// child, its pid in the caller (its pidfd in *pidfd), or -1 with errno set
+// (*failed: the type whose join failed, else kNsTypes).
+long CloneAfterJoins(Namespaces* ns, unsigned long flags, int* pidfd, size_t* failed);
 
 // Child, first thing: setns into every joined type but pid, the user
 // namespace first (it owns the others). Types that name the same

@@ -83,6 +83,15 @@ struct RunConfig {
   std::optional<bool> cgroupns_host;
   bool net_host() const { return net.kind == NsChoice::Kind::kHost; }
 
+  // Pods. `user`: the user namespace, as --userns says (kNew), or joined
+  // (kContainer: a pod's holder, resolved to a pidfd by the caller); the
+  // sandbox's own mnt, uts and pid namespaces are then made inside it.
+  // `cgroup_parent`: one path component the sandbox's cgroup goes below
+  // (made when missing, in each hierarchy used, below the launcher's own
+  // cgroup; never removed by the sandbox): a pod's cgroup.
+  NsChoice user;
+  std::string cgroup_parent;
+
   // True when a bind keeps device access (:dev): the device cgroup then
   // has to say which devices may be opened through it.
   bool needs_device_cgroup() const;

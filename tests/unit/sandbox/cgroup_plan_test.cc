@@ -122,6 +122,37 @@ TEST(PlanCgroup, V1OneDirectoryPerHierarchy) {
   EXPECT_THAT(PlanCgroup("sb", Limits{}, l, "")->dirs, ElementsAre("/sys/fs/cgroup/pids/sb"));
 }
 
+TEST(PlanCgroup, ParentGroupAboveTheSandbox) {
+  // v1: below the group in each hierarchy used; the group made first.
+  CgroupRequest req(AllLimits());
+  req.parent = "minipod-pod-web-1a2b";
+  const CgroupLayout l1 = DetectCgroupLayout(kHybridMountinfo, kHybridCgroup, "");
+  absl::StatusOr<CgroupPlan> p = PlanCgroup("sb", req, l1, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_THAT(p->dirs, ElementsAre("/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/sb",
+                                   "/sys/fs/cgroup/pids/minipod-pod-web-1a2b/sb",
+                                   "/sys/fs/cgroup/cpu/minipod-pod-web-1a2b/sb"));
+  EXPECT_THAT(p->parents, ElementsAre("/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b",
+                                      "/sys/fs/cgroup/pids/minipod-pod-web-1a2b",
+                                      "/sys/fs/cgroup/cpu/minipod-pod-web-1a2b"));
+  EXPECT_EQ(p->writes.front().path, "/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/sb/memory.limit_in_bytes");
+  // v2: the group hands the controllers down before any limit is written.
+  p = PlanCgroup("sb", req, V2Layout("/sys/fs/cgroup/svc", {"cpu", "memory", "pids"}), "cpu memory pids\n");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_THAT(p->dirs, ElementsAre("/sys/fs/cgroup/svc/minipod-pod-web-1a2b/sb"));
+  EXPECT_THAT(p->parents, ElementsAre("/sys/fs/cgroup/svc/minipod-pod-web-1a2b"));
+  EXPECT_EQ(Writes(*p).front(), "/sys/fs/cgroup/svc/minipod-pod-web-1a2b/cgroup.subtree_control=+memory +pids +cpu");
+  // No group: nothing above.
+  EXPECT_THAT(PlanCgroup("sb", Limits{}, l1, "")->parents, IsEmpty());
+  // The group is one path component.
+  for (const char* bad : {"a/b", "..", "."}) {
+    req.parent = bad;
+    p = PlanCgroup("sb", req, l1, "");
+    EXPECT_FALSE(p.ok()) << bad;
+    EXPECT_THAT(p.status().message(), HasSubstr("not one path component"));
+  }
+}
+
 TEST(PlanCgroup, V1CombinedCpuHierarchyOnce) {
   const CgroupLayout l = DetectCgroupLayout(
       "30 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n", "3:cpu,cpuacct:/\n", "");

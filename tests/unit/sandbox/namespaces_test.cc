@@ -157,6 +157,27 @@ TEST(PlanNamespaces, DefaultsHostAndJoins) {
   EXPECT_EQ((*ns)[NsType::kPid].fd, -1);
 }
 
+TEST(PlanNamespaces, APodsUserNamespaceIsJoined) {
+  // A member of a pod with a user namespace: user, net and ipc through the
+  // holder's pidfd, the rest new (made inside it: CloneAfterJoins).
+  RunConfig c = Config();
+  c.user = Choice(Kind::kContainer, "pod");
+  c.net = Choice(Kind::kContainer, "pod");
+  c.ipc = Choice(Kind::kContainer, "pod");
+  NamespaceJoins joins;
+  for (NsType t : {NsType::kUser, NsType::kNet, NsType::kIpc}) joins.fds[t] = 9;
+  absl::StatusOr<Namespaces> ns = PlanNamespaces(c, joins, /*rootless=*/false);
+  ASSERT_TRUE(ns.ok()) << ns.status();
+  EXPECT_EQ((*ns)[NsType::kUser].mode, NsMode::kJoin);
+  EXPECT_EQ((*ns)[NsType::kUser].fd, 9);
+  EXPECT_EQ(CloneFlags(*ns), static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS));
+  EXPECT_EQ(DescribeJoin(c, NsType::kUser), "user, container:pod");
+  // Without root it cannot be joined.
+  ns = PlanNamespaces(c, joins, /*rootless=*/true);
+  ASSERT_FALSE(ns.ok());
+  EXPECT_EQ(ns.status().code(), absl::StatusCode::kPermissionDenied);
+}
+
 TEST(PlanNamespaces, RefusesWhatCannotWork) {
   RunConfig c = Config();
   NamespaceJoins joins;
