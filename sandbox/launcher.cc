@@ -196,6 +196,15 @@ absl::Status Sandbox::Create() {
     absl::StatusOr<common::UniqueFd> user = OpenUserNamespaceOf(ns_[NsType::kUser].fd);
     if (!user.ok()) return common::Annotate(user.status(), DescribeJoin(config_, NsType::kUser));
     userns_.idmap_ns = *std::move(user);
+    // The pod's id block stays taken while its members run, even after its
+    // holder is gone: each member becomes a holder of it too.
+    const std::optional<pid_t> holder = PidOfPidfd(ns_[NsType::kUser].fd);
+    const std::optional<IdBlock> block = holder.has_value() ? BlockOfProcess(*holder) : std::nullopt;
+    const std::optional<std::string> dir = RuntimeDir();
+    const std::optional<uint64_t> started = ProcessStartTime(::getpid());
+    if (!rootless_ && block.has_value() && dir.has_value() && started.has_value()) {
+      ASSIGN_OR_RETURN(userns_.lease, BlockLease::Join(*dir, *block, {::getpid(), *started}));
+    }
   }
   ASSIGN_OR_RETURN(inputs_, OpenMountInputs(config_, rootfs_, rootless_));
   if (userns_.idmap_ns) {
@@ -379,6 +388,12 @@ absl::Status Sandbox::Create() {
       if (started.has_value()) {
         if (absl::Status s = userns_.lease.AddHolder({pid_, *started}); !s.ok()) return Abandon(s);
       }
+    }
+  }
+  if (!userns_.new_userns && userns_.lease.held()) {
+    const std::optional<uint64_t> started = ProcessStartTime(pid_);
+    if (started.has_value()) {
+      if (absl::Status s = userns_.lease.AddHolder({pid_, *started}); !s.ok()) return Abandon(s);
     }
   }
   if (cgroup_.has_value()) {

@@ -276,6 +276,7 @@ BlockLease& BlockLease::operator=(BlockLease&& o) noexcept {
     dir_ = std::move(o.dir_);
     block_ = o.block_;
     owner_ = o.owner_;
+    added_ = std::move(o.added_);
     held_ = o.held_;
     o.held_ = false;
   }
@@ -305,6 +306,28 @@ absl::StatusOr<BlockLease> BlockLease::Allocate(const std::string& dir, const st
   return lease;
 }
 
+absl::StatusOr<BlockLease> BlockLease::Join(const std::string& dir, const IdBlock& block, const ProcessId& owner) {
+  ASSIGN_OR_RETURN(RecordLock lock, RecordLock::Take(dir));
+  ASSIGN_OR_RETURN(std::vector<BlockRecord> records, ReadRecords(dir));
+  records = LiveRecords(std::move(records));
+  bool found = false;
+  for (BlockRecord& r : records) {
+    if (r.block == block) {
+      r.holders.push_back(owner);
+      found = true;
+      break;
+    }
+  }
+  if (!found) records.push_back({block, {owner}});
+  RETURN_IF_ERROR(WriteRecords(dir, records));
+  BlockLease lease;
+  lease.dir_ = dir;
+  lease.block_ = block;
+  lease.owner_ = owner;
+  lease.held_ = true;
+  return lease;
+}
+
 absl::Status BlockLease::AddHolder(const ProcessId& holder) {
   if (!held_) return absl::FailedPreconditionError("no id block held");
   ASSIGN_OR_RETURN(RecordLock lock, RecordLock::Take(dir_));
@@ -317,6 +340,7 @@ absl::Status BlockLease::AddHolder(const ProcessId& holder) {
     }
   }
   if (!found) records.push_back({block_, {owner_, holder}});
+  added_.push_back(holder);
   return WriteRecords(dir_, LiveRecords(std::move(records)));
 }
 
@@ -327,10 +351,39 @@ absl::Status BlockLease::Release() {
   ASSIGN_OR_RETURN(std::vector<BlockRecord> records, ReadRecords(dir_));
   std::vector<BlockRecord> kept;
   for (BlockRecord& r : records) {
-    const bool ours = r.block == block_ && std::find(r.holders.begin(), r.holders.end(), owner_) != r.holders.end();
-    if (!ours) kept.push_back(std::move(r));
+    if (r.block == block_ && std::find(r.holders.begin(), r.holders.end(), owner_) != r.holders.end()) {
+      // Our holders out; the others (a pod's other members) keep it.
+      std::vector<ProcessId> rest;
+      for (const ProcessId& h : r.holders) {
+        if (!(h == owner_) && std::find(added_.begin(), added_.end(), h) == added_.end()) rest.push_back(h);
+      }
+      if (rest.empty()) continue;
+      r.holders = std::move(rest);
+    }
+    kept.push_back(std::move(r));
   }
+  added_.clear();
   return WriteRecords(dir_, LiveRecords(std::move(kept)));
+}
+
+std::optional<uint32_t> BlockStartOfMap(absl::string_view map) {
+  std::vector<absl::string_view> f = absl::StrSplit(map, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+  uint32_t inside = 0, start = 0, count = 0;
+  if (f.size() != 3 || !absl::SimpleAtoi(f[0], &inside) || !absl::SimpleAtoi(f[1], &start) ||
+      !absl::SimpleAtoi(f[2], &count) || inside != 0 || count != kBlockSize) {
+    return std::nullopt;
+  }
+  return start;
+}
+
+std::optional<IdBlock> BlockOfProcess(pid_t pid) {
+  absl::StatusOr<std::string> uid_map = common::ReadFileToString(absl::StrCat("/proc/", pid, "/uid_map"), 4096);
+  absl::StatusOr<std::string> gid_map = common::ReadFileToString(absl::StrCat("/proc/", pid, "/gid_map"), 4096);
+  if (!uid_map.ok() || !gid_map.ok()) return std::nullopt;
+  const std::optional<uint32_t> uid = BlockStartOfMap(*uid_map);
+  const std::optional<uint32_t> gid = BlockStartOfMap(*gid_map);
+  if (!uid.has_value() || !gid.has_value()) return std::nullopt;
+  return IdBlock{*uid, *gid};
 }
 
 std::optional<std::string> RuntimeDir() {

@@ -131,9 +131,14 @@ class BlockLease {
   // owner. dir is created (0700) when missing.
   static absl::StatusOr<BlockLease> Allocate(const std::string& dir, const std::vector<IdBlock>& candidates,
                                              const ProcessId& owner);
+  // Becomes a holder of block too (a pod's member, which joins the user
+  // namespace its holder allocated): the block then stays taken while any
+  // of them runs. A block no live process holds is recorded anew.
+  static absl::StatusOr<BlockLease> Join(const std::string& dir, const IdBlock& block, const ProcessId& owner);
   // Records another holder (the container's first process).
   absl::Status AddHolder(const ProcessId& holder);
-  // Removes the line; idempotent.
+  // Removes this lease's holders (the owner and those it added) from the
+  // line, and the line once it has none; idempotent.
   absl::Status Release();
 
   bool held() const { return held_; }
@@ -143,6 +148,7 @@ class BlockLease {
   std::string dir_;
   IdBlock block_;
   ProcessId owner_;
+  std::vector<ProcessId> added_;
   bool held_ = false;
 };
 
@@ -184,5 +190,11 @@ struct UsernsSetup {
 // mapped ids.
 absl::StatusOr<UsernsSetup> PrepareUserns(UsernsMode mode, bool rootless, uid_t caller_uid, gid_t caller_gid,
                                           uid_t run_uid, gid_t run_gid);
+
+// The block a process's user namespace maps 0 onto (from its uid_map and
+// gid_map: "0 START 65536"); nullopt for any other map.
+std::optional<IdBlock> BlockOfProcess(pid_t pid);
+// The block text of a uid_map or gid_map, as above.
+std::optional<uint32_t> BlockStartOfMap(absl::string_view map);
 
 }  // namespace sandbox

@@ -34,6 +34,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "sandbox/userns.h"
 #include "tests/integration/harness.h"
 #include "tests/testing/probes.h"
@@ -343,4 +345,41 @@ TEST_F(PodnsTest, MembersCgroupsAreBelowThePodsAndGoWithALostPod) {
 }
 
 }  // namespace
+TEST_F(PodnsTest, APodsBlockStaysTakenWhileAMemberOfALostPodRuns) {
+  ShResult r = Mp("pod create --userns auto pk");
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = RunMember("pk", "ka");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const pid_t member = InitOf("containers", "ka");
+  ASSERT_GT(member, 0);
+  const long block_uid = HostUid(member);
+  ASSERT_GT(block_uid, 0);
+  // The holder's monitor killed: the holder dies, the member runs on in
+  // the pod's user namespace, so its ids must not go to another container.
+  const json holder = State("pods", "pk");
+  const pid_t monitor = holder["monitor"].value("pid", 0);
+  const pid_t holder_init = holder["init"].value("pid", 0);
+  ASSERT_GT(monitor, 0);
+  ASSERT_EQ(::kill(monitor, SIGKILL), 0);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        ::waitpid(-1, nullptr, WNOHANG);
+        const std::string stat = ReadAll("/proc/" + std::to_string(holder_init) + "/stat");
+        const size_t paren = stat.rfind(')');
+        return stat.empty() || (paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'Z');
+      },
+      Ms(10000)));
+  const std::string record = ReadAll("/run/minipod/userns");
+  bool held = false;
+  for (absl::string_view line : absl::StrSplit(record, '\n')) {
+    if (absl::StartsWith(line, std::to_string(block_uid) + " ") &&
+        absl::StrContains(line, " " + std::to_string(member) + ":")) {
+      held = true;
+    }
+  }
+  EXPECT_TRUE(held) << "the block of the member (uid " << block_uid << ") is not recorded as held by it:\n" << record;
+  r = Mp("pod rm -f pk");
+  ASSERT_EQ(r.status, 0) << r.out;
+}
+
 }  // namespace itest

@@ -219,6 +219,46 @@ TEST_F(BlockLeaseTest, ABlockWhoseHoldersAreDeadIsFree) {
   (void)a->Release();  // its line is long gone: harmless
 }
 
+TEST_F(BlockLeaseTest, APodsMemberKeepsTheBlockAfterItsHolderIsGone) {
+  // A live process other than us, standing for a member's launcher.
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    close(p[1]);
+    char c;
+    (void)!read(p[0], &c, 1);
+    _exit(0);
+  }
+  close(p[0]);
+  const ProcessId member{child, ProcessStartTime(child).value_or(0)};
+  absl::StatusOr<BlockLease> holder = BlockLease::Allocate(dir_, candidates_, self_);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  absl::StatusOr<BlockLease> joined = BlockLease::Join(dir_, holder->block(), member);
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  ASSERT_TRUE(holder->Release().ok());
+  absl::StatusOr<BlockLease> other = BlockLease::Allocate(dir_, candidates_, self_);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->block(), candidates_[1]) << "the member still runs in the pod's block";
+  ASSERT_TRUE(joined->Release().ok());
+  ASSERT_TRUE(other->Release().ok());
+  absl::StatusOr<BlockLease> again = BlockLease::Allocate(dir_, candidates_, self_);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->block(), candidates_[0]) << "every holder gone: free";
+  close(p[1]);
+  int ws;
+  waitpid(child, &ws, 0);
+}
+
+TEST(BlockOfMapTest, OnlyAWholeBlockFromZero) {
+  EXPECT_EQ(BlockStartOfMap("         0 1879048192      65536\n"), 1879048192u);
+  EXPECT_EQ(BlockStartOfMap("0 100000 65536"), 100000u);
+  EXPECT_FALSE(BlockStartOfMap("0 0 4294967295\n").has_value()) << "the host's own map";
+  EXPECT_FALSE(BlockStartOfMap("0 1000 1\n").has_value());
+  EXPECT_FALSE(BlockStartOfMap("0 1000 65536\n1000 1000 1\n").has_value()) << "keep-id";
+  EXPECT_FALSE(BlockStartOfMap("").has_value());
+}
+
 TEST(CandidateBlocksTest, EntryDefaultAndHalfEntry) {
   char tmpl[] = "/tmp/userns-subid-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
