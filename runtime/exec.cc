@@ -94,32 +94,6 @@ std::vector<std::string> MergeEnv(const std::vector<std::string>& base, const st
   return out;
 }
 
-// -t: the pty master the process sent before its exec (queued by the time
-// the exec is known to have worked).
-absl::StatusOr<common::UniqueFd> ReceiveMaster(int sock) {
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return common::ErrnoStatus(errno, "recvmsg(the pty master from the process)");
-  const struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (n != 1 || cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
-      cmsg->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC) != 0) {
-    return absl::InternalError("-t: the process sent no pty master");
-  }
-  int fd = -1;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return common::UniqueFd(fd);
-}
-
 }  // namespace
 
 absl::Status WriteSeccompFile(int dir_fd, const sandbox::SeccompProgram& program) {
@@ -345,8 +319,8 @@ absl::StatusOr<int> ExecInContainer(const StateStore& store, const std::string& 
   }
   error_read.Reset();
   if (terminal.has_value()) {
-    absl::StatusOr<common::UniqueFd> master = ReceiveMaster(term_read.get());
-    if (!master.ok()) return abandon(master.status());
+    absl::StatusOr<common::UniqueFd> master = sandbox::ReceivePtyMaster(term_read.get());
+    if (!master.ok()) return abandon(common::Annotate(master.status(), "-t"));
     if (absl::Status s = terminal->Begin(*std::move(master)); !s.ok()) return abandon(common::Annotate(s, "-t"));
   }
 

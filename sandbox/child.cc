@@ -26,6 +26,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/absl/status_util.h"
 #include "sandbox/launcher.h"
 
 namespace sandbox {
@@ -282,6 +283,30 @@ std::vector<std::string> SearchPath(const std::string& cmd, const std::vector<st
     paths.push_back(absl::StrCat(dir, "/", cmd));
   }
   return paths;
+}
+
+absl::StatusOr<common::UniqueFd> ReceivePtyMaster(int sock) {
+  char byte = 0;
+  struct iovec iov = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return common::ErrnoStatus(errno, "recvmsg(the pty master from the child)");
+  const struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+      cmsg->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC) != 0) {
+    return absl::InternalError("the child sent no pty master");
+  }
+  int fd = -1;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return common::UniqueFd(fd);
 }
 
 CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& in) {

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/unique_fd.h"
 #include "sandbox/caps.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/ns_mount.h"
@@ -139,6 +141,10 @@ struct CommandPlan {
   std::vector<const char*> command_paths;
 };
 CommandPlan BuildChildPlan(const RunConfig& config, const PlanInputs& inputs);
+
+// Parent: the pty master a child sent (OpenTerminalInChild) before its
+// exec, queued on sock by the time the exec is known to have worked.
+absl::StatusOr<common::UniqueFd> ReceivePtyMaster(int sock);
 
 // Where execve looks for cmd, as execvp would: cmd itself when it holds a
 // '/', else each directory of PATH= in env (the last one given), in order.

@@ -459,28 +459,10 @@ absl::StatusOr<std::optional<int>> Sandbox::Start() {
 
 // The pty master the child sent before its exec (so it is queued by now).
 absl::Status Sandbox::ReceiveTerminal() {
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(terminal_read_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return common::ErrnoStatus(errno, "recvmsg(the pty master from the child)");
-  const struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (n != 1 || cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
-      cmsg->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC) != 0) {
-    return absl::InternalError("the child sent no pty master");
-  }
-  int fd = -1;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  absl::StatusOr<common::UniqueFd> master = ReceivePtyMaster(terminal_read_.get());
   terminal_read_.Reset();
-  return common::Annotate(options_.tty->Begin(common::UniqueFd(fd)), "-t");
+  if (!master.ok()) return common::Annotate(master.status(), "-t");
+  return common::Annotate(options_.tty->Begin(*std::move(master)), "-t");
 }
 
 void Sandbox::Report(const nlohmann::ordered_json& event) {

@@ -15,26 +15,17 @@
 #include "runtime/cri_log.h"
 #include "runtime/log_reader.h"
 #include "tests/testing/cri_log_oracle.h"
+#include "tests/testing/memfd.h"
 
 namespace {
 
 int MemFd() {
-  const int fd = ::memfd_create("cri-log-fuzz", MFD_CLOEXEC);
+  const int fd = testing_util::NewMemFd("cri-log-fuzz");
   if (fd < 0) __builtin_trap();
   return fd;
 }
 
-std::string Contents(int fd) {
-  std::string out;
-  char buf[65536];
-  off_t off = 0;
-  for (;;) {
-    const ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n <= 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
-  }
-}
+using testing_util::Contents;
 
 void WriteAll(int fd, const std::string& s) {
   size_t done = 0;

@@ -44,24 +44,6 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t Cap(int cap) { return uint64_t{1} << cap; }
 
-// The monitors are our children once `run -d` has returned (we are a
-// subreaper): reaped here as they end.
-void ReapZombieChildren() {
-  for (pid_t p : ChildrenOf(getpid())) {
-    if (ProcState(p) == 'Z') (void)waitpid(p, nullptr, WNOHANG);
-  }
-}
-
-bool WaitFor(const std::function<bool()>& pred, Ms timeout = Ms(10'000)) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    ReapZombieChildren();
-    if (pred()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(Ms(50));
-  }
-}
-
 // The test's terminal, with `minipod ARGS` started on it as the session
 // leader it controls (stdin, stdout and stderr on its slave).
 class Term {

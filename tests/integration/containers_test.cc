@@ -51,7 +51,6 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t Cap(int cap) { return uint64_t{1} << cap; }
 
-
 // A process as the state records it: pid and start time (field 22 of
 // /proc/PID/stat), so a reused pid is not taken for the process.
 struct Ref {
@@ -89,27 +88,6 @@ std::optional<Ref> RefOf(pid_t pid) {
 bool Alive(const Ref& ref) {
   const auto s = Stat(ref.pid);
   return s.has_value() && s->first != 'Z' && s->first != 'X' && s->second == ref.start;
-}
-
-// Reaps the zombies among our children: monitors that ended, containers
-// whose monitor was killed, the cgroup janitor. Only zombies, so nothing a
-// Proc or popen still waits for is taken from it.
-void ReapZombieChildren() {
-  for (pid_t p : ChildrenOf(getpid())) {
-    if (ProcState(p) == 'Z') (void)waitpid(p, nullptr, WNOHANG);
-  }
-}
-
-// Polls pred (reaping our zombies in between) until it holds or timeout
-// passes; returns its last value.
-bool WaitFor(const std::function<bool()>& pred, Ms timeout = Ms(10'000)) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    ReapZombieChildren();
-    if (pred()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(Ms(20));
-  }
 }
 
 // Every cgroup directory called `name` in every hierarchy below

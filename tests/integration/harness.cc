@@ -122,6 +122,26 @@ void ReapStrayZombies() {
   }
 }
 
+}  // namespace
+
+void ReapExitedChildren() {
+  for (pid_t p : ChildrenOf(getpid())) {
+    if (LivePids().count(p) == 0 && ProcState(p) == 'Z') (void)waitpid(p, nullptr, WNOHANG);
+  }
+}
+
+bool WaitFor(const std::function<bool()>& pred, Ms timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    ReapExitedChildren();
+    if (pred()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(Ms(20));
+  }
+}
+
+namespace {
+
 // waitpid(pid) for at most `timeout`; false if it did not exit by then.
 bool WaitPidBounded(pid_t pid, int* status, Ms timeout) {
   const auto deadline = Clock::now() + timeout;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -160,6 +161,13 @@ int ProcessesInPidNsOf(pid_t pid);
 std::vector<pid_t> ChildrenOf(pid_t pid);
 // State letter from /proc/PID/stat ('?' if gone).
 char ProcState(pid_t pid);
+
+// Reaps the test's exited children that no Proc waits for: `run -d`'s
+// monitors (we are a child subreaper), a killed monitor's container.
+void ReapExitedChildren();
+// Polls pred every 20 ms, reaping exited children in between, until it
+// holds or timeout passes; returns its last value.
+bool WaitFor(const std::function<bool()>& pred, Ms timeout = Ms(10'000));
 
 // How many zombies the harness reaped that were not an init it waits for:
 // orphans that escaped an init that should have been their subreaper.

@@ -62,24 +62,6 @@ uint64_t InodeOf(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
 }
 
-// Polls cond every 20 ms until it holds or timeout passes.
-bool WaitFor(const std::function<bool()>& cond, Ms timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (cond()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(Ms(20));
-  }
-}
-
-// Monitors (and a killed monitor's container) end up our children, as we
-// are a child subreaper: reap the ones that have exited.
-void ReapZombieChildren() {
-  for (pid_t p : ChildrenOf(::getpid())) {
-    if (ProcState(p) == 'Z') ::waitpid(p, nullptr, WNOHANG);
-  }
-}
-
 // A recorded process: pid and start time (field 22 of /proc/PID/stat).
 struct ProcRef {
   pid_t pid = 0;
@@ -325,13 +307,13 @@ class PodTest : public ::testing::Test {
     for (const ProcRef& p : procs) {
       EXPECT_TRUE(WaitFor(
           [&] {
-            ReapZombieChildren();
+            ReapExitedChildren();
             return Gone(p);
           },
           Ms(10'000)))
           << p.who << " (pid " << p.pid << ") still runs";
     }
-    ReapZombieChildren();
+    ReapExitedChildren();
     for (const std::string& c : cgroups) EXPECT_NE(::access(c.c_str(), F_OK), 0) << "cgroup left: " << c;
     for (const char* kind_dir : {"pods", "containers"}) {
       const ShResult ls = Sh("ls -A " + state_->Join(kind_dir) + " 2>/dev/null");
@@ -706,7 +688,7 @@ TEST_F(PodTest, MemberOutlivesAKilledHolder) {
   ASSERT_EQ(::kill(monitor.pid, SIGKILL), 0);
   EXPECT_TRUE(WaitFor(
       [&] {
-        ReapZombieChildren();
+        ReapExitedChildren();
         return Gone(monitor) && Gone(init);
       },
       Ms(10'000)))
@@ -815,7 +797,7 @@ TEST_F(PodTest, InspectNamespacesOfAMemberOfALostPod) {
   ASSERT_EQ(::kill(monitor.pid, SIGKILL), 0);
   ASSERT_TRUE(WaitFor(
       [&] {
-        ReapZombieChildren();
+        ReapExitedChildren();
         return Gone(monitor);
       },
       Ms(10'000)));

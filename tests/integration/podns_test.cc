@@ -38,6 +38,7 @@
 #include "absl/strings/str_split.h"
 #include "sandbox/userns.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/userns_probe.h"
 #include "tests/testing/probes.h"
 
 namespace itest {
@@ -49,23 +50,6 @@ using json = nlohmann::json;
 constexpr uint64_t Cap(int cap) { return uint64_t{1} << cap; }
 
 json ParseJson(const std::string& text) { return json::parse(text, nullptr, /*allow_exceptions=*/false); }
-
-// User namespaces and id-mapped mounts of a directory of /tmp (where the
-// test's trees live), asked of the kernel the way minipod asks.
-testing_util::Probe UsernsAndIdmapUsable() {
-  absl::StatusOr<common::UniqueFd> ns = sandbox::MakeUserNamespace(sandbox::AutoMaps({3000000000u, 3000000000u}));
-  if (!ns.ok()) return {false, "no user namespace: " + ns.status().ToString()};
-  const long tree = syscall(SYS_open_tree, AT_FDCWD, "/tmp", 1 /*OPEN_TREE_CLONE*/ | O_CLOEXEC);
-  if (tree < 0) return {false, std::string("open_tree(/tmp): ") + strerror(errno) + " (id-mapped mounts: Linux 5.12)"};
-  struct {
-    uint64_t set, clr, propagation, userns_fd;
-  } attr{0x100000 /*MOUNT_ATTR_IDMAP*/, 0, 0, static_cast<uint64_t>(ns->get())};
-  const long r = syscall(SYS_mount_setattr, static_cast<int>(tree), "", AT_EMPTY_PATH, &attr, sizeof attr);
-  const int err = errno;
-  close(static_cast<int>(tree));
-  if (r != 0) return {false, std::string("mount_setattr(/tmp, MOUNT_ATTR_IDMAP): ") + strerror(err)};
-  return {true, "user namespaces and id-mapped mounts of /tmp work"};
-}
 
 // The inode of /proc/PID/ns/TYPE (0 when it cannot be read).
 uint64_t NsInode(pid_t pid, const std::string& type) {
@@ -95,15 +79,6 @@ long HostUid(pid_t pid) {
     if (line.rfind("Uid:", 0) == 0) return strtol(line.c_str() + 4, nullptr, 10);
   }
   return -1;
-}
-
-bool WaitFor(const std::function<bool()>& cond, Ms timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (cond()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(Ms(20));
-  }
 }
 
 class PodnsTest : public ::testing::Test {

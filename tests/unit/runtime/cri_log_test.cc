@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/memfd.h"
 
 namespace runtime {
 namespace {
@@ -33,22 +34,12 @@ CriLogWriter::Clock FixedClock(int64_t seconds = kT0, long nanos = 123456789) {
 }
 
 common::UniqueFd MemFd() {
-  common::UniqueFd fd(::memfd_create("cri-log-test", MFD_CLOEXEC));
+  common::UniqueFd fd(testing_util::NewMemFd("cri-log-test"));
   EXPECT_TRUE(fd.valid()) << strerror(errno);
   return fd;
 }
 
-std::string Contents(int fd) {
-  std::string out;
-  char buf[65536];
-  off_t off = 0;
-  for (;;) {
-    const ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n <= 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
-  }
-}
+using testing_util::Contents;
 
 // The writer and a duplicate of its descriptor to read the file through.
 struct LogFile {

@@ -18,27 +18,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/log_reader.h"
+#include "tests/testing/memfd.h"
 
 namespace runtime {
 namespace {
 
 common::UniqueFd MemFd() {
-  common::UniqueFd fd(::memfd_create("log-pump-test", MFD_CLOEXEC));
+  common::UniqueFd fd(testing_util::NewMemFd("log-pump-test"));
   EXPECT_TRUE(fd.valid()) << strerror(errno);
   return fd;
 }
 
-std::string Contents(int fd) {
-  std::string out;
-  char buf[65536];
-  off_t off = 0;
-  for (;;) {
-    const ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n <= 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
-  }
-}
+using testing_util::Contents;
 
 struct Shown {
   std::string out, err;

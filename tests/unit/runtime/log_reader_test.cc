@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "runtime/cri_log.h"
 #include "tests/testing/cri_log_oracle.h"
+#include "tests/testing/memfd.h"
 
 namespace runtime {
 namespace {
@@ -37,22 +38,12 @@ constexpr absl::string_view kWarning =
     "warning: the log holds lines that are not CRI records; they are shown as they are\n";
 
 common::UniqueFd MemFd() {
-  common::UniqueFd fd(::memfd_create("log-reader-test", MFD_CLOEXEC));
+  common::UniqueFd fd(testing_util::NewMemFd("log-reader-test"));
   EXPECT_TRUE(fd.valid()) << strerror(errno);
   return fd;
 }
 
-std::string Contents(int fd) {
-  std::string out;
-  char buf[65536];
-  off_t off = 0;
-  for (;;) {
-    const ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n <= 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
-  }
-}
+using testing_util::Contents;
 
 void WriteAll(int fd, absl::string_view data) {
   while (!data.empty()) {
