@@ -187,7 +187,16 @@ absl::Status Sandbox::Create() {
   // mounts are id-mapped through that namespace, and the child becomes
   // its root after the joins.
   const bool joins_userns = ns_[NsType::kUser].mode == NsMode::kJoin;
-  if (joins_userns) {
+  if (joins_userns && rootless_) {
+    // Without root, the user namespace that owns what is joined (a pod's,
+    // another container's): its maps are already written, and nothing can
+    // be id-mapped without root.
+    if (config_.userns != UsernsMode::kHost) {
+      return absl::InvalidArgumentError(
+          "--userns: without root a sandbox that joins namespaces joins their user namespace too; leave --userns out");
+    }
+    userns_ = UsernsSetup();
+  } else if (joins_userns) {
     if (config_.userns != UsernsMode::kHost) {
       return absl::InvalidArgumentError(
           absl::StrCat("--userns: the sandbox joins a user namespace (", DescribeJoin(config_, NsType::kUser),
@@ -207,6 +216,8 @@ absl::Status Sandbox::Create() {
     }
   }
   ASSIGN_OR_RETURN(inputs_, OpenMountInputs(config_, rootfs_, rootless_));
+  inputs_.net_userns_joined = joins_userns && ns_[NsType::kNet].mode == NsMode::kJoin;
+  inputs_.ipc_userns_joined = joins_userns && ns_[NsType::kIpc].mode == NsMode::kJoin;
   if (userns_.idmap_ns) {
     RETURN_IF_ERROR(IdmapMountInputs(config_, userns_.idmap_ns.get(), inputs_));
     for (const std::string& path : inputs_.not_idmapped) {
@@ -255,7 +266,8 @@ absl::Status Sandbox::Create() {
   }
   if (joins_userns) {
     plan_.become_ns_root = true;
-    exec.clear_groups = true;
+    // Without root, setgroups is denied in the user namespaces we made.
+    exec.clear_groups = !rootless_;
   }
   if (userns_.uid.has_value()) exec.uid = *userns_.uid;
   if (userns_.gid.has_value()) exec.gid = *userns_.gid;
@@ -341,12 +353,13 @@ absl::Status Sandbox::Create() {
   // Joining a pid namespace changes where our own later children go (a
   // monitor forks helpers): our own is taken back right after the clone
   // (setns may always return to the caller's active pid namespace).
+  // With a joined user namespace, CloneAfterJoins's helper joins it.
   common::UniqueFd own_pidns;
-  if (plan_.ns[NsType::kPid].mode == NsMode::kJoin) {
+  if (plan_.ns[NsType::kPid].mode == NsMode::kJoin && !joins_userns) {
     own_pidns = common::UniqueFd(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
     if (!own_pidns) return common::ErrnoStatus(errno, "open(/proc/self/ns/pid)");
   }
-  if (const int err = JoinPidNamespaceInParent(plan_.ns); err != 0) {
+  if (const int err = own_pidns ? JoinPidNamespaceInParent(plan_.ns) : 0; err != 0) {
     return common::ErrnoStatus(err, absl::StrCat("setns(", DescribeJoin(config_, NsType::kPid), ")"));
   }
   // fork-like: no new stack, the child continues here on a copy of ours.

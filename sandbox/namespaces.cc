@@ -111,6 +111,24 @@ std::optional<std::pair<dev_t, ino_t>> NsIdOfPath(const std::string& path) {
   return std::make_pair(st.st_dev, st.st_ino);
 }
 
+// A user namespace's name and maker, from its nsfs descriptor.
+std::optional<UserNsId> UserNsIdOf(int userns_fd) {
+  struct stat st;
+  if (::fstat(userns_fd, &st) != 0) return std::nullopt;
+  uid_t uid = 0;
+  if (::ioctl(userns_fd, NS_GET_OWNER_UID, &uid) != 0) return std::nullopt;
+  return UserNsId{st.st_dev, st.st_ino, uid};
+}
+
+// The user namespace that owns the namespace of ns_fd (its own user
+// namespace for a user namespace file): a new descriptor, or -1 when the
+// kernel will not tell (EPERM: the owner is outside our user namespace).
+int OwnerUserNsFd(int ns_fd, bool is_user) {
+  if (is_user) return ::fcntl(ns_fd, F_DUPFD_CLOEXEC, 3);
+  return ::ioctl(ns_fd, NS_GET_USERNS);  // close-on-exec, as every nsfs open
+}
+
+
 }  // namespace
 
 std::optional<pid_t> PidOfPidfd(int fd) {
@@ -161,11 +179,26 @@ const NsChoice* ChoiceOf(const RunConfig& config, NsType type) {
 std::string DescribeJoin(const RunConfig& config, NsType type) {
   const NsChoice* choice = ChoiceOf(config, type);
   if (choice == nullptr) return NsName(type);
+  // Without root, a user namespace joined though not asked for: the owner
+  // of the namespaces that are.
+  if (type == NsType::kUser && choice->is_new()) return "user, the owner of the namespaces joined";
   return absl::StrCat(NsName(type), ", ", choice->ToString());
 }
 
 absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const JoinedNamespaces& given) {
   NamespaceJoins joins;
+  joins.caller_uid = ::geteuid();
+  if (common::UniqueFd self(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC)); self) {
+    joins.self_userns = UserNsIdOf(self.get());
+  }
+  // Records the owner of a joined namespace, from a descriptor of it.
+  auto note_owner = [&joins](NsType type, int ns_fd) {
+    common::UniqueFd owner(OwnerUserNsFd(ns_fd, type == NsType::kUser));
+    if (!owner) return;
+    joins.owner[static_cast<size_t>(type)] = UserNsIdOf(owner.get());
+    joins.owner_fd[static_cast<size_t>(type)] = owner.get();
+    joins.owned.push_back(std::move(owner));
+  };
   for (size_t i = 0; i < kNsTypes; ++i) {
     const NsType type = static_cast<NsType>(i);
     const NsChoice* choice = ChoiceOf(config, type);
@@ -190,6 +223,7 @@ absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const
       }
       struct stat st;
       if (::fstat(fd, &st) == 0) id = std::make_pair(st.st_dev, st.st_ino);
+      note_owner(type, fd);
     } else {
       // A pidfd: its process alive, its namespace read from /proc/PID/ns
       // and trusted only if the process is still alive after the read (a
@@ -201,14 +235,67 @@ absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const
       if (*pid <= 0 || PidfdExited(fd)) {
         return absl::FailedPreconditionError(absl::StrCat(option, ": its process has exited"));
       }
-      id = NsIdOfPath(absl::StrCat("/proc/", *pid, "/ns/", NsName(type)));
+      const std::string path = absl::StrCat("/proc/", *pid, "/ns/", NsName(type));
+      id = NsIdOfPath(path);
+      common::UniqueFd ns_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       if (PidfdExited(fd)) return absl::FailedPreconditionError(absl::StrCat(option, ": its process has exited"));
+      if (ns_file) note_owner(type, ns_file.get());
     }
     joins.fds[type] = fd;
     joins.ours[i] = id.has_value() && id == NsIdOfPath(absl::StrCat("/proc/self/ns/", NsName(type)));
   }
   return joins;
 }
+
+namespace {
+
+// Without root: the user namespace to join so that the joined namespaces
+// can be (see PlanNamespaces), or none when nothing is joined.
+absl::Status PlanRootlessUserns(const RunConfig& config, const NamespaceJoins& joins, Namespaces& ns) {
+  // The user namespace joined explicitly (a pod's) decides; else the owner
+  // of the first namespace joined.
+  std::optional<size_t> first;
+  for (size_t i = 0; i < kNsTypes; ++i) {
+    if (ns.spec[i].mode != NsMode::kJoin) continue;
+    if (static_cast<NsType>(i) == NsType::kUser || !first.has_value()) first = i;
+    if (static_cast<NsType>(i) == NsType::kUser) break;
+  }
+  if (!first.has_value()) return absl::OkStatus();
+  const NsType lead = static_cast<NsType>(*first);
+  const std::string lead_option = absl::StrCat("--", NsName(lead), " ", ChoiceOf(config, lead)->ToString());
+  const std::optional<UserNsId>& target = joins.owner[*first];
+  constexpr char kOnlyYours[] =
+      "; without root only namespaces of your own containers (in user namespaces you made) can be joined, or run "
+      "as root";
+  if (!target.has_value() || joins.owner_fd[*first] < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(lead_option, ": the user namespace that owns it is outside ours", kOnlyYours));
+  }
+  const char* what = lead == NsType::kUser ? "is" : "belongs to";
+  if (target->owner_uid != joins.caller_uid) {
+    return absl::PermissionDeniedError(absl::StrCat(lead_option, ": ", what, " a user namespace made by uid ",
+                                                    target->owner_uid, ", not by you (uid ", joins.caller_uid, ")",
+                                                    kOnlyYours));
+  }
+  if (joins.self_userns.has_value() && *target == *joins.self_userns) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        lead_option, ": ", what, " our own user namespace, where we hold no privilege", kOnlyYours));
+  }
+  for (size_t i = 0; i < kNsTypes; ++i) {
+    const NsType type = static_cast<NsType>(i);
+    if (ns.spec[i].mode != NsMode::kJoin || type == NsType::kUser) continue;
+    if (!(joins.owner[i].has_value() && *joins.owner[i] == *target)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "--", NsName(type), " ", ChoiceOf(config, type)->ToString(), ": belongs to another user namespace than ",
+          lead_option, lead == NsType::kUser ? "" : " does",
+          "; without root the sandbox joins one user namespace, which must own every namespace joined"));
+    }
+  }
+  if (ns[NsType::kUser].mode != NsMode::kJoin) ns[NsType::kUser] = NamespaceSpec{NsMode::kJoin, joins.owner_fd[*first]};
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<Namespaces> PlanNamespaces(const RunConfig& config, const NamespaceJoins& joins, bool rootless) {
   Namespaces ns = SandboxNamespaces(/*net_host=*/false, rootless);
@@ -232,18 +319,13 @@ absl::StatusOr<Namespaces> PlanNamespaces(const RunConfig& config, const Namespa
         spec = joins.ours[i] ? NamespaceSpec{NsMode::kHost, -1} : NamespaceSpec{NsMode::kJoin, joins.fds[type]};
         break;
     }
-    if (!rootless) continue;
-    if (spec.mode == NsMode::kJoin) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          option, ": without root the sandbox is in a user namespace of its own, which has no privilege over a ",
-          NsName(type), " namespace made elsewhere (joining its owner's user namespace is not supported); run as root"));
-    }
-    if (type == NsType::kPid && spec.mode == NsMode::kHost) {
+    if (rootless && type == NsType::kPid && spec.mode == NsMode::kHost) {
       return absl::PermissionDeniedError(absl::StrCat(
           option, ": without root a /proc of the host's pid namespace cannot be mounted from a user namespace; run as root"));
     }
   }
   if (config.cgroupns_host.value_or(false)) ns[NsType::kCgroup] = NamespaceSpec{NsMode::kHost, -1};
+  if (rootless) RETURN_IF_ERROR(PlanRootlessUserns(config, joins, ns));
   return ns;
 }
 
@@ -321,12 +403,20 @@ long CloneAfterJoins(Namespaces* ns, unsigned long flags, int* pidfd, size_t* fa
       for (size_t i = 0; i < kNsTypes; ++i) {
         if (ns->spec[i].mode == NsMode::kJoin && static_cast<NsType>(i) != NsType::kPid) ns->spec[i] = {NsMode::kHost, -1};
       }
-      const long pid = ::syscall(SYS_clone, flags | CLONE_PARENT | CLONE_PIDFD, nullptr, &fd, nullptr, nullptr);
+      // The pid namespace last: it needs CAP_SYS_ADMIN in the user
+      // namespace we are in, which without root is the joined one.
+      if (const int pid_err = JoinPidNamespaceInParent(*ns); pid_err != 0) {
+        report[0] = pid_err;
+        report[1] = static_cast<int>(NsType::kPid);
+      }
+      const long pid = report[0] != 0 ? -1
+                                      : ::syscall(SYS_clone, flags | CLONE_PARENT | CLONE_PIDFD, nullptr, &fd, nullptr,
+                                                  nullptr);
       if (pid == 0) {
         ::close(theirs.Release());
         return 0;  // the child, on a copy of the caller's stack
       }
-      if (pid < 0) report[0] = errno;
+      if (pid < 0 && report[0] == 0) report[0] = errno;
     }
     struct iovec iov = {report, sizeof report};
     char control[CMSG_SPACE(sizeof(int))] = {};

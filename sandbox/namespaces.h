@@ -80,6 +80,16 @@ struct JoinedNamespaces {
   int operator[](NsType t) const { return fd[static_cast<size_t>(t)]; }
 };
 
+// A user namespace as the kernel names it (the device and inode of its
+// nsfs file), and the uid that made it (ioctl NS_GET_OWNER_UID, as seen
+// from our own user namespace).
+struct UserNsId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  uid_t owner_uid = 0;
+  bool operator==(const UserNsId& o) const { return dev == o.dev && ino == o.ino; }
+};
+
 // Everything a run joins, ready for PlanNamespaces.
 struct NamespaceJoins {
   JoinedNamespaces fds;
@@ -88,6 +98,18 @@ struct NamespaceJoins {
   // command is then no more apart than with `host` (and from our own pid
   // namespace its parent is visible: getppid() is not 0).
   std::array<bool, kNsTypes> ours{};
+  // For each joined type, the user namespace that owns the namespace
+  // (ioctl NS_GET_USERNS); for a joined user namespace, that namespace
+  // itself. nullopt: the kernel would not say (an owner outside our own
+  // user namespace).
+  std::array<std::optional<UserNsId>, kNsTypes> owner{};
+  // A descriptor of each owner above (-1: none), for the user namespace a
+  // run without root joins first; held in `owned`.
+  std::array<int, kNsTypes> owner_fd = {-1, -1, -1, -1, -1, -1, -1};
+  // Our own user namespace and effective uid: what a run without root
+  // compares the owners with.
+  std::optional<UserNsId> self_userns;
+  uid_t caller_uid = 0;
   std::vector<common::UniqueFd> owned;  // the namespace files opened here
 };
 
@@ -103,12 +125,16 @@ absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const
 // Pure: the table the launcher uses. Every type new but the user one
 // (the host's, or new when rootless); --net/--ipc/--pid/--uts host or
 // joined as chosen, a joined namespace that is `ours` as the host's.
-// Without root (a user namespace of our own) a namespace made elsewhere
-// cannot be joined: setns needs CAP_SYS_ADMIN over its owner, which a new
-// user namespace never has (joining the owner's user namespace instead is
-// not supported), and --pid host is refused too (a new /proc for the host's
-// pid namespace needs privilege over it). --net host, --ipc host and
-// --uts host work rootless.
+// Without root, setns needs CAP_SYS_ADMIN over a joined namespace's owner,
+// which a user namespace of our own never has: so the sandbox joins the
+// user namespace that owns what it joins instead of making one (as a
+// rootless podman pod's members do), and its new mnt, uts, pid and cgroup
+// namespaces are made inside it (CloneAfterJoins). That owner must be one
+// the caller made (its owner uid is ours: there we hold every capability),
+// not our own user namespace, and the same for every type joined; anything
+// else is PERMISSION_DENIED naming the option. --pid host is refused
+// rootless (a new /proc for the host's pid namespace needs privilege over
+// it); --net host, --ipc host and --uts host work.
 absl::StatusOr<Namespaces> PlanNamespaces(const RunConfig& config, const NamespaceJoins& joins, bool rootless);
 
 // The CLONE_NEW* flags for clone: every kNew type except cgroup, which the
@@ -119,7 +145,9 @@ absl::StatusOr<Namespaces> PlanNamespaces(const RunConfig& config, const Namespa
 unsigned long CloneFlags(const Namespaces& ns);
 
 // Launcher, before the clone: setns into a joined pid namespace (needs
-// CAP_SYS_ADMIN over it). Returns 0 or errno.
+// CAP_SYS_ADMIN over it, and in our own user namespace: with a joined user
+// namespace, CloneAfterJoins's helper joins it after that one). Returns 0
+// or errno.
 int JoinPidNamespaceInParent(const Namespaces& ns);
 
 // A user namespace's file, from a descriptor PlanNamespaces joins it
@@ -132,8 +160,10 @@ absl::StatusOr<common::UniqueFd> OpenUserNamespaceOf(int fd);
 // child that joined another one afterwards would hold no privilege over
 // its own mnt, uts and pid namespaces (no mount, no /proc, no host name).
 // So a short-lived helper (forked) joins the namespaces the plan joins
-// (JoinNamespacesInChild), marks them as the host's in its copy of *ns,
-// and clones with flags | CLONE_PARENT | CLONE_PIDFD: the new namespaces
+// (JoinNamespacesInChild, then a joined pid namespace: without root that
+// needs the joined user namespace's capabilities), marks them as the
+// host's in its copy of *ns, and clones with
+// flags | CLONE_PARENT | CLONE_PIDFD: the new namespaces
 // belong to the joined user namespace, and the child is ours, with *ns
 // telling it there is nothing left to join. Fork-like: returns 0 in the
 // child, its pid in the caller (its pidfd in *pidfd), or -1 with errno set

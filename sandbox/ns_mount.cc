@@ -581,9 +581,10 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
   // /sys read-only. A new sysfs needs CAP_SYS_ADMIN over the user namespace
   // owning our network namespace: in a user namespace of our own with a
   // network namespace we did not make (the host's, or one joined) the kernel
-  // refuses it, so bind the host's, read-only, as runc does.
+  // refuses it, so bind the host's, read-only, as runc does; with the
+  // joined network's own user namespace joined too, its sysfs is ours to mount.
   MkdirInside(steps, "/sys", 0555);
-  if (own_userns && !config.net.is_new()) {
+  if (own_userns && !config.net.is_new() && !in.net_userns_joined) {
     steps.push_back(MountIn("/sys", "/sys", "", MS_BIND | MS_REC));
     steps.push_back(SetAttr("/sys", kAttrReadOnly | kAttrNoSuid | kAttrNoDev, /*recursive=*/true));
   } else {
@@ -616,7 +617,7 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
     steps.push_back(MountIn("shm", "/dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k"));
   }
   steps.push_back(Simple(MountStep::Op::kMkdir, "/dev/mqueue"));
-  if (in.rootless && !config.ipc.is_new()) {
+  if (in.rootless && !config.ipc.is_new() && !in.ipc_userns_joined) {
     // Like sysfs, a new mqueue needs privilege over the owner of the ipc
     // namespace, which a user namespace of our own lacks for the host's:
     // its queues through the host's mount.

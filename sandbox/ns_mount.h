@@ -83,6 +83,11 @@ struct MountInputs {
   // source come as detached id-mapped trees (IdmapMountInputs), attached
   // by move_mount instead of reopened and bound.
   bool own_userns = false;
+  // The sandbox joins its network (IPC) namespace together with the user
+  // namespace that owns it (a pod's member): a sysfs (mqueue) of that
+  // namespace can then be mounted anew rather than the host's bound.
+  bool net_userns_joined = false;
+  bool ipc_userns_joined = false;
   int upper_dir_fd = -1;           // DIR of --upper, O_RDONLY, locked
   int rootfs_tree_fd = -1;
   int upper_tree_fd = -1;

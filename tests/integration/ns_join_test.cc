@@ -299,15 +299,16 @@ TEST_F(NsJoinTest, BadNamespaceFilesAre125WithTheReason) {
     r = Sh(nobody + " --net ns:/proc/1/ns/net -- true");
     EXPECT_EQ(r.status, 125) << r.out;
     EXPECT_THAT(r.out, HasSubstr("open(/proc/1/ns/net): Permission denied"));
-    // A bind-mounted one opens, but a user namespace of our own has no
-    // privilege over it: refused with the reason, before anything runs.
+    // A bind-mounted one opens, but it belongs to root's user namespace,
+    // where nobody has no privilege: refused with the reason, before
+    // anything runs.
     TempDir dir;
     ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
     const std::string file = holder.Bind(dir, "net", "netns");
     ASSERT_NE(file, "") << strerror(errno);
     r = Sh(nobody + " --net ns:" + file + " -- true");
     EXPECT_EQ(r.status, 125) << r.out;
-    EXPECT_THAT(r.out, HasSubstr("--net ns:" + file + ": without root"));
+    EXPECT_THAT(r.out, HasSubstr("--net ns:" + file + ": belongs to a user namespace made by uid 0, not by you (uid 65534)"));
   }
   ExpectNoMountsLeft();
 }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -172,10 +173,100 @@ TEST(PlanNamespaces, APodsUserNamespaceIsJoined) {
   EXPECT_EQ((*ns)[NsType::kUser].fd, 9);
   EXPECT_EQ(CloneFlags(*ns), static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS));
   EXPECT_EQ(DescribeJoin(c, NsType::kUser), "user, container:pod");
-  // Without root it cannot be joined.
+  // Without root: joined when the caller made it (a rootless pod), the
+  // same way (one setns through the holder's pidfd).
+  joins.caller_uid = 1000;
+  joins.self_userns = UserNsId{3, 100, 0};
+  joins.owner[static_cast<size_t>(NsType::kUser)] = UserNsId{3, 200, 1000};
+  joins.owner_fd[static_cast<size_t>(NsType::kUser)] = 12;
+  for (NsType t : {NsType::kNet, NsType::kIpc}) {
+    joins.owner[static_cast<size_t>(t)] = UserNsId{3, 200, 1000};
+    joins.owner_fd[static_cast<size_t>(t)] = 13;
+  }
+  ns = PlanNamespaces(c, joins, /*rootless=*/true);
+  ASSERT_TRUE(ns.ok()) << ns.status();
+  EXPECT_EQ((*ns)[NsType::kUser].mode, NsMode::kJoin);
+  EXPECT_EQ((*ns)[NsType::kUser].fd, 9);
+  EXPECT_EQ(CloneFlags(*ns), static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS));
+  // Not when another user made it.
+  joins.owner[static_cast<size_t>(NsType::kUser)] = UserNsId{3, 200, 1001};
   ns = PlanNamespaces(c, joins, /*rootless=*/true);
   ASSERT_FALSE(ns.ok());
   EXPECT_EQ(ns.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(ns.status().message(),
+              HasSubstr("--user container:pod: is a user namespace made by uid 1001, not by you (uid 1000)"));
+}
+
+// Without root, what is joined is joined together with the user namespace
+// that owns it, which the caller must have made.
+TEST(PlanNamespaces, RootlessJoinsTheOwnersUserNamespace) {
+  RunConfig c = Config();
+  c.net = Choice(Kind::kContainer, "pause");
+  c.ipc = Choice(Kind::kContainer, "pause");
+  c.pid = Choice(Kind::kPath, "/run/pause-pid");
+  NamespaceJoins joins;
+  joins.caller_uid = 1000;
+  joins.self_userns = UserNsId{3, 100, 0};
+  joins.fds[NsType::kNet] = joins.fds[NsType::kIpc] = 7;
+  joins.fds[NsType::kPid] = 8;
+  for (NsType t : {NsType::kNet, NsType::kIpc, NsType::kPid}) {
+    joins.owner[static_cast<size_t>(t)] = UserNsId{3, 200, 1000};
+    joins.owner_fd[static_cast<size_t>(t)] = t == NsType::kPid ? 11 : 10;
+  }
+  absl::StatusOr<Namespaces> ns = PlanNamespaces(c, joins, /*rootless=*/true);
+  ASSERT_TRUE(ns.ok()) << ns.status();
+  EXPECT_EQ((*ns)[NsType::kUser].mode, NsMode::kJoin);
+  EXPECT_EQ((*ns)[NsType::kUser].fd, 11) << "the owner of the first type joined (NsType's order)";
+  EXPECT_EQ((*ns)[NsType::kNet].fd, 7);
+  EXPECT_EQ((*ns)[NsType::kPid].fd, 8);
+  // Its own mnt and uts namespaces, made inside the joined user namespace.
+  EXPECT_EQ(CloneFlags(*ns), static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWUTS));
+  EXPECT_EQ(DescribeJoin(c, NsType::kUser), "user, the owner of the namespaces joined");
+
+  // Nothing joined (or only what is ours): a user namespace of its own.
+  RunConfig plain = Config();
+  plain.uts = Choice(Kind::kPath, "/proc/self/ns/uts");
+  NamespaceJoins own;
+  own.fds[NsType::kUts] = 5;
+  own.ours[static_cast<size_t>(NsType::kUts)] = true;
+  ns = PlanNamespaces(plain, own, /*rootless=*/true);
+  ASSERT_TRUE(ns.ok()) << ns.status();
+  EXPECT_EQ((*ns)[NsType::kUser].mode, NsMode::kNew);
+
+  // Another user's namespace (root's, here): refused, naming both uids.
+  for (NsType t : {NsType::kNet, NsType::kIpc, NsType::kPid}) joins.owner[static_cast<size_t>(t)] = UserNsId{3, 300, 0};
+  ns = PlanNamespaces(c, joins, /*rootless=*/true);
+  ASSERT_FALSE(ns.ok());
+  EXPECT_EQ(ns.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(ns.status().message(),
+              HasSubstr("--pid ns:/run/pause-pid: belongs to a user namespace made by uid 0, not by you (uid 1000)"));
+  EXPECT_THAT(ns.status().message(), HasSubstr("or run as root"));
+
+  // Our own user namespace (the host's): no privilege there.
+  for (NsType t : {NsType::kNet, NsType::kIpc, NsType::kPid}) joins.owner[static_cast<size_t>(t)] = UserNsId{3, 100, 1000};
+  ns = PlanNamespaces(c, joins, /*rootless=*/true);
+  ASSERT_FALSE(ns.ok());
+  EXPECT_THAT(ns.status().message(), HasSubstr("--pid ns:/run/pause-pid: belongs to our own user namespace"));
+
+  // Namespaces of two user namespaces cannot both be joined.
+  for (NsType t : {NsType::kIpc, NsType::kPid}) joins.owner[static_cast<size_t>(t)] = UserNsId{3, 200, 1000};
+  joins.owner[static_cast<size_t>(NsType::kNet)] = UserNsId{3, 201, 1000};
+  ns = PlanNamespaces(c, joins, /*rootless=*/true);
+  ASSERT_FALSE(ns.ok());
+  EXPECT_THAT(ns.status().message(),
+              HasSubstr("--net container:pause: belongs to another user namespace than --pid ns:/run/pause-pid does"));
+
+  // An owner the kernel would not name (outside our user namespace).
+  joins.owner[static_cast<size_t>(NsType::kNet)] = UserNsId{3, 200, 1000};
+  joins.owner[static_cast<size_t>(NsType::kPid)].reset();
+  ns = PlanNamespaces(c, joins, /*rootless=*/true);
+  ASSERT_FALSE(ns.ok());
+  EXPECT_THAT(ns.status().message(), HasSubstr("the user namespace that owns it is outside ours"));
+
+  // As root nothing of this applies: the host's user namespace.
+  ns = PlanNamespaces(c, joins, /*rootless=*/false);
+  ASSERT_TRUE(ns.ok()) << ns.status();
+  EXPECT_EQ((*ns)[NsType::kUser].mode, NsMode::kHost);
 }
 
 TEST(PlanNamespaces, RefusesWhatCannotWork) {
@@ -187,13 +278,13 @@ TEST(PlanNamespaces, RefusesWhatCannotWork) {
   ASSERT_FALSE(ns.ok());
   EXPECT_THAT(ns.status().message(), HasSubstr("--uts container:web: no descriptor"));
 
-  // Without root, no join (our user namespace has no privilege over the
-  // owner of a namespace made elsewhere) and no host pid namespace.
+  // Without root, no join of a namespace whose owner is unknown (see
+  // RootlessJoinsTheOwnersUserNamespace) and no host pid namespace.
   joins.fds[NsType::kUts] = 5;
   ns = PlanNamespaces(c, joins, /*rootless=*/true);
   ASSERT_FALSE(ns.ok());
   EXPECT_EQ(ns.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(ns.status().message(), HasSubstr("--uts container:web: without root"));
+  EXPECT_THAT(ns.status().message(), HasSubstr("--uts container:web: the user namespace that owns it"));
   EXPECT_THAT(ns.status().message(), HasSubstr("run as root"));
   c.uts = NsChoice();
   c.pid = Choice(Kind::kHost);
@@ -217,7 +308,7 @@ TEST(OpenNamespaceJoins, OpensPathsAndChecksPidfds) {
   c.uts = Choice(Kind::kPath, "/proc/self/ns/uts");
   absl::StatusOr<NamespaceJoins> joins = OpenNamespaceJoins(c, JoinedNamespaces());
   ASSERT_TRUE(joins.ok()) << joins.status();
-  ASSERT_EQ(joins->owned.size(), 1u);
+  ASSERT_GE(joins->owned.size(), 1u);  // the file, then its owner
   EXPECT_EQ(joins->fds[NsType::kUts], joins->owned[0].get());
   EXPECT_TRUE(joins->ours[static_cast<size_t>(NsType::kUts)]) << "our own uts namespace";
   EXPECT_EQ(joins->fds[NsType::kNet], -1);
@@ -245,7 +336,8 @@ TEST(OpenNamespaceJoins, OpensPathsAndChecksPidfds) {
   ASSERT_TRUE(joins.ok()) << joins.status();
   EXPECT_EQ(joins->fds[NsType::kNet], child.pidfd());
   EXPECT_EQ(joins->fds[NsType::kIpc], child.pidfd());
-  EXPECT_TRUE(joins->owned.empty());
+  // Nothing opened to join them through (the owners' files only).
+  for (const common::UniqueFd& fd : joins->owned) EXPECT_NE(fd.get(), joins->fds[NsType::kNet]);
   // The child shares our namespaces.
   EXPECT_TRUE(joins->ours[static_cast<size_t>(NsType::kNet)]);
 
@@ -266,6 +358,43 @@ TEST(OpenNamespaceJoins, OpensPathsAndChecksPidfds) {
   ASSERT_FALSE(joins.ok());
   EXPECT_EQ(joins.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(joins.status().message(), HasSubstr("container:pause: its process has exited"));
+}
+
+// The owner of each joined namespace, as the kernel names it: ours for
+// our own namespaces; for those of a child in a user namespace it made,
+// that user namespace, made by our uid (no root needed when unprivileged
+// user namespaces are allowed).
+TEST(OpenNamespaceJoins, RecordsTheOwningUserNamespace) {
+  RunConfig c = Config();
+  c.uts = Choice(Kind::kPath, "/proc/self/ns/uts");
+  absl::StatusOr<NamespaceJoins> joins = OpenNamespaceJoins(c, JoinedNamespaces());
+  ASSERT_TRUE(joins.ok()) << joins.status();
+  EXPECT_EQ(joins->caller_uid, geteuid());
+  ASSERT_TRUE(joins->self_userns.has_value());
+  const auto& own = joins->owner[static_cast<size_t>(NsType::kUts)];
+  ASSERT_TRUE(own.has_value());
+  EXPECT_TRUE(*own == *joins->self_userns);
+  EXPECT_GE(joins->owner_fd[static_cast<size_t>(NsType::kUts)], 0);
+
+  Child child(CLONE_NEWUSER | CLONE_NEWUTS);
+  if (!child.ok()) GTEST_SKIP() << "unshare(CLONE_NEWUSER | CLONE_NEWUTS) is not allowed here";
+  c.uts = Choice(Kind::kContainer, "holder");
+  c.user = Choice(Kind::kContainer, "holder");
+  JoinedNamespaces given;
+  given[NsType::kUts] = child.pidfd();
+  given[NsType::kUser] = child.pidfd();
+  joins = OpenNamespaceJoins(c, given);
+  ASSERT_TRUE(joins.ok()) << joins.status();
+  const auto& uts = joins->owner[static_cast<size_t>(NsType::kUts)];
+  const auto& user = joins->owner[static_cast<size_t>(NsType::kUser)];
+  ASSERT_TRUE(uts.has_value());
+  ASSERT_TRUE(user.has_value());
+  EXPECT_TRUE(*uts == *user) << "the child's uts namespace is owned by its user namespace";
+  EXPECT_FALSE(*uts == *joins->self_userns);
+  EXPECT_EQ(uts->owner_uid, geteuid());
+  struct stat st;
+  ASSERT_EQ(stat(("/proc/" + std::to_string(child.pid()) + "/ns/user").c_str(), &st), 0);
+  EXPECT_EQ(uts->ino, st.st_ino);
 }
 
 TEST(OpenNamespaceJoins, ANamespaceOfAnotherProcessIsJoined) {
