@@ -206,10 +206,17 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.cgroupns_host = true;
   r.config.cgroup_parent = absl::StrCat(kPodCgroupPrefix, request.name, "-", RandomId().substr(0, 8));
   r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
-  if (request.userns != sandbox::UsernsMode::kHost) {
-    if (::geteuid() != 0) {
-      return absl::PermissionDeniedError("pod create --userns: a pod's user namespace needs root (its members join it)");
+  if (::geteuid() != 0) {
+    // Without root the holder is in a user namespace of its own (the
+    // caller's uid is 0 there), which owns the namespaces it shares: the
+    // members join it first, as a rootless podman pod's do.
+    if (request.userns != sandbox::UsernsMode::kHost) {
+      return absl::PermissionDeniedError(
+          "pod create --userns: without root the pod already has a user namespace of its own (your uid is 0 inside), "
+          "which its members join");
     }
+    r.share.push_back("user");
+  } else if (request.userns != sandbox::UsernsMode::kHost) {
     // The holder makes it (a block of its own, as run --userns); members join it.
     r.config.userns = request.userns;
     r.share.push_back("user");

@@ -238,8 +238,11 @@ absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const
       const std::string path = absl::StrCat("/proc/", *pid, "/ns/", NsName(type));
       id = NsIdOfPath(path);
       common::UniqueFd ns_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      const int open_err = errno;
       if (PidfdExited(fd)) return absl::FailedPreconditionError(absl::StrCat(option, ": its process has exited"));
-      if (ns_file) note_owner(type, ns_file.get());
+      // Another user's process (a state file naming one): closed to us.
+      if (!ns_file) return common::Annotate(common::ErrnoStatus(open_err, absl::StrCat("open(", path, ")")), option);
+      note_owner(type, ns_file.get());
     }
     joins.fds[type] = fd;
     joins.ours[i] = id.has_value() && id == NsIdOfPath(absl::StrCat("/proc/self/ns/", NsName(type)));
