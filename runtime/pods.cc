@@ -1,5 +1,6 @@
 #include "runtime/pods.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -10,6 +11,9 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -66,7 +70,9 @@ absl::StatusOr<std::string> EmptyRoot(const StateStore& store) {
 // POSIX shared memory is files in /dev/shm, a tmpfs per mount namespace,
 // not part of the IPC namespace: a pod that shares ipc gets one tmpfs on
 // the host, bound on every member's /dev/shm (Docker does the same for
-// --ipc container:, containerd per sandbox).
+// --ipc container:, containerd per sandbox). Without root (no tmpfs can be
+// mounted on the host) it is a directory of our private state root, which
+// $XDG_RUNTIME_DIR usually puts on a tmpfs already.
 std::string PodShmPath(const StateStore& store, const std::string& pod) { return store.root() + "/shm/" + pod; }
 
 absl::Status MakePodShm(const StateStore& store, const std::string& pod) {
@@ -74,6 +80,12 @@ absl::Status MakePodShm(const StateStore& store, const std::string& pod) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return common::ErrnoStatus(errno, absl::StrCat("mkdir(", dir, ")"));
   const std::string path = PodShmPath(store, pod);
   if (::mkdir(path.c_str(), 0700) != 0) return common::ErrnoStatus(errno, absl::StrCat("mkdir(", path, ")"));
+  if (::geteuid() != 0) {
+    // As a tmpfs's root would be (only our ids are mapped in the pod; the
+    // directory above is private).
+    if (::chmod(path.c_str(), 01777) != 0) return common::ErrnoStatus(errno, absl::StrCat("chmod(", path, ")"));
+    return absl::OkStatus();
+  }
   if (::mount("shm", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") != 0) {
     const int err = errno;
     ::rmdir(path.c_str());
@@ -113,9 +125,40 @@ std::vector<std::string> PodCgroupDirs(const std::string& group, const std::vect
   return dirs;
 }
 
+// Removes everything below dir_fd (closed here), never following a link:
+// the members wrote there. Directories they made unsearchable are opened
+// up first (they are ours); depth is bounded.
+void RemoveContents(int dir_fd, int depth) {
+  DIR* dir = ::fdopendir(dir_fd);
+  if (dir == nullptr) {
+    ::close(dir_fd);
+    return;
+  }
+  std::vector<std::pair<std::string, bool>> entries;
+  while (const struct dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    entries.emplace_back(name, S_ISDIR(st.st_mode));
+  }
+  for (const auto& [name, is_dir] : entries) {
+    if (is_dir && depth < 64) {
+      ::fchmodat(dir_fd, name.c_str(), 0700, 0);
+      const int sub = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) RemoveContents(sub, depth + 1);
+    }
+    ::unlinkat(dir_fd, name.c_str(), is_dir ? AT_REMOVEDIR : 0);
+  }
+  ::closedir(dir);
+}
+
 void RemovePodShm(const StateStore& store, const std::string& pod) {
   const std::string path = PodShmPath(store, pod);
   ::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+  // Without root the files are there (no tmpfs went with the unmount).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) RemoveContents(fd, 0);
   ::rmdir(path.c_str());
 }
 
@@ -165,7 +208,11 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
       choice.target = pod;
       out.fds[j.type] = raw;
       if (j.type == NsType::kPid && !init_given) config->init = false;
-      if (j.type == NsType::kIpc && ::geteuid() == 0) {
+      // The pod's /dev/shm (see MakePodShm); a rootless pod made before
+      // it had one has none.
+      struct stat shm;
+      if (j.type == NsType::kIpc &&
+          (::geteuid() == 0 || (::lstat(PodShmPath(store, pod).c_str(), &shm) == 0 && S_ISDIR(shm.st_mode)))) {
         config->binds.push_back(sandbox::BindSpec{PodShmPath(store, pod), "/dev/shm", /*writable=*/true, false});
         if (!config->mount_order.empty()) {
           config->mount_order.push_back(
@@ -223,7 +270,7 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
     r.args.push_back(request.userns == sandbox::UsernsMode::kAuto ? "--userns=auto" : "--userns=keep-id");
   }
   for (const std::string& p : request.publish) r.args.push_back(absl::StrCat("--publish=", p));
-  const bool shm = ::geteuid() == 0 && std::find(r.share.begin(), r.share.end(), "ipc") != r.share.end();
+  const bool shm = std::find(r.share.begin(), r.share.end(), "ipc") != r.share.end();
   if (shm) {
     if (store.Dir(Kind::kPod, request.name).ok()) {
       return absl::AlreadyExistsError(absl::StrCat("the pod name \"", request.name, "\" is already in use"));

@@ -351,7 +351,7 @@ TEST_F(RootlessJoinTest, WalkThroughByHand) {
 }
 
 // pod create + --pod without root: the members join the holder's user
-// namespace along with the namespaces the pod shares.
+// namespace along with the namespaces the pod shares, and share a /dev/shm.
 TEST_F(RootlessJoinTest, PodCreateAndMembers) {
   const int port = FreePort();
   ASSERT_GT(port, 1024);
@@ -395,6 +395,17 @@ TEST_F(RootlessJoinTest, PodCreateAndMembers) {
     }
   }
 
+  // One /dev/shm for the pod (POSIX shared memory is files there): what
+  // one member writes the other reads; pod rm removes it, with what the
+  // members left in it (a link is removed, not followed).
+  r = Mp("exec app -- busybox sh -c \"echo shared >/dev/shm/x && busybox mkdir /dev/shm/d && busybox chmod 0 "
+         "/dev/shm/d && busybox ln -s " + www_ + "/index.html /dev/shm/link\"",
+         10);
+  EXPECT_EQ(r.status, 0) << r.out;
+  r = Mp("exec shell -- busybox cat /dev/shm/x", 10);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "shared\n");
+
   // A member's own --userns is refused: it joins the pod's.
   r = Mp("run -d --name odd --pod web --userns keep-id --rootfs " + member_root_ + " -- busybox true");
   EXPECT_EQ(r.status, 125) << r.out;
@@ -402,6 +413,8 @@ TEST_F(RootlessJoinTest, PodCreateAndMembers) {
 
   r = Mp("pod rm -f web");
   EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(Sh("ls -A " + StateDir() + "/shm").out, "") << "the pod's /dev/shm is left";
+  EXPECT_EQ(ReadAll(www_ + "/index.html"), kPage);
 }
 
 // What the caller may not join: 125, with the reason, before anything runs.
