@@ -188,11 +188,14 @@ std::string DescribeJoin(const RunConfig& config, NsType type) {
 absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const JoinedNamespaces& given) {
   NamespaceJoins joins;
   joins.caller_uid = ::geteuid();
-  if (common::UniqueFd self(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC)); self) {
-    joins.self_userns = UserNsIdOf(self.get());
-  }
-  // Records the owner of a joined namespace, from a descriptor of it.
+  // Records the owner of a joined namespace, from a descriptor of it (and
+  // our own user namespace, once: a run that joins nothing opens nothing).
   auto note_owner = [&joins](NsType type, int ns_fd) {
+    if (!joins.self_userns.has_value()) {
+      if (common::UniqueFd self(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC)); self) {
+        joins.self_userns = UserNsIdOf(self.get());
+      }
+    }
     common::UniqueFd owner(OwnerUserNsFd(ns_fd, type == NsType::kUser));
     if (!owner) return;
     joins.owner[static_cast<size_t>(type)] = UserNsIdOf(owner.get());

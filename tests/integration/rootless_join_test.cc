@@ -3,7 +3,8 @@
 // own): the pod walk-through by hand (a pause with -p, web and shell joining
 // its net, ipc and pid namespaces, and with them its user namespace), the
 // short form (`pod create` + `--pod`), the namespace table showing the user
-// namespace shared with the holder, and joins the caller may not make
+// namespace shared with the holder, ns:PATH of a namespace the caller made
+// with unshare(1), and joins the caller may not make
 // refused with 125 and the reason: a namespace of root's, one of another
 // unprivileged user's, and a container of another state directory.
 // Skipped with the reason when unprivileged user namespaces are not allowed
@@ -415,6 +416,45 @@ TEST_F(RootlessJoinTest, PodCreateAndMembers) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(Sh("ls -A " + StateDir() + "/shm").out, "") << "the pod's /dev/shm is left";
   EXPECT_EQ(ReadAll(www_ + "/index.html"), kPage);
+}
+
+// ns:PATH of a namespace the caller made with unshare(1): joined, with the
+// user namespace it belongs to (in which the run makes its own mnt, uts and
+// pid namespaces), and a sysfs of that network mounted anew.
+TEST_F(RootlessJoinTest, NamespaceFileOfTheCallersOwn) {
+  struct Sleeper {
+    pid_t pid = -1;
+    ~Sleeper() {
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } sleeper;
+  sleeper.pid = ::fork();
+  ASSERT_GE(sleeper.pid, 0);
+  if (sleeper.pid == 0) {
+    ::alarm(60);
+    const std::string id = std::to_string(kUser);
+    ::execlp("setpriv", "setpriv", ("--reuid=" + id).c_str(), ("--regid=" + id).c_str(), "--clear-groups", "unshare",
+             "--user", "--map-root-user", "--net", "sleep", "60", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const pid_t pid = sleeper.pid;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ReadAll("/proc/" + std::to_string(pid) + "/comm") == "sleep\n" &&
+               OwnerOf(pid, "net").uid == static_cast<long>(kUser);
+      },
+      Ms(10'000)))
+      << "unshare --user --net as uid " << kUser << " did not start";
+  const std::string proc = "/proc/" + std::to_string(pid) + "/ns/";
+  const ShResult r = Mp("run --net ns:" + proc + "net --rootfs " + member_root_ +
+                        " -- busybox sh -c \"busybox readlink /proc/self/ns/net; busybox readlink /proc/self/ns/user; busybox ls "
+                        "/sys/class/net; busybox id -u\"");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "net:[" + std::to_string(InodeOf(proc + "net")) + "]\nuser:[" +
+                       std::to_string(InodeOf(proc + "user")) + "]\nlo\n0\n");
 }
 
 // What the caller may not join: 125, with the reason, before anything runs.

@@ -28,6 +28,11 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using Kind = NsChoice::Kind;
 
+uint64_t InodeOf(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+}
+
 RunConfig Config() {
   RunConfig c;
   c.command = {"true"};
@@ -371,6 +376,7 @@ TEST(OpenNamespaceJoins, RecordsTheOwningUserNamespace) {
   ASSERT_TRUE(joins.ok()) << joins.status();
   EXPECT_EQ(joins->caller_uid, geteuid());
   ASSERT_TRUE(joins->self_userns.has_value());
+  EXPECT_EQ(joins->self_userns->ino, static_cast<ino_t>(InodeOf("/proc/self/ns/user")));
   const auto& own = joins->owner[static_cast<size_t>(NsType::kUts)];
   ASSERT_TRUE(own.has_value());
   EXPECT_TRUE(*own == *joins->self_userns);
