@@ -1,8 +1,8 @@
 // Namespaces as data (see namespaces.h). Parent: the namespace files and
-// pidfds to join (open, fstatfs, ioctl, poll, stat), the table and clone
-// flags (pure), a pid namespace join, and the clone through a helper that
-// joined a user namespace first (fork, setns, clone, SCM_RIGHTS); child:
-// setns and unshare, nothing else.
+// pidfds to join and the user namespaces that own them (open, fstatfs,
+// ioctl, poll, stat), the table and clone flags (pure), a pid namespace
+// join, and the clone through a helper that joined a user namespace first
+// (fork, setns, clone, SCM_RIGHTS); child: setns and unshare, nothing else.
 #include "sandbox/namespaces.h"
 
 #include <errno.h>
@@ -127,7 +127,6 @@ int OwnerUserNsFd(int ns_fd, bool is_user) {
   if (is_user) return ::fcntl(ns_fd, F_DUPFD_CLOEXEC, 3);
   return ::ioctl(ns_fd, NS_GET_USERNS);  // close-on-exec, as every nsfs open
 }
-
 
 }  // namespace
 

@@ -1,9 +1,10 @@
 // Namespaces as data: for each type the sandbox gets a new one, keeps the
 // host's, or joins one given by a descriptor (a namespace file or a pidfd).
 // The parent opens the namespace files of ns:PATH (open, fstatfs, ioctl
-// NS_GET_NSTYPE), turns the command line's choices and the descriptors into
-// the table (pure) and the table into clone flags (pure); the child joins
-// what it must join with setns and unshares its cgroup namespace (no
+// NS_GET_NSTYPE) and learns who owns what is joined (NS_GET_USERNS,
+// NS_GET_OWNER_UID), turns the command line's choices and the descriptors
+// into the table (pure) and the table into clone flags (pure); the child
+// joins what it must join with setns and unshares its cgroup namespace (no
 // allocation).
 #pragma once
 
@@ -119,7 +120,9 @@ struct NamespaceJoins {
 // OpenNamespaceFile. A given pidfd must name a live process (a container
 // that has exited is an error naming it); a given namespace file must be of
 // the type. container:NAME with no descriptor is an error here: names are
-// resolved by the caller, through the containers' state.
+// resolved by the caller, through the containers' state. Each joined
+// namespace's owner is recorded (for a pidfd, through /proc/PID/ns/TYPE,
+// which must open: another user's process is an error naming it).
 absl::StatusOr<NamespaceJoins> OpenNamespaceJoins(const RunConfig& config, const JoinedNamespaces& given);
 
 // Pure: the table the launcher uses. Every type new but the user one
