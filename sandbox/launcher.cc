@@ -457,6 +457,11 @@ absl::StatusOr<std::optional<int>> Sandbox::Start() {
       absl::StrAppend(&what, "(", DescribeJoin(config_, static_cast<NsType>(e.index)), ")");
     } else if (step == Step::kWorkdir) {
       absl::StrAppend(&what, " ", config_.workdir);
+    } else if ((step == Step::kSetgid || step == Step::kSetuid) && e.err == EINVAL &&
+               ns_[NsType::kUser].mode == NsMode::kJoin) {
+      // The child becomes 0 of the user namespace it joined.
+      absl::StrAppend(&what, "(0) in the user namespace joined (", DescribeJoin(config_, NsType::kUser),
+                      "), which maps no ", step == Step::kSetgid ? "gid" : "uid", " 0");
     }
     return common::ErrnoStatus(e.err, what);
   }

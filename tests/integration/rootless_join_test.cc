@@ -418,61 +418,82 @@ TEST_F(RootlessJoinTest, PodCreateAndMembers) {
   EXPECT_EQ(ReadAll(www_ + "/index.html"), kPage);
 }
 
+// `unshare --user [--map-root-user] --net sleep 60` as uid, in a forked
+// child; killed and reaped by the destructor. ok() once sleep runs in a net
+// namespace owned by a user namespace of uid's.
+class UnsharedSleeper {
+ public:
+  UnsharedSleeper(uid_t uid, bool map_root) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::alarm(60);
+      const std::string id = std::to_string(uid);
+      const std::string reuid = "--reuid=" + id, regid = "--regid=" + id;
+      if (map_root) {
+        ::execlp("setpriv", "setpriv", reuid.c_str(), regid.c_str(), "--clear-groups", "unshare", "--user",
+                 "--map-root-user", "--net", "sleep", "60", static_cast<char*>(nullptr));
+      } else {
+        ::execlp("setpriv", "setpriv", reuid.c_str(), regid.c_str(), "--clear-groups", "unshare", "--user", "--net",
+                 "sleep", "60", static_cast<char*>(nullptr));
+      }
+      ::_exit(127);
+    }
+    ok_ = pid_ > 0 && WaitFor(
+                          [&] {
+                            return ReadAll("/proc/" + std::to_string(pid_) + "/comm") == "sleep\n" &&
+                                   OwnerOf(pid_, "net").uid == static_cast<long>(uid);
+                          },
+                          Ms(10'000));
+  }
+  ~UnsharedSleeper() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool ok() const { return ok_; }
+  pid_t pid() const { return pid_; }
+  std::string NsPath(const std::string& type) const { return "/proc/" + std::to_string(pid_) + "/ns/" + type; }
+
+ private:
+  pid_t pid_ = -1;
+  bool ok_ = false;
+};
+
 // ns:PATH of a namespace the caller made with unshare(1): joined, with the
 // user namespace it belongs to (in which the run makes its own mnt, uts and
-// pid namespaces), and a sysfs of that network mounted anew.
+// pid namespaces), and a sysfs of that network mounted anew. Without a uid
+// and gid 0 in that user namespace the run cannot become its root: a 125
+// that says so.
 TEST_F(RootlessJoinTest, NamespaceFileOfTheCallersOwn) {
-  struct Sleeper {
-    pid_t pid = -1;
-    ~Sleeper() {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-  } sleeper;
-  sleeper.pid = ::fork();
-  ASSERT_GE(sleeper.pid, 0);
-  if (sleeper.pid == 0) {
-    ::alarm(60);
-    const std::string id = std::to_string(kUser);
-    ::execlp("setpriv", "setpriv", ("--reuid=" + id).c_str(), ("--regid=" + id).c_str(), "--clear-groups", "unshare",
-             "--user", "--map-root-user", "--net", "sleep", "60", static_cast<char*>(nullptr));
-    ::_exit(127);
+  {
+    UnsharedSleeper mine(kUser, /*map_root=*/true);
+    ASSERT_TRUE(mine.ok()) << "unshare --user --map-root-user --net as uid " << kUser << " did not start";
+    const ShResult r = Mp("run --net ns:" + mine.NsPath("net") + " --rootfs " + member_root_ +
+                          " -- busybox sh -c \"busybox readlink /proc/self/ns/net; busybox readlink /proc/self/ns/user; "
+                          "busybox ls /sys/class/net; busybox id -u\"");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(r.out, "net:[" + std::to_string(InodeOf(mine.NsPath("net"))) + "]\nuser:[" +
+                         std::to_string(InodeOf(mine.NsPath("user"))) + "]\nlo\n0\n");
   }
-  const pid_t pid = sleeper.pid;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return ReadAll("/proc/" + std::to_string(pid) + "/comm") == "sleep\n" &&
-               OwnerOf(pid, "net").uid == static_cast<long>(kUser);
-      },
-      Ms(10'000)))
-      << "unshare --user --net as uid " << kUser << " did not start";
-  const std::string proc = "/proc/" + std::to_string(pid) + "/ns/";
-  const ShResult r = Mp("run --net ns:" + proc + "net --rootfs " + member_root_ +
-                        " -- busybox sh -c \"busybox readlink /proc/self/ns/net; busybox readlink /proc/self/ns/user; busybox ls "
-                        "/sys/class/net; busybox id -u\"");
-  ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out, "net:[" + std::to_string(InodeOf(proc + "net")) + "]\nuser:[" +
-                       std::to_string(InodeOf(proc + "user")) + "]\nlo\n0\n");
+  UnsharedSleeper unmapped(kUser, /*map_root=*/false);
+  ASSERT_TRUE(unmapped.ok()) << "unshare --user --net as uid " << kUser << " did not start";
+  const ShResult r = Mp("run --net ns:" + unmapped.NsPath("net") + " --rootfs " + member_root_ + " -- busybox true");
+  EXPECT_EQ(r.status, 125) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("in the user namespace joined (user, the owner of the namespaces joined), which maps no"));
 }
 
 // What the caller may not join: 125, with the reason, before anything runs.
 TEST_F(RootlessJoinTest, JoinsOfNamespacesNotOursAreRefused) {
   TempDir files, root_state;  // outlive the cleanup below
   ASSERT_EQ(::chmod(files.path().c_str(), 0755), 0);
-  // Undone on every way out: the bind mounts of namespace files, the
-  // other user's process, root's container.
+  // Undone on every way out: the bind mounts of namespace files and
+  // root's container.
   struct Cleanup {
     std::vector<std::string> mounts;
-    pid_t other = -1;
     std::string root_state;
     ~Cleanup() {
       for (const std::string& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
-      if (other > 0) {
-        ::kill(other, SIGKILL);
-        ::waitpid(other, nullptr, 0);
-      }
       if (!root_state.empty()) Sh("MINIPOD_STATE_DIR=" + root_state + " " + Minipod() + " rm -f rootbox", 30);
       ReapExitedChildren();
     }
@@ -491,26 +512,9 @@ TEST_F(RootlessJoinTest, JoinsOfNamespacesNotOursAreRefused) {
   // One of another unprivileged user's: a net namespace made inside a user
   // namespace of kOther's, bound by root for everyone to open.
   const std::string other_net = files.WriteFile("other-net", "", 0644);
-  cleanup.other = ::fork();
-  ASSERT_GE(cleanup.other, 0);
-  if (cleanup.other == 0) {
-    ::alarm(60);
-    const std::string id = std::to_string(kOther);
-    ::execlp("setpriv", "setpriv", ("--reuid=" + id).c_str(), ("--regid=" + id).c_str(), "--clear-groups", "unshare",
-             "--user", "--map-root-user", "--net", "sleep", "60", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  const pid_t other = cleanup.other;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return ReadAll("/proc/" + std::to_string(other) + "/comm") == "sleep\n" &&
-               OwnerOf(other, "net").uid == static_cast<long>(kOther);
-      },
-      Ms(10'000)))
-      << "uid " << kOther << " did not get a user and a net namespace";
-  ASSERT_EQ(::mount(("/proc/" + std::to_string(other) + "/ns/net").c_str(), other_net.c_str(), nullptr, MS_BIND, nullptr),
-            0)
-      << strerror(errno);
+  UnsharedSleeper other(kOther, /*map_root=*/true);
+  ASSERT_TRUE(other.ok()) << "uid " << kOther << " did not get a user and a net namespace";
+  ASSERT_EQ(::mount(other.NsPath("net").c_str(), other_net.c_str(), nullptr, MS_BIND, nullptr), 0) << strerror(errno);
   cleanup.mounts.push_back(other_net);
   r = Mp("run --net ns:" + other_net + " --rootfs " + member_root_ + " -- busybox true");
   EXPECT_EQ(r.status, 125) << r.out;
