@@ -2,11 +2,13 @@
 // unprivileged uid (65534, through setpriv, with a runtime directory of its
 // own): the pod walk-through by hand (a pause with -p, web and shell joining
 // its net, ipc and pid namespaces, and with them its user namespace), the
-// short form (`pod create` + `--pod`), the namespace table showing the user
-// namespace shared with the holder, ns:PATH of a namespace the caller made
-// with unshare(1), and joins the caller may not make
-// refused with 125 and the reason: a namespace of root's, one of another
-// unprivileged user's, and a container of another state directory.
+// short form (`pod create` + `--pod`, with the pod's /dev/shm), the
+// namespace table showing the user namespace shared with the holder,
+// ns:PATH of a namespace the caller made with unshare(1), and joins the
+// caller may not make refused with 125 and the reason: a namespace of
+// root's, one of another unprivileged user's (65533), a container of
+// another state directory, two user namespaces at once, a user namespace
+// without 0 in it.
 // Skipped with the reason when unprivileged user namespaces are not allowed
 // here. Every test removes every pod and container it made on every path
 // and checks that no recorded process, state or mount is left; every
