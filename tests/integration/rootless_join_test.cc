@@ -165,7 +165,7 @@ class RootlessJoinTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    for (const char* tool : {"setpriv", "busybox", "timeout"}) {
+    for (const char* tool : {"setpriv", "unshare", "busybox", "timeout"}) {
       if (const auto p = testing_util::HasProgram(tool); !p) GTEST_SKIP() << p.detail;
     }
     ASSERT_EQ(suite_error_, "");
