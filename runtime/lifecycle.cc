@@ -52,7 +52,9 @@ absl::Status StopContainer(const StateStore& store, Kind kind, const std::string
     return absl::OkStatus();
   }
   if (Alive(state.init)) {
-    RETURN_IF_ERROR(Signal(state.init, sig, who));
+    // Gone between the check and the signal (a kill already under way, as
+    // pod rm -f sends before it removes): that is the stop we wanted.
+    if (absl::Status s = Signal(state.init, sig, who); !s.ok() && !absl::IsNotFound(s)) return s;
     // In ms, capped: a grace period of days must not wrap around to a short one.
     const int grace_ms = static_cast<int>(std::min<int64_t>(int64_t{timeout_s} * 1000, INT_MAX));
     if (!WaitGone(state.monitor, grace_ms)) (void)Signal(state.init, SIGKILL, who);
