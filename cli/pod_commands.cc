@@ -1,6 +1,7 @@
 // `minipod pod create/ps/rm/inspect` and `inspect --namespaces`.
 #include <stdio.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "runtime/pods.h"
 #include "runtime/publish.h"
 #include "runtime/state.h"
+#include "sandbox/cgroup_limits.h"
 #include "sandbox/launcher.h"
 
 namespace minipod {
@@ -23,6 +25,30 @@ namespace {
 using cli::ArgKind;
 using json = nlohmann::ordered_json;
 
+
+// A pod's limits: JSON with the state's names (bytes, tasks, CPUs), and a
+// line for people ("memory 32m, pids 20, cpus 1.5", or "none").
+json LimitsJson(const sandbox::Limits& l) {
+  json j = json::object();
+  if (l.memory_bytes) j["memory"] = *l.memory_bytes;
+  if (l.pids) j["pids"] = *l.pids;
+  if (l.cpus) j["cpus"] = *l.cpus;
+  return j;
+}
+
+std::string LimitsText(const sandbox::Limits& l) {
+  std::vector<std::string> parts;
+  if (l.memory_bytes) {
+    const int64_t b = *l.memory_bytes;
+    parts.push_back(b % (int64_t{1} << 30) == 0   ? absl::StrCat("memory ", b >> 30, "g")
+                    : b % (int64_t{1} << 20) == 0 ? absl::StrCat("memory ", b >> 20, "m")
+                    : b % 1024 == 0               ? absl::StrCat("memory ", b >> 10, "k")
+                                                  : absl::StrCat("memory ", b));
+  }
+  if (l.pids) parts.push_back(absl::StrCat("pids ", *l.pids));
+  if (l.cpus) parts.push_back(absl::StrCat("cpus ", *l.cpus));
+  return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
+}
 
 absl::StatusOr<int> RunPodCreate(const cli::ParsedArgs& args) {
   if (args.operands().size() != 1) return absl::InvalidArgumentError("pod create: name one pod");
@@ -44,6 +70,10 @@ absl::StatusOr<int> RunPodCreate(const cli::ParsedArgs& args) {
       return absl::InvalidArgumentError(absl::StrCat("--userns '", u, "': not one of auto, host, keep-id"));
     }
   }
+  const auto raw = [&args](const char* name) {
+    return args.Has(name) ? std::optional<std::string>(args.Value(name)) : std::nullopt;
+  };
+  ASSIGN_OR_RETURN(request.limits, sandbox::ParseLimits(raw("memory"), raw("pids"), raw("cpus")));
   ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
   ASSIGN_OR_RETURN(const int status, runtime::CreatePod(store, request));
   if (status == 0) printf("%s\n", request.name.c_str());
@@ -105,14 +135,15 @@ absl::StatusOr<int> RunPodInspect(const cli::ParsedArgs& args) {
   ASSIGN_OR_RETURN(const runtime::NsTable table, runtime::NamespaceTable(store, running, name));
   if (args.Has("json")) {
     json j = {{"name", name},        {"status", holder.Status()}, {"share", holder.share},
-              {"containers", all},   {"ports", holder.ports},     {"holder_pid", holder.init.pid}};
+              {"containers", all},   {"ports", holder.ports},     {"holder_pid", holder.init.pid},
+              {"limits", LimitsJson(holder.limits)}};
     const json t = runtime::NsTableJson(table);
     for (auto it = t.begin(); it != t.end(); ++it) j[it.key()] = it.value();
     printf("%s\n", j.dump(2).c_str());
   } else {
-    printf("pod %s (%s), shares %s; containers: %s\n\n%s", name.c_str(), holder.Status().c_str(),
+    printf("pod %s (%s), shares %s; containers: %s\nlimits: %s\n\n%s", name.c_str(), holder.Status().c_str(),
            absl::StrJoin(holder.share, ",").c_str(), all.empty() ? "none" : absl::StrJoin(all, ", ").c_str(),
-           runtime::RenderNsTable(table).c_str());
+           LimitsText(holder.limits).c_str(), runtime::RenderNsTable(table).c_str());
   }
   return 0;
 }
@@ -140,12 +171,17 @@ std::vector<Command> PodCommands() {
                  "namespaces stay the host's, unless --userns gives the pod a user namespace\n"
                  "(the holder's, which every container joins). --share net,ipc,uts gives\n"
                  "today's Kubernetes and podman sharing; adding pid shares the holder as\n"
-                 "everyone's PID 1.",
+                 "everyone's PID 1. --memory, --pids and --cpus limit the pod's cgroup,\n"
+                 "which the holder's and every container's cgroups go below: the whole\n"
+                 "pod shares them, and a container's own limits hold beneath them.",
                  {{"share", 0, ArgKind::kValue, "TYPES", "namespaces the pod shares: net,ipc (default), pid, uts"},
                   {"publish", 'p', ArgKind::kList, "[IP:]HOSTPORT:PORT[/udp]", "relay a host port into the pod's network"},
                   {"hostname", 0, ArgKind::kValue, "NAME", "the holder's host name (default: the pod's name)"},
                   {"userns", 0, ArgKind::kValue, "auto|host|keep-id",
-                   "a user namespace for the pod (root; default host): the holder's, joined by every container"}},
+                   "a user namespace for the pod (root; default host): the holder's, joined by every container"},
+                  {"memory", 'm', ArgKind::kValue, "SIZE", "memory limit of the whole pod (e.g. 512m; root)"},
+                  {"pids", 0, ArgKind::kValue, "N", "at most N tasks in the whole pod (root)"},
+                  {"cpus", 0, ArgKind::kValue, "FRACTION", "CPU time of the whole pod, in CPUs (e.g. 1.5; root)"}},
                  RunPodCreate};
   create.failure_status = sandbox::kExitLauncherFailed;
   commands.push_back(create);

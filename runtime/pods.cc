@@ -150,6 +150,14 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
     // The classic Pod: the host's cgroup namespace, as the holder's.
     if (!config->cgroupns_host.has_value()) config->cgroupns_host = true;
     config->cgroup_parent = PodCgroupOf(holder);
+    config->cgroup_parent_limits = holder.limits;
+    if (holder.limits.cpus.has_value() && config->cpus.has_value()) {
+      ASSIGN_OR_RETURN(const double cpus, sandbox::ParseCpus(*config->cpus));
+      if (cpus > *holder.limits.cpus) {
+        return absl::InvalidArgumentError(absl::StrCat("--cpus '", *config->cpus, "': more than the ",
+                                                       *holder.limits.cpus, " CPUs of the pod ", pod));
+      }
+    }
     for (const Joinable& j : kJoinable) {
       if (std::find(holder.share.begin(), holder.share.end(), j.name) == holder.share.end()) continue;
       NsChoice& choice = config->*j.choice;
@@ -205,7 +213,16 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.cap_drop = {"ALL"};
   r.config.cgroupns_host = true;
   r.config.cgroup_parent = absl::StrCat(kPodCgroupPrefix, request.name, "-", RandomId().substr(0, 8));
+  r.config.cgroup_parent_limits = request.limits;
   r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
+  if (request.limits.any() && ::geteuid() != 0) {
+    // A pod cgroup is made as root only: without root it would quietly
+    // have no limits at all.
+    return absl::PermissionDeniedError("pod create --memory/--pids/--cpus: a pod's limits need root (its cgroup)");
+  }
+  if (request.limits.memory_bytes) r.args.push_back(absl::StrCat("--memory=", *request.limits.memory_bytes));
+  if (request.limits.pids) r.args.push_back(absl::StrCat("--pids=", *request.limits.pids));
+  if (request.limits.cpus) r.args.push_back(absl::StrCat("--cpus=", *request.limits.cpus));
   if (request.userns != sandbox::UsernsMode::kHost) {
     if (::geteuid() != 0) {
       return absl::PermissionDeniedError("pod create --userns: a pod's user namespace needs root (its members join it)");
