@@ -36,18 +36,21 @@ json LimitsJson(const sandbox::Limits& l) {
   return j;
 }
 
-std::string LimitsText(const sandbox::Limits& l) {
+// sep between the limits and between name and value: ", " and " " for
+// a sentence, "," and "=" for a table cell.
+std::string LimitsText(const sandbox::Limits& l, const char* sep = ", ", const char* is = " ") {
   std::vector<std::string> parts;
   if (l.memory_bytes) {
     const int64_t b = *l.memory_bytes;
-    parts.push_back(b % (int64_t{1} << 30) == 0   ? absl::StrCat("memory ", b >> 30, "g")
-                    : b % (int64_t{1} << 20) == 0 ? absl::StrCat("memory ", b >> 20, "m")
-                    : b % 1024 == 0               ? absl::StrCat("memory ", b >> 10, "k")
-                                                  : absl::StrCat("memory ", b));
+    parts.push_back(absl::StrCat("memory", is,
+                                 b % (int64_t{1} << 30) == 0   ? absl::StrCat(b >> 30, "g")
+                                 : b % (int64_t{1} << 20) == 0 ? absl::StrCat(b >> 20, "m")
+                                 : b % 1024 == 0               ? absl::StrCat(b >> 10, "k")
+                                                               : absl::StrCat(b)));
   }
-  if (l.pids) parts.push_back(absl::StrCat("pids ", *l.pids));
-  if (l.cpus) parts.push_back(absl::StrCat("cpus ", *l.cpus));
-  return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
+  if (l.pids) parts.push_back(absl::StrCat("pids", is, *l.pids));
+  if (l.cpus) parts.push_back(absl::StrCat("cpus", is, *l.cpus));
+  return parts.empty() ? "none" : absl::StrJoin(parts, sep);
 }
 
 absl::StatusOr<int> RunPodCreate(const cli::ParsedArgs& args) {
@@ -84,23 +87,38 @@ absl::StatusOr<int> RunPodPs(const cli::ParsedArgs& args) {
   ASSIGN_OR_RETURN(const runtime::StateStore store, runtime::StateStore::Open());
   ASSIGN_OR_RETURN(const std::vector<std::string> names, store.List(runtime::Kind::kPod));
   json out = json::array();
-  std::vector<std::vector<std::string>> rows = {{"POD", "STATUS", "SHARE", "CONTAINERS", "PORTS", "CREATED"}};
+  // podman pod ps's columns (its INFRA ID is our holder's PID), with what
+  // the pod shares and its limits.
+  std::vector<std::vector<std::string>> rows = {
+      {"POD", "ID", "STATUS", "CREATED", "CONTAINERS", "RUNNING", "HOLDER", "SHARE", "LIMITS", "PORTS"}};
   for (const std::string& n : names) {
     absl::StatusOr<runtime::ContainerState> s = store.Load(runtime::Kind::kPod, n);
-    if (!s.ok()) continue;
+    if (!s.ok()) continue;  // removed meanwhile, or being created
     ASSIGN_OR_RETURN(const std::vector<std::string> members, runtime::PodMembers(store, n));
+    int running = 0;
+    for (const std::string& m : members) {
+      absl::StatusOr<runtime::ContainerState> c = store.Load(runtime::Kind::kContainer, m);
+      running += c.ok() && c->Status() == "running";
+    }
+    const std::string status = s->Status();
     out.push_back(json{{"name", n},
-                       {"status", s->Status()},
+                       {"id", s->id},
+                       {"status", status},
+                       {"created", s->created},
                        {"share", s->share},
                        {"containers", members},
+                       {"running", running},
                        {"ports", s->ports},
-                       {"holder_pid", s->init.pid},
-                       {"created", s->created}});
-    rows.push_back({n, s->Status(), absl::StrJoin(s->share, ","), members.empty() ? "-" : absl::StrJoin(members, ","),
-                    s->ports.empty() ? "-" : absl::StrJoin(s->ports, ","), s->created.substr(0, 19)});
+                       {"limits", LimitsJson(s->limits)},
+                       {"holder_pid", status == "running" ? s->init.pid : 0},
+                       {"holder_command", s->command}});
+    rows.push_back({n, s->id.substr(0, 12), status, s->created.substr(0, 19), absl::StrCat(members.size()),
+                    absl::StrCat(running), status == "running" ? absl::StrCat(s->init.pid) : "-",
+                    absl::StrJoin(s->share, ","), s->limits.any() ? LimitsText(s->limits, ",", "=") : "-",
+                    s->ports.empty() ? "-" : absl::StrJoin(s->ports, ",")});
   }
   if (args.Has("json")) {
-    printf("%s\n", out.dump(2).c_str());
+    printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
   } else {
     PrintTable(rows);
   }
@@ -164,16 +182,17 @@ absl::StatusOr<int> InspectNamespaces(const runtime::StateStore& store, const st
 std::vector<Command> PodCommands() {
   std::vector<Command> commands;
   Command create{{"pod", "create"}, "[OPTIONS] NAME", "start a pod: a holder of shared namespaces",
-                 "Starts the pod's holder, minipod-init in pause mode under its own\n"
-                 "monitor, in new namespaces. Containers join it with `run -d --pod NAME`:\n"
-                 "by default they share its network and IPC namespaces and keep their own\n"
-                 "mount, UTS and pid namespaces (the classic Pod table); cgroup and user\n"
-                 "namespaces stay the host's, unless --userns gives the pod a user namespace\n"
-                 "(the holder's, which every container joins). --share net,ipc,uts gives\n"
-                 "today's Kubernetes and podman sharing; adding pid shares the holder as\n"
-                 "everyone's PID 1. --memory, --pids and --cpus limit the pod's cgroup,\n"
-                 "which the holder's and every container's cgroups go below: the whole\n"
-                 "pod shares them, and a container's own limits hold beneath them.",
+                 "Starts the pod's holder, minipod-init as Kubernetes' pause (/pause in\n"
+                 "ps) under its own monitor, in new namespaces. Containers join it with\n"
+                 "`run -d --pod NAME`: by default they share its network and IPC\n"
+                 "namespaces and keep their own mount, UTS and pid namespaces (the classic\n"
+                 "Pod table); cgroup and user namespaces stay the host's, unless --userns\n"
+                 "gives the pod a user namespace (the holder's, which every container\n"
+                 "joins). --share net,ipc,uts gives today's Kubernetes and podman sharing;\n"
+                 "adding pid shares the holder as everyone's PID 1. --memory, --pids and\n"
+                 "--cpus limit the pod's cgroup, which the holder's and every container's\n"
+                 "cgroups go below: the whole pod shares them, and a container's own\n"
+                 "limits hold beneath them.",
                  {{"share", 0, ArgKind::kValue, "TYPES", "namespaces the pod shares: net,ipc (default), pid, uts"},
                   {"publish", 'p', ArgKind::kList, "[IP:]HOSTPORT:PORT[/udp]", "relay a host port into the pod's network"},
                   {"hostname", 0, ArgKind::kValue, "NAME", "the holder's host name (default: the pod's name)"},
@@ -185,7 +204,10 @@ std::vector<Command> PodCommands() {
                  RunPodCreate};
   create.failure_status = sandbox::kExitLauncherFailed;
   commands.push_back(create);
-  commands.push_back(Command{{"pod", "ps"}, "[OPTIONS]", "list pods", "Lists the pods and their containers.",
+  commands.push_back(Command{{"pod", "ps"}, "[OPTIONS]", "list pods",
+                             "Lists the pods: name, id, status, when created, how many containers\n"
+                             "(and how many run), the holder's PID (a /pause process in ps), the\n"
+                             "namespaces shared, the limits and the published ports.",
                              {{"json", 0, ArgKind::kFlag, "", "a JSON array"}}, RunPodPs});
   commands.push_back(Command{{"pod", "rm"}, "[OPTIONS] NAME...", "remove pods and their containers",
                              "Removes the pod's containers (running ones only with -f), then stops and\n"

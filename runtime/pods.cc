@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/absl/self_path.h"
 #include "common/absl/status_util.h"
 #include "runtime/lifecycle.h"
 #include "runtime/monitor.h"
@@ -209,7 +210,15 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.rootfs = r.rootfs;
   r.config.read_only = true;
   r.config.hostname = request.hostname.empty() ? request.name : request.hostname;
-  r.config.init = true;  // minipod-init with no command: pause mode
+  // The holder is minipod-init as Kubernetes' pause, bound at /pause and
+  // run as PID 1 of its own pid namespace: `ps` and `pod ps` show
+  // "/pause", as for a Kubernetes Pod's sandbox (podman's infra shows
+  // "/catatonit -P"), instead of an init with no command. The personality
+  // holds the namespaces, reaps, and exits 0 on SIGTERM or SIGINT.
+  ASSIGN_OR_RETURN(const std::string init_path, minipod::FindInit("pod create"));
+  r.config.init = false;
+  r.config.command = {kHolderCommand};
+  r.config.binds.push_back(sandbox::BindSpec{init_path, kHolderCommand, /*writable=*/false, /*dev=*/false});
   r.config.cap_drop = {"ALL"};
   r.config.cgroupns_host = true;
   r.config.cgroup_parent = absl::StrCat(kPodCgroupPrefix, request.name, "-", RandomId().substr(0, 8));

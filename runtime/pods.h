@@ -53,8 +53,11 @@ struct PodRequest {
   // Kubernetes Pod's and podman's pod limits). Root only.
   sandbox::Limits limits;
 };
-// Starts the holder under its monitor. Its root is an empty directory
-// (minipod-init is bound in as /dev/init).
+// What the holder runs: minipod-init as Kubernetes' pause, bound there.
+inline constexpr char kHolderCommand[] = "/pause";
+
+// Starts the holder under its monitor. Its root is an empty directory, with
+// minipod-init bound in as kHolderCommand.
 absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request);
 
 // The containers of the pod, by name.

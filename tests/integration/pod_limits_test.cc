@@ -84,7 +84,6 @@ class PodLimitsTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (const auto p = CgroupLimitsUsable(); !p) GTEST_SKIP() << p.detail;
     ASSERT_EQ(suite_error_, "");
     absl::StatusOr<sandbox::CgroupLayout> l = sandbox::ReadCgroupLayout();
     ASSERT_TRUE(l.ok()) << l.status();
@@ -176,6 +175,7 @@ std::string PodLimitsTest::suite_error_;
 std::string PodLimitsTest::root_;
 
 TEST_F(PodLimitsTest, MembersShareThePodsMemoryAndOneIsOomKilled) {
+  if (const auto p = CgroupLimitsUsable(); !p) GTEST_SKIP() << p.detail;
   ShResult r = CreatePod("lim-mem", "--memory 32m");
   ASSERT_EQ(r.status, 0) << r.out;
   const std::string pod_dir = PodCgroup("lim-mem", MemoryFile());
@@ -211,6 +211,7 @@ TEST_F(PodLimitsTest, MembersShareThePodsMemoryAndOneIsOomKilled) {
 }
 
 TEST_F(PodLimitsTest, ThePodsPidsLimitCapsForkAcrossMembers) {
+  if (const auto p = CgroupLimitsUsable(); !p) GTEST_SKIP() << p.detail;
   ShResult r = CreatePod("lim-pids", "--pids 20");
   ASSERT_EQ(r.status, 0) << r.out;
   const std::string pod_dir = PodCgroup("lim-pids", "pids.max");
@@ -238,6 +239,7 @@ TEST_F(PodLimitsTest, ThePodsPidsLimitCapsForkAcrossMembers) {
 }
 
 TEST_F(PodLimitsTest, AMembersOwnMemoryLimitHoldsBeneathThePods) {
+  if (const auto p = CgroupLimitsUsable(); !p) GTEST_SKIP() << p.detail;
   ShResult r = CreatePod("lim-own", "--memory 64m");
   ASSERT_EQ(r.status, 0) << r.out;
   const std::string pod_dir = PodCgroup("lim-own", MemoryFile());
@@ -290,6 +292,7 @@ TEST_F(PodLimitsTest, BadValuesAreUsageErrorsAndLeaveNothing) {
 }
 
 TEST_F(PodLimitsTest, AMemberMayNotAskForMoreCpuThanThePod) {
+  if (const auto p = CgroupLimitsUsable(); !p) GTEST_SKIP() << p.detail;
   ShResult r = CreatePod("lim-cpu", "--cpus 0.5");
   if (r.status != 0 && absl::StrContains(r.out, "needs the cgroup")) GTEST_SKIP() << "no cpu controller: " << r.out;
   ASSERT_EQ(r.status, 0) << r.out;
@@ -308,6 +311,58 @@ TEST_F(PodLimitsTest, AMemberMayNotAskForMoreCpuThanThePod) {
   const json j = ParseJson(Mp("pod inspect --json lim-cpu").out);
   ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["limits"].dump(), R"({"cpus":0.5})");
+}
+
+// The holder is minipod-init as Kubernetes' pause: "/pause" in ps, PID 1
+// of its pid namespace (shared here, so the members see it); pod ps counts
+// the members and the running ones.
+TEST_F(PodLimitsTest, TheHolderShowsAsPauseAndPodPsCountsMembers) {
+  ShResult r = CreatePod("lim-ps", "--share net,ipc,pid");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const pid_t holder = State("pods", "lim-ps")["init"].value("pid", 0);
+  ASSERT_GT(holder, 0);
+  std::string cmdline = ReadAll("/proc/" + std::to_string(holder) + "/cmdline");
+  EXPECT_EQ(cmdline, std::string("/pause\0", 7));
+  EXPECT_EQ(Trim(ReadAll("/proc/" + std::to_string(holder) + "/comm")), "pause");
+  r = RunMember("lim-ps", "stays", "", "sleep 600");
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = RunMember("lim-ps", "ends", "", "sleep 0");
+  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_TRUE(WaitFor([&] { return State("containers", "ends").value("status", "") == "exited"; }, Ms(10000)));
+  // Seen from a member: PID 1 is the pause.
+  r = Mp("exec stays -- sh -c \"read c < /proc/1/comm; echo pid1=\\$c\"");
+  EXPECT_THAT(r.out, HasSubstr("pid1=pause")) << r.out;
+  const json ps = ParseJson(Mp("pod ps --json").out);
+  ASSERT_TRUE(ps.is_array() && ps.size() == 1) << ps.dump();
+  const json& p = ps[0];
+  EXPECT_EQ(p.value("name", ""), "lim-ps");
+  EXPECT_EQ(p.value("id", "").size(), 32u);
+  EXPECT_EQ(p.value("status", ""), "running");
+  EXPECT_EQ(p["containers"].size(), 2u);
+  EXPECT_EQ(p.value("running", -1), 1);
+  EXPECT_EQ(p.value("holder_pid", 0), holder);
+  EXPECT_EQ(p["holder_command"].dump(), R"(["/pause"])");
+  EXPECT_EQ(p["limits"].dump(), "{}");
+  r = Mp("pod ps");
+  std::istringstream lines(r.out);
+  std::string header, row;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  std::istringstream h(header), v(row);
+  std::vector<std::string> heads, cells;
+  for (std::string w; h >> w;) heads.push_back(w);
+  for (std::string w; v >> w;) cells.push_back(w);
+  ASSERT_EQ(heads, (std::vector<std::string>{"POD", "ID", "STATUS", "CREATED", "CONTAINERS", "RUNNING", "HOLDER",
+                                             "SHARE", "LIMITS", "PORTS"}))
+      << r.out;
+  ASSERT_EQ(cells.size(), heads.size()) << r.out;
+  EXPECT_EQ(cells[0], "lim-ps");
+  EXPECT_EQ(cells[1], p.value("id", "").substr(0, 12));
+  EXPECT_EQ(cells[4], "2");
+  EXPECT_EQ(cells[5], "1");
+  EXPECT_EQ(cells[6], std::to_string(holder));
+  EXPECT_EQ(cells[7], "net,ipc,pid");
+  EXPECT_EQ(cells[8], "-");
 }
 
 }  // namespace
