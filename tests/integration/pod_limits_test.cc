@@ -33,6 +33,7 @@
 #include "sandbox/cgroup_layout.h"
 #include "tests/integration/cgroup_probe.h"
 #include "tests/integration/harness.h"
+#include "tests/testing/probes.h"
 
 namespace itest {
 namespace {
@@ -311,6 +312,24 @@ TEST_F(PodLimitsTest, AMemberMayNotAskForMoreCpuThanThePod) {
   const json j = ParseJson(Mp("pod inspect --json lim-cpu").out);
   ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["limits"].dump(), R"({"cpus":0.5})");
+}
+
+// Without root a pod has no cgroup: limits would silently be missing, so
+// they are refused, before anything is made.
+TEST_F(PodLimitsTest, WithoutRootPodLimitsAreRefused) {
+  if (const auto p = testing_util::HasProgram("setpriv"); !p) GTEST_SKIP() << p.detail;
+  TempDir runtime_parent;
+  ASSERT_EQ(::chmod(runtime_parent.path().c_str(), 0755), 0);
+  const std::string runtime = runtime_parent.Join("run");
+  ASSERT_EQ(::mkdir(runtime.c_str(), 0700), 0);
+  ASSERT_EQ(::chown(runtime.c_str(), 65534, 65534), 0);
+  const ShResult r = Sh("env -u MINIPOD_STATE_DIR XDG_RUNTIME_DIR=" + runtime +
+                        " setpriv --reuid=65534 --regid=65534 --clear-groups " + Minipod() +
+                        " pod create --memory 32m nobodys");
+  EXPECT_EQ(r.status, 125) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("a pod's limits need root")) << r.out;
+  EXPECT_EQ(Sh("ls -A " + runtime + "/minipod/pods").out, "");
+  EXPECT_TRUE(PodCgroupDirs("nobodys").empty());
 }
 
 // The holder is minipod-init as Kubernetes' pause: "/pause" in ps, PID 1
