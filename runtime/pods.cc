@@ -201,6 +201,11 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
 
 absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request) {
   RETURN_IF_ERROR(CheckName(request.name));
+  if (request.limits.any() && ::geteuid() != 0) {
+    // A pod cgroup is made as root only: without root it would quietly
+    // have no limits at all.
+    return absl::PermissionDeniedError("pod create --memory/--pids/--cpus: a pod's limits need root (its cgroup)");
+  }
   DetachRequest r;
   r.kind = Kind::kPod;
   r.name = request.name;
@@ -224,11 +229,6 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.cgroup_parent = absl::StrCat(kPodCgroupPrefix, request.name, "-", RandomId().substr(0, 8));
   r.config.cgroup_parent_limits = request.limits;
   r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
-  if (request.limits.any() && ::geteuid() != 0) {
-    // A pod cgroup is made as root only: without root it would quietly
-    // have no limits at all.
-    return absl::PermissionDeniedError("pod create --memory/--pids/--cpus: a pod's limits need root (its cgroup)");
-  }
   if (request.limits.memory_bytes) r.args.push_back(absl::StrCat("--memory=", *request.limits.memory_bytes));
   if (request.limits.pids) r.args.push_back(absl::StrCat("--pids=", *request.limits.pids));
   if (request.limits.cpus) r.args.push_back(absl::StrCat("--cpus=", *request.limits.cpus));
