@@ -199,7 +199,9 @@ TEST_F(PodLimitsTest, MembersShareThePodsMemoryAndOneIsOomKilled) {
     EXPECT_EQ(s.value("exit_code", 0), 137) << m << ": " << s.dump();
     EXPECT_TRUE(s.value("oom", false)) << m << ": " << s.dump();
   }
-  EXPECT_EQ(killed, 1);
+  // Usually one: the other then fits. The kernel may take both when the
+  // second charge comes before the first victim's pages are freed.
+  EXPECT_GE(killed, 1);
   // The pod as a whole never went above its limit.
   const std::string peak = pod_dir + (v2_ ? "/memory.peak" : "/memory.max_usage_in_bytes");
   const std::string text = Trim(ReadAll(peak));
