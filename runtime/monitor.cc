@@ -636,6 +636,7 @@ absl::StatusOr<DetachResult> RunDetached(const DetachRequest& request) {
   state.status = "created";
   state.ports = request.publish;
   state.share = request.share;
+  if (request.kind == Kind::kPod) state.limits = request.config.cgroup_parent_limits;
   state.tty = request.tty;
   state.interactive = request.interactive;
   state.auto_remove = request.auto_remove;

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/absl/self_path.h"
 #include "common/absl/status_util.h"
 #include "runtime/lifecycle.h"
 #include "runtime/monitor.h"
@@ -193,6 +194,14 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
     // The classic Pod: the host's cgroup namespace, as the holder's.
     if (!config->cgroupns_host.has_value()) config->cgroupns_host = true;
     config->cgroup_parent = PodCgroupOf(holder);
+    config->cgroup_parent_limits = holder.limits;
+    if (holder.limits.cpus.has_value() && config->cpus.has_value()) {
+      ASSIGN_OR_RETURN(const double cpus, sandbox::ParseCpus(*config->cpus));
+      if (cpus > *holder.limits.cpus) {
+        return absl::InvalidArgumentError(absl::StrCat("--cpus '", *config->cpus, "': more than the ",
+                                                       *holder.limits.cpus, " CPUs of the pod ", pod));
+      }
+    }
     for (const Joinable& j : kJoinable) {
       if (std::find(holder.share.begin(), holder.share.end(), j.name) == holder.share.end()) continue;
       NsChoice& choice = config->*j.choice;
@@ -239,6 +248,11 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
 
 absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request) {
   RETURN_IF_ERROR(CheckName(request.name));
+  if (request.limits.any() && ::geteuid() != 0) {
+    // A pod cgroup is made as root only: without root it would quietly
+    // have no limits at all.
+    return absl::PermissionDeniedError("pod create --memory/--pids/--cpus: a pod's limits need root (its cgroup)");
+  }
   DetachRequest r;
   r.kind = Kind::kPod;
   r.name = request.name;
@@ -248,11 +262,21 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.rootfs = r.rootfs;
   r.config.read_only = true;
   r.config.hostname = request.hostname.empty() ? request.name : request.hostname;
-  r.config.init = true;  // minipod-init with no command: pause mode
+  // The holder is minipod-init as Kubernetes' pause, bound at /pause and
+  // run as PID 1 of its own pid namespace: `ps` and `pod ps` show
+  // "/pause", as for a Kubernetes Pod's sandbox (podman's infra shows
+  // "/catatonit -P"), instead of an init with no command. The personality
+  // holds the namespaces, reaps, and exits 0 on SIGTERM or SIGINT.
+  ASSIGN_OR_RETURN(const std::string init_path, minipod::FindInit("pod create"));
+  r.config.init = false;
+  r.config.command = {kHolderCommand};
+  r.config.binds.push_back(sandbox::BindSpec{init_path, kHolderCommand, /*writable=*/false, /*dev=*/false});
   r.config.cap_drop = {"ALL"};
   r.config.cgroupns_host = true;
   r.config.cgroup_parent = absl::StrCat(kPodCgroupPrefix, request.name, "-", RandomId().substr(0, 8));
+  r.config.cgroup_parent_limits = request.limits;
   r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
+<<<<<<< HEAD
   if (::geteuid() != 0) {
     // Without root the holder is in a user namespace of its own (the
     // caller's uid is 0 there), which owns the namespaces it shares: the
@@ -261,6 +285,14 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
       return absl::PermissionDeniedError(
           "pod create --userns: without root the pod already has a user namespace of its own (your uid is 0 inside), "
           "which its members join");
+=======
+  if (request.limits.memory_bytes) r.args.push_back(absl::StrCat("--memory=", *request.limits.memory_bytes));
+  if (request.limits.pids) r.args.push_back(absl::StrCat("--pids=", *request.limits.pids));
+  if (request.limits.cpus) r.args.push_back(absl::StrCat("--cpus=", *request.limits.cpus));
+  if (request.userns != sandbox::UsernsMode::kHost) {
+    if (::geteuid() != 0) {
+      return absl::PermissionDeniedError("pod create --userns: a pod's user namespace needs root (its members join it)");
+>>>>>>> podres
     }
     r.share.push_back("user");
   } else if (request.userns != sandbox::UsernsMode::kHost) {

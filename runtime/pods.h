@@ -33,6 +33,9 @@ struct ResolvedJoins {
 // shared pid namespace leaves minipod-init out unless
 // --init was given. Then opens a pidfd for each container:NAME choice and
 // the pod's holder: a container that is not running is an error naming it.
+// A member's cgroup goes below the pod's, whose limits it shares; its own
+// --cpus may not exceed the pod's (cgroup v1 refuses a larger quota below
+// a smaller one, and on v2 it would be a promise not kept).
 absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::string& pod, bool init_given,
                                            sandbox::RunConfig* config);
 
@@ -45,9 +48,16 @@ struct PodRequest {
   // namespace as run --userns does, "user" joins the share, and every
   // member joins it (its own namespaces are made inside it).
   sandbox::UsernsMode userns = sandbox::UsernsMode::kHost;
+  // --memory, --pids, --cpus: on the pod's cgroup, which the holder's and
+  // every member's cgroups go below, so the whole pod shares them (as a
+  // Kubernetes Pod's and podman's pod limits). Root only.
+  sandbox::Limits limits;
 };
-// Starts the holder under its monitor. Its root is an empty directory
-// (minipod-init is bound in as /dev/init).
+// What the holder runs: minipod-init as Kubernetes' pause, bound there.
+inline constexpr char kHolderCommand[] = "/pause";
+
+// Starts the holder under its monitor. Its root is an empty directory, with
+// minipod-init bound in as kHolderCommand.
 absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request);
 
 // The containers of the pod, by name.

@@ -232,6 +232,10 @@ const char* KindWord(Kind kind) { return kind == Kind::kPod ? "pod" : "container
 std::string SerializeState(const ContainerState& s) {
   json exec = {{"caps", s.exec.caps},  {"uid", s.exec.uid},         {"gid", s.exec.gid},
                {"env", s.exec.env},    {"workdir", s.exec.workdir}, {"seccomp", s.exec.seccomp}};
+  json limits = json::object();
+  if (s.limits.memory_bytes) limits["memory"] = *s.limits.memory_bytes;
+  if (s.limits.pids) limits["pids"] = *s.limits.pids;
+  if (s.limits.cpus) limits["cpus"] = *s.limits.cpus;
   json j = {
       {"version", ContainerState::kVersion},
       {"kind", KindWord(s.kind)},
@@ -253,6 +257,7 @@ std::string SerializeState(const ContainerState& s) {
       {"ports", s.ports},
       {"namespaces", s.namespaces},
       {"share", s.share},
+      {"limits", limits},
       {"tty", s.tty},
       {"interactive", s.interactive},
       {"auto_remove", s.auto_remove},
@@ -314,6 +319,27 @@ absl::StatusOr<ContainerState> ParseState(absl::string_view text) {
     }
   }
   RETURN_IF_ERROR(Get(j, "share", &s.share));
+  if (auto it = j.find("limits"); it != j.end()) {
+    if (!it->is_object()) return Bad("limits", "not an object");
+    int64_t n = 0;
+    if (it->contains("memory")) {
+      RETURN_IF_ERROR(GetInt(*it, "memory", &n));
+      if (n < sandbox::kMinMemoryBytes) return Bad("limits", "memory below the minimum");
+      s.limits.memory_bytes = n;
+    }
+    if (it->contains("pids")) {
+      RETURN_IF_ERROR(GetInt(*it, "pids", &n));
+      if (n < 1 || n > sandbox::kMaxPids) return Bad("limits", "pids out of range");
+      s.limits.pids = n;
+    }
+    if (auto c = it->find("cpus"); c != it->end()) {
+      // At most a million CPUs, as the option's parser allows.
+      if (!c->is_number() || !(c->get<double>() >= sandbox::kMinCpus) || !(c->get<double>() <= 1e6)) {
+        return Bad("limits", "cpus not a number of CPUs");
+      }
+      s.limits.cpus = c->get<double>();
+    }
+  }
   RETURN_IF_ERROR(Get(j, "tty", &s.tty));
   RETURN_IF_ERROR(Get(j, "interactive", &s.interactive));
   RETURN_IF_ERROR(Get(j, "auto_remove", &s.auto_remove));

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/unique_fd.h"
+#include "sandbox/cgroup_limits.h"
 
 namespace runtime {
 
@@ -77,8 +78,11 @@ struct ContainerState {
   std::vector<std::string> ports;  // "0.0.0.0:8080->80/tcp"
   // Namespace type ("net", ...) -> inode, read when it started.
   std::map<std::string, uint64_t> namespaces;
-  // Pods: the namespace types the holder shares with its members.
+  // Pods: the namespace types the holder shares with its members, and the
+  // limits of the pod's cgroup, which the members share (pod create
+  // --memory, --pids, --cpus).
   std::vector<std::string> share;
+  sandbox::Limits limits;
   bool tty = false;
   bool interactive = false;
   bool auto_remove = false;

@@ -28,10 +28,14 @@ absl::StatusOr<CgroupPlan> PlanCgroup(absl::string_view name, const CgroupReques
     const char* controller;
     const char* option;
   };
+  const Limits& group_limits = request.parent_limits;
+  if (group.empty() && group_limits.any()) {
+    return absl::InvalidArgumentError("cgroup parent limits without a parent");
+  }
   std::vector<Need> needed;
-  if (limits.memory_bytes) needed.push_back({"memory", "--memory"});
-  if (limits.pids) needed.push_back({"pids", "--pids"});
-  if (limits.cpus) needed.push_back({"cpu", "--cpus"});
+  if (limits.memory_bytes || group_limits.memory_bytes) needed.push_back({"memory", "--memory"});
+  if (limits.pids || group_limits.pids) needed.push_back({"pids", "--pids"});
+  if (limits.cpus || group_limits.cpus) needed.push_back({"cpu", "--cpus"});
 
   CgroupPlan plan;
   plan.kind = layout.kind;
@@ -70,17 +74,18 @@ absl::StatusOr<CgroupPlan> PlanCgroup(absl::string_view name, const CgroupReques
       for (const Need& n : needed) enable.push_back(absl::StrCat("+", n.controller));
       if (!enable.empty()) plan.writes.push_back({DirName(dir) + "/cgroup.subtree_control", absl::StrJoin(enable, " ")});
     }
-    if (limits.memory_bytes) {
-      plan.writes.push_back({dir + "/memory.max", absl::StrCat(*limits.memory_bytes)});
-      // Without swap accounting the file is absent, and there is no swap to
-      // escape to through this cgroup either.
-      plan.writes.push_back({dir + "/memory.swap.max", "0", /*optional=*/true});
-    }
-    if (limits.pids) plan.writes.push_back({dir + "/pids.max", absl::StrCat(*limits.pids)});
-    if (limits.cpus) {
-      plan.writes.push_back(
-          {dir + "/cpu.max", absl::StrCat(CpuQuotaUs(*limits.cpus), " ", kCpuPeriodUs)});
-    }
+    const auto write_limits = [&plan](const std::string& d, const Limits& l) {
+      if (l.memory_bytes) {
+        plan.writes.push_back({d + "/memory.max", absl::StrCat(*l.memory_bytes)});
+        // Without swap accounting the file is absent, and there is no swap
+        // to escape to through this cgroup either.
+        plan.writes.push_back({d + "/memory.swap.max", "0", /*optional=*/true});
+      }
+      if (l.pids) plan.writes.push_back({d + "/pids.max", absl::StrCat(*l.pids)});
+      if (l.cpus) plan.writes.push_back({d + "/cpu.max", absl::StrCat(CpuQuotaUs(*l.cpus), " ", kCpuPeriodUs)});
+    };
+    if (!group.empty()) write_limits(DirName(dir), group_limits);
+    write_limits(dir, limits);
     plan.device_program = request.devices;
     return plan;
   }
@@ -106,19 +111,28 @@ absl::StatusOr<CgroupPlan> PlanCgroup(absl::string_view name, const CgroupReques
       if (!Contains(plan.dirs, dir)) plan.dirs.push_back(dir);  // cpu,cpuacct: one
       if (!group.empty() && !Contains(plan.parents, DirName(dir))) plan.parents.push_back(DirName(dir));
     }
-    if (limits.memory_bytes) {
-      const std::string dir = dir_of("memory");
-      const std::string v = absl::StrCat(*limits.memory_bytes);
-      // memsw (memory + swap) must stay >= the memory limit: set it after.
-      plan.writes.push_back({dir + "/memory.limit_in_bytes", v});
-      plan.writes.push_back({dir + "/memory.memsw.limit_in_bytes", v, /*optional=*/true});
-    }
-    if (limits.pids) plan.writes.push_back({dir_of("pids") + "/pids.max", absl::StrCat(*limits.pids)});
-    if (limits.cpus) {
-      const std::string dir = dir_of("cpu");
-      plan.writes.push_back({dir + "/cpu.cfs_period_us", absl::StrCat(kCpuPeriodUs)});
-      plan.writes.push_back({dir + "/cpu.cfs_quota_us", absl::StrCat(CpuQuotaUs(*limits.cpus))});
-    }
+    // In the sandbox's directory (or, above=true, its parent) of a hierarchy.
+    const auto write_limits = [&](const Limits& l, bool above) {
+      const auto at = [&](const char* controller) {
+        const std::string d = dir_of(controller);
+        return above ? DirName(d) : d;
+      };
+      if (l.memory_bytes) {
+        const std::string d = at("memory");
+        const std::string v = absl::StrCat(*l.memory_bytes);
+        // memsw (memory + swap) must stay >= the memory limit: set it after.
+        plan.writes.push_back({d + "/memory.limit_in_bytes", v});
+        plan.writes.push_back({d + "/memory.memsw.limit_in_bytes", v, /*optional=*/true});
+      }
+      if (l.pids) plan.writes.push_back({at("pids") + "/pids.max", absl::StrCat(*l.pids)});
+      if (l.cpus) {
+        const std::string d = at("cpu");
+        plan.writes.push_back({d + "/cpu.cfs_period_us", absl::StrCat(kCpuPeriodUs)});
+        plan.writes.push_back({d + "/cpu.cfs_quota_us", absl::StrCat(CpuQuotaUs(*l.cpus))});
+      }
+    };
+    if (!group.empty()) write_limits(group_limits, /*above=*/true);
+    write_limits(limits, /*above=*/false);
     if (request.devices) {
       // A new devices cgroup copies its parent's list: deny everything
       // first, then allow the rules, as Docker does.

@@ -28,6 +28,12 @@ struct CgroupRequest {
   // (a pod's cgroup, shared by its containers). Made when missing; never
   // removed with the sandbox's.
   std::string parent;
+  // The parent's own limits (a pod's, shared by all its sandboxes): written
+  // into the parent directory (again by each sandbox: the same values, so
+  // it does not matter which one made it), and the controllers they need
+  // are this sandbox's too, so its processes are charged below them (in
+  // v1, a directory in each of those hierarchies).
+  Limits parent_limits;
 };
 
 struct CgroupWrite {
@@ -68,8 +74,11 @@ struct CgroupPlan {
 //      cgroup namespace root): enable them there, <own>/<name>;
 //   3. otherwise a sibling, <parent of own>/<name>: our cgroup.controllers
 //      is exactly what the parent enabled, so no subtree_control changes.
-// Needed controllers: memory for --memory, pids for --pids, cpu for --cpus;
-// the device program needs none (it is part of cgroup2 itself).
+// Needed controllers: memory for --memory, pids for --pids, cpu for --cpus,
+// in the request's limits or its parent_limits; the device program needs
+// none (it is part of cgroup2 itself). The parent's limits are written
+// before the sandbox's own (v1 refuses a child's CFS quota above its
+// parent's).
 // v1: <mount>/<own path>/<name> in each needed hierarchy (devices for the
 // device policy: devices.deny "a", then one devices.allow per rule); with
 // no limits and no device policy, the pids hierarchy (else memory) so the

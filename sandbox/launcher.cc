@@ -303,9 +303,11 @@ absl::Status Sandbox::Create() {
   CgroupRequest cgroup_request(
       limits, /*devices=*/!rootless_ && (limits.any() || config_.needs_device_cgroup() || options_.always_cgroup));
   cgroup_request.parent = config_.cgroup_parent;
+  cgroup_request.parent_limits = config_.cgroup_parent_limits;
   // Without root and without limits a cgroup is only tried when asked
   // for limits: a user's cgroup is rarely delegated (v1 never).
-  if (cgroup_request.limits.any() || cgroup_request.devices || (options_.always_cgroup && !rootless_)) {
+  if (cgroup_request.limits.any() || cgroup_request.parent_limits.any() || cgroup_request.devices ||
+      (options_.always_cgroup && !rootless_)) {
     ASSIGN_OR_RETURN(const CgroupLayout layout, ReadCgroupLayout());
     const std::string name = options_.cgroup_name.empty()
                                  ? absl::StrCat("minipod-", ::getpid(), "-", NowMs() % 100000)

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "sandbox/cgroup_limits.h"
 
 namespace sandbox {
 
@@ -89,8 +90,11 @@ struct RunConfig {
   // `cgroup_parent`: one path component the sandbox's cgroup goes below
   // (made when missing, in each hierarchy used, below the launcher's own
   // cgroup; never removed by the sandbox): a pod's cgroup.
+  // `cgroup_parent_limits`: that cgroup's own limits (pod create --memory,
+  // --pids, --cpus), which the whole pod shares.
   NsChoice user;
   std::string cgroup_parent;
+  Limits cgroup_parent_limits;
 
   // True when a bind keeps device access (:dev): the device cgroup then
   // has to say which devices may be opened through it.

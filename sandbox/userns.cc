@@ -251,22 +251,38 @@ IdMaps AutoMaps(const IdBlock& block) {
   return m;
 }
 
-IdMaps KeepIdMaps(uid_t uid, gid_t gid, const IdBlock& block) {
-  auto one = [](uint32_t id, uint32_t start) {
-    std::vector<IdMapEntry> m;
-    if (id >= kBlockSize) {
-      m.push_back({0, start, kBlockSize});
-      m.push_back({id, id, 1});
-      return m;
-    }
-    if (id > 0) m.push_back({0, start, id});
+namespace {
+
+// keep-id's map of one id kind: `id` onto itself, the rest of 0-65535
+// inside onto the block starting at `start` (an id of 65536 or above on
+// top of the whole block).
+std::vector<IdMapEntry> KeepIdMap(uint32_t id, uint32_t start) {
+  std::vector<IdMapEntry> m;
+  if (id >= kBlockSize) {
+    m.push_back({0, start, kBlockSize});
     m.push_back({id, id, 1});
-    if (id + 1 < kBlockSize) m.push_back({id + 1, start + id + 1, kBlockSize - id - 1});
     return m;
-  };
+  }
+  if (id > 0) m.push_back({0, start, id});
+  m.push_back({id, id, 1});
+  if (id + 1 < kBlockSize) m.push_back({id + 1, start + id + 1, kBlockSize - id - 1});
+  return m;
+}
+
+bool SameMap(const std::vector<IdMapEntry>& a, const std::vector<IdMapEntry>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].inside != b[i].inside || a[i].outside != b[i].outside || a[i].count != b[i].count) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+IdMaps KeepIdMaps(uid_t uid, gid_t gid, const IdBlock& block) {
   IdMaps m;
-  m.uid = one(uid, block.uid_start);
-  m.gid = one(gid, block.gid_start);
+  m.uid = KeepIdMap(uid, block.uid_start);
+  m.gid = KeepIdMap(gid, block.gid_start);
   return m;
 }
 
@@ -367,12 +383,31 @@ absl::Status BlockLease::Release() {
 }
 
 std::optional<uint32_t> BlockStartOfMap(absl::string_view map) {
-  std::vector<absl::string_view> f = absl::StrSplit(map, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
-  uint32_t inside = 0, start = 0, count = 0;
-  if (f.size() != 3 || !absl::SimpleAtoi(f[0], &inside) || !absl::SimpleAtoi(f[1], &start) ||
-      !absl::SimpleAtoi(f[2], &count) || inside != 0 || count != kBlockSize) {
-    return std::nullopt;
+  // The kernel prints each line as three right-aligned numbers.
+  std::vector<IdMapEntry> entries;
+  for (absl::string_view line : absl::StrSplit(map, '\n', absl::SkipWhitespace())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    IdMapEntry e;
+    if (f.size() != 3 || !absl::SimpleAtoi(f[0], &e.inside) || !absl::SimpleAtoi(f[1], &e.outside) ||
+        !absl::SimpleAtoi(f[2], &e.count)) {
+      return std::nullopt;
+    }
+    entries.push_back(e);
   }
+  // auto: the block alone.
+  if (entries.size() == 1 && entries[0].inside == 0 && entries[0].count == kBlockSize) return entries[0].outside;
+  // keep-id: one id onto itself, the rest of the block's ids around it.
+  // Whose block it is shows in any other line (outside - inside).
+  std::optional<uint32_t> kept, start;
+  for (const IdMapEntry& e : entries) {
+    if (e.count == 1 && e.inside == e.outside) {
+      if (kept.has_value()) return std::nullopt;
+      kept = e.inside;
+    } else if (!start.has_value() && e.outside >= e.inside) {
+      start = e.outside - e.inside;
+    }
+  }
+  if (!kept.has_value() || !start.has_value() || !SameMap(entries, KeepIdMap(*kept, *start))) return std::nullopt;
   return start;
 }
 

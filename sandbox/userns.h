@@ -191,10 +191,12 @@ struct UsernsSetup {
 absl::StatusOr<UsernsSetup> PrepareUserns(UsernsMode mode, bool rootless, uid_t caller_uid, gid_t caller_gid,
                                           uid_t run_uid, gid_t run_gid);
 
-// The block a process's user namespace maps 0 onto (from its uid_map and
-// gid_map: "0 START 65536"); nullopt for any other map.
+// The block of a process's user namespace, from its uid_map and gid_map as
+// --userns wrote them: auto's "0 START 65536", or keep-id's (KeepIdMaps:
+// one id onto itself, the rest of the block around it); nullopt for any
+// other map.
 std::optional<IdBlock> BlockOfProcess(pid_t pid);
-// The block text of a uid_map or gid_map, as above.
+// The block start of a uid_map or gid_map text, as above.
 std::optional<uint32_t> BlockStartOfMap(absl::string_view map);
 
 }  // namespace sandbox

@@ -1,7 +1,8 @@
 // libFuzzer target: the --memory, --pids and --cpus parsers, and cgroup
 // layout detection plus the plan (with and without the device policy) over
 // mountinfo, /proc/self/cgroup and cgroup.controllers texts (the input split
-// at NUL bytes, in that order).
+// at NUL bytes, in that order), also for a pod's member (the pod's limits on
+// the group above it).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (devices && !plan->device_program &&
           std::none_of(plan->writes.begin(), plan->writes.end(),
                        [](const sandbox::CgroupWrite& w) { return w.value == "a"; })) {
+        __builtin_trap();
+      }
+    }
+  }
+  // A pod's member: no limits of its own, the pod's on the group above.
+  // Its directories are right below the group, the group is made first,
+  // and every write lands in one of them.
+  sandbox::CgroupRequest member{sandbox::Limits{}};
+  member.parent = "minipod-pod-p";
+  member.parent_limits = limits;
+  absl::StatusOr<sandbox::CgroupPlan> plan = sandbox::PlanCgroup("sb", member, l, controllers);
+  if (plan.ok()) {
+    for (const std::string& d : plan->dirs) {
+      const std::string parent = d.substr(0, d.rfind('/'));
+      if (std::find(plan->parents.begin(), plan->parents.end(), parent) == plan->parents.end()) __builtin_trap();
+      if (parent.size() < 14 || parent.compare(parent.size() - 14, 14, "/minipod-pod-p") != 0) __builtin_trap();
+    }
+    for (const sandbox::CgroupWrite& w : plan->writes) {
+      const std::string dir = w.path.substr(0, w.path.rfind('/'));
+      if (std::find(plan->dirs.begin(), plan->dirs.end(), dir) == plan->dirs.end() &&
+          std::find(plan->parents.begin(), plan->parents.end(), dir) == plan->parents.end()) {
         __builtin_trap();
       }
     }

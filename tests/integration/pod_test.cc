@@ -781,7 +781,8 @@ TEST_F(PodTest, PublishedPorts) {
   EXPECT_THAT(r.out, HasSubstr(std::to_string(lone_port)));
   EXPECT_EQ(Names("ps -a --json"), (std::vector<std::string>{"lone", "web"}));
 
-  EXPECT_EQ(Mp("pod rm -f p3").status, 0);
+  r = Mp("pod rm -f p3");
+  EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(Mp("rm -f lone").status, 0);
   EXPECT_THAT(HttpGet(pod_port), HasSubstr("Connection refused"));
   EXPECT_THAT(HttpGet(lone_port), HasSubstr("Connection refused"));

@@ -164,6 +164,8 @@ class PodnsTest : public ::testing::Test {
               " -- busybox sleep 600");
   }
 
+  void BlockStaysTakenWhileAMemberOfALostPodRuns(const std::string& mode);
+
   static TempDir* assets_;
   static std::string suite_error_;
   static std::string member_root_;
@@ -319,19 +321,34 @@ TEST_F(PodnsTest, MembersCgroupsAreBelowThePodsAndGoWithALostPod) {
       << "left: " << ::testing::PrintToString(PodCgroupDirs("pg"));
 }
 
-}  // namespace
-TEST_F(PodnsTest, APodsBlockStaysTakenWhileAMemberOfALostPodRuns) {
-  ShResult r = Mp("pod create --userns auto pk");
+// The host uid a process's user namespace maps its ids onto, outside the
+// one id keep-id maps onto itself (0 when there is none).
+long BlockUidOf(pid_t pid) {
+  std::istringstream in(ReadAll("/proc/" + std::to_string(pid) + "/uid_map"));
+  for (long inside, outside, count; in >> inside >> outside >> count;) {
+    if (inside != outside) return outside - inside;
+  }
+  return 0;
+}
+
+// A pod's members hold its id block too: with the holder gone (its monitor
+// killed) a member still runs under those ids, so they are not handed to
+// the next container. For auto (the block from 0) and keep-id (root kept
+// as itself, the rest of the block around it).
+void PodnsTest::BlockStaysTakenWhileAMemberOfALostPodRuns(const std::string& mode) {
+  const std::string pod = "pk-" + mode;
+  ShResult r = Mp("pod create --userns " + mode + " " + pod);
   ASSERT_EQ(r.status, 0) << r.out;
-  r = RunMember("pk", "ka");
+  r = RunMember(pod, "ka");
   ASSERT_EQ(r.status, 0) << r.out;
   const pid_t member = InitOf("containers", "ka");
   ASSERT_GT(member, 0);
-  const long block_uid = HostUid(member);
-  ASSERT_GT(block_uid, 0);
+  const long block_uid = BlockUidOf(member);
+  ASSERT_GT(block_uid, 0) << ReadAll("/proc/" + std::to_string(member) + "/uid_map");
+  EXPECT_EQ(HostUid(member), mode == "auto" ? block_uid : 0);
   // The holder's monitor killed: the holder dies, the member runs on in
   // the pod's user namespace, so its ids must not go to another container.
-  const json holder = State("pods", "pk");
+  const json holder = State("pods", pod);
   const pid_t monitor = holder["monitor"].value("pid", 0);
   const pid_t holder_init = holder["init"].value("pid", 0);
   ASSERT_GT(monitor, 0);
@@ -353,8 +370,25 @@ TEST_F(PodnsTest, APodsBlockStaysTakenWhileAMemberOfALostPodRuns) {
     }
   }
   EXPECT_TRUE(held) << "the block of the member (uid " << block_uid << ") is not recorded as held by it:\n" << record;
-  r = Mp("pod rm -f pk");
+  // And the next container gets other ids.
+  r = Mp("run -d --name kb --userns auto --rootfs " + member_root_ + " -- busybox sleep 600");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const pid_t other = InitOf("containers", "kb");
+  ASSERT_GT(other, 0);
+  EXPECT_NE(BlockUidOf(other), block_uid) << "the ids of a running member went to another container";
+  r = Mp("rm -f kb");
+  EXPECT_EQ(r.status, 0) << r.out;
+  r = Mp("pod rm -f " + pod);
   ASSERT_EQ(r.status, 0) << r.out;
 }
 
+TEST_F(PodnsTest, AnAutoPodsBlockStaysTakenWhileAMemberOfALostPodRuns) {
+  BlockStaysTakenWhileAMemberOfALostPodRuns("auto");
+}
+
+TEST_F(PodnsTest, AKeepIdPodsBlockStaysTakenWhileAMemberOfALostPodRuns) {
+  BlockStaysTakenWhileAMemberOfALostPodRuns("keep-id");
+}
+
+}  // namespace
 }  // namespace itest

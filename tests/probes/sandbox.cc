@@ -11,7 +11,8 @@
 //   connect PORT       TCP connect to 127.0.0.1:PORT: "connect ok" or errno name
 //   loopback           listen on 127.0.0.1:0 and connect to it: "loopback ok"
 //   forkbomb           fork (children sleep 2 s) until it fails: "forked N ERRNO"
-//   hog MIB            allocate and touch MIB MiB: "hogged MIB" (if it lives)
+//   hog MIB [SECONDS]  allocate and touch MIB MiB: "hogged MIB" (if it lives),
+//                      then hold it SECONDS (default 0)
 //   sleep SECONDS      then "slept"
 // Every wait is bounded; exits 0 unless used wrongly (64).
 #include <dirent.h>
@@ -249,8 +250,10 @@ int main(int argc, char** argv) {
   else if (strcmp(cmd, "connect") == 0 && argc == 3) Line("connect", Connect(atoi(argv[2])));
   else if (strcmp(cmd, "loopback") == 0) Loopback();
   else if (strcmp(cmd, "forkbomb") == 0) ForkBomb();
-  else if (strcmp(cmd, "hog") == 0 && argc == 3) Hog(atol(argv[2]));
-  else if (strcmp(cmd, "sleep") == 0 && argc == 3) {
+  else if (strcmp(cmd, "hog") == 0 && (argc == 3 || argc == 4)) {
+    Hog(atol(argv[2]));
+    if (argc == 4) sleep(static_cast<unsigned>(atoi(argv[3])));
+  } else if (strcmp(cmd, "sleep") == 0 && argc == 3) {
     sleep(static_cast<unsigned>(atoi(argv[2])));
     puts("slept");
   } else {

@@ -66,6 +66,9 @@ ContainerState FullState() {
   s.ports = {"0.0.0.0:8080->80/tcp", "127.0.0.1:53->53/udp"};
   s.namespaces = {{"net", 4026531840ull}, {"pid", 18446744073709551615ull}, {"uts", 0}};
   s.share = {"net", "ipc", "uts"};
+  s.limits.memory_bytes = 33554432;
+  s.limits.pids = 4194304;
+  s.limits.cpus = 0.015;
   s.tty = true;
   s.interactive = true;
   s.auto_remove = true;
@@ -99,6 +102,9 @@ void ExpectSameState(const ContainerState& a, const ContainerState& b) {
   EXPECT_EQ(a.ports, b.ports);
   EXPECT_EQ(a.namespaces, b.namespaces);
   EXPECT_EQ(a.share, b.share);
+  EXPECT_EQ(a.limits.memory_bytes, b.limits.memory_bytes);
+  EXPECT_EQ(a.limits.pids, b.limits.pids);
+  EXPECT_EQ(a.limits.cpus, b.limits.cpus);
   EXPECT_EQ(a.tty, b.tty);
   EXPECT_EQ(a.interactive, b.interactive);
   EXPECT_EQ(a.auto_remove, b.auto_remove);
@@ -155,7 +161,7 @@ TEST(StateJson, EveryFieldIsWrittenUnderItsStableName) {
   const std::string text = SerializeState(FullState());
   for (const char* key : {"version", "kind", "name", "id", "pod", "command", "rootfs", "created", "started",
                           "finished", "status", "monitor", "init", "pid", "start_time", "exit_code", "signal", "oom",
-                          "cgroups", "ports", "namespaces", "share", "tty", "interactive", "auto_remove", "args",
+                          "cgroups", "ports", "namespaces", "share", "limits", "memory", "pids", "cpus", "tty", "interactive", "auto_remove", "args",
                           "exec", "caps", "uid", "gid", "env", "workdir", "seccomp"}) {
     EXPECT_THAT(text, HasSubstr(absl::StrCat("\"", key, "\":"))) << key;
   }
@@ -291,6 +297,14 @@ TEST(StateJson, AFieldOfTheWrongTypeOrOutOfRangeIsAnErrorNamingIt) {
       {"namespaces", R"({"net": "4026531840"})", "namespaces: net: not an inode number"},
       {"namespaces", R"({"net": 1.5})", "namespaces: net: not an inode number"},
       {"share", "\"net\"", "share: not an array"},
+      {"limits", "[]", "limits: not an object"},
+      {"limits", R"({"memory": "32m"})", "memory: not an integer"},
+      {"limits", R"({"memory": 4096})", "limits: memory below the minimum"},
+      {"limits", R"({"pids": 0})", "limits: pids out of range"},
+      {"limits", R"({"pids": 4194305})", "limits: pids out of range"},
+      {"limits", R"({"cpus": "1"})", "limits: cpus not a number of CPUs"},
+      {"limits", R"({"cpus": 0})", "limits: cpus not a number of CPUs"},
+      {"limits", R"({"cpus": 1e300})", "limits: cpus not a number of CPUs"},
       {"tty", "1", "tty: not a boolean"},
       {"interactive", "null", "interactive: not a boolean"},
       {"auto_remove", "[]", "auto_remove: not a boolean"},

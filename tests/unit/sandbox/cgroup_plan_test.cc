@@ -153,6 +153,60 @@ TEST(PlanCgroup, ParentGroupAboveTheSandbox) {
   }
 }
 
+TEST(PlanCgroup, ParentLimitsGoOnTheGroupAndPlaceTheSandboxBelowThem) {
+  // A pod's --memory and --pids: a member without limits of its own still
+  // gets a directory in those v1 hierarchies (its processes are charged to
+  // the pod's), and the group's limits come before the member's own.
+  CgroupRequest req(Limits{});
+  req.parent = "minipod-pod-web-1a2b";
+  req.parent_limits.memory_bytes = 32LL << 20;
+  req.parent_limits.pids = 20;
+  const CgroupLayout l1 = DetectCgroupLayout(kHybridMountinfo, kHybridCgroup, "");
+  absl::StatusOr<CgroupPlan> p = PlanCgroup("sb", req, l1, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_THAT(p->dirs, ElementsAre("/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/sb",
+                                   "/sys/fs/cgroup/pids/minipod-pod-web-1a2b/sb"));
+  EXPECT_THAT(Writes(*p),
+              ElementsAre("/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/memory.limit_in_bytes=33554432",
+                          "/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/memory.memsw.limit_in_bytes=33554432?",
+                          "/sys/fs/cgroup/pids/minipod-pod-web-1a2b/pids.max=20"));
+  // Its own --memory below the pod's: both written, the pod's first.
+  req.limits.memory_bytes = 16LL << 20;
+  req.parent_limits.cpus = 1;
+  req.limits.cpus = 0.5;
+  p = PlanCgroup("sb", req, l1, "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_THAT(Writes(*p),
+              ElementsAre("/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/memory.limit_in_bytes=33554432",
+                          "/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/memory.memsw.limit_in_bytes=33554432?",
+                          "/sys/fs/cgroup/pids/minipod-pod-web-1a2b/pids.max=20",
+                          "/sys/fs/cgroup/cpu/minipod-pod-web-1a2b/cpu.cfs_period_us=100000",
+                          "/sys/fs/cgroup/cpu/minipod-pod-web-1a2b/cpu.cfs_quota_us=100000",
+                          "/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/sb/memory.limit_in_bytes=16777216",
+                          "/sys/fs/cgroup/memory/process_api/a5/minipod-pod-web-1a2b/sb/memory.memsw.limit_in_bytes=16777216?",
+                          "/sys/fs/cgroup/cpu/minipod-pod-web-1a2b/sb/cpu.cfs_period_us=100000",
+                          "/sys/fs/cgroup/cpu/minipod-pod-web-1a2b/sb/cpu.cfs_quota_us=50000"));
+  // v2: placed as if the sandbox needed the pod's controllers itself (every
+  // member of the pod lands in the same group), which the group hands down.
+  req = CgroupRequest(Limits{});
+  req.parent = "minipod-pod-web-1a2b";
+  req.parent_limits.memory_bytes = 32LL << 20;
+  p = PlanCgroup("sb", req, V2Layout("/sys/fs/cgroup/user.slice/s.scope", {"memory", "pids"}), "");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_THAT(p->dirs, ElementsAre("/sys/fs/cgroup/user.slice/minipod-pod-web-1a2b/sb"));
+  EXPECT_THAT(Writes(*p), ElementsAre("/sys/fs/cgroup/user.slice/minipod-pod-web-1a2b/cgroup.subtree_control=+memory",
+                                      "/sys/fs/cgroup/user.slice/minipod-pod-web-1a2b/memory.max=33554432",
+                                      "/sys/fs/cgroup/user.slice/minipod-pod-web-1a2b/memory.swap.max=0?"));
+  // A controller the host does not offer is an error naming the option.
+  req.parent_limits.cpus = 1;
+  p = PlanCgroup("sb", req, V2Layout("/sys/fs/cgroup/user.slice/s.scope", {"memory", "pids"}), "");
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()), HasSubstr("--cpus needs the cgroup v2 'cpu' controller"));
+  // Limits for a parent that is not there.
+  req.parent.clear();
+  EXPECT_FALSE(PlanCgroup("sb", req, l1, "").ok());
+}
+
 TEST(PlanCgroup, V1CombinedCpuHierarchyOnce) {
   const CgroupLayout l = DetectCgroupLayout(
       "30 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n", "3:cpu,cpuacct:/\n", "");

@@ -250,13 +250,30 @@ TEST_F(BlockLeaseTest, APodsMemberKeepsTheBlockAfterItsHolderIsGone) {
   waitpid(child, &ws, 0);
 }
 
-TEST(BlockOfMapTest, OnlyAWholeBlockFromZero) {
+TEST(BlockOfMapTest, AutoAndKeepIdMapsOnly) {
   EXPECT_EQ(BlockStartOfMap("         0 1879048192      65536\n"), 1879048192u);
   EXPECT_EQ(BlockStartOfMap("0 100000 65536"), 100000u);
   EXPECT_FALSE(BlockStartOfMap("0 0 4294967295\n").has_value()) << "the host's own map";
   EXPECT_FALSE(BlockStartOfMap("0 1000 1\n").has_value());
-  EXPECT_FALSE(BlockStartOfMap("0 1000 65536\n1000 1000 1\n").has_value()) << "keep-id";
+  EXPECT_FALSE(BlockStartOfMap("1 100000 65536\n").has_value()) << "not from 0";
+  EXPECT_FALSE(BlockStartOfMap("0 100000 65535\n").has_value()) << "short of a block";
   EXPECT_FALSE(BlockStartOfMap("").has_value());
+  // keep-id maps, as the kernel prints them back: the block they use.
+  const IdBlock b{1879048192, 1879113728};
+  for (uint32_t id : {0u, 1u, 1000u, 65534u, 65535u, 100000u}) {
+    SCOPED_TRACE(id);
+    const IdMaps k = KeepIdMaps(id, id, b);
+    std::string printed;
+    for (const IdMapEntry& e : k.uid) printed += absl::StrCat("  ", e.inside, "  ", e.outside, "  ", e.count, "\n");
+    EXPECT_EQ(BlockStartOfMap(printed), b.uid_start) << printed;
+    EXPECT_EQ(BlockStartOfMap(FormatIdMap(k.gid)), b.gid_start);
+  }
+  // Anything else that merely looks like one is not a block of ours.
+  EXPECT_FALSE(BlockStartOfMap("0 1000 65536\n1000 1000 1\n").has_value()) << "overlapping";
+  EXPECT_FALSE(BlockStartOfMap("0 0 1\n1 100001 65534\n").has_value()) << "one id short";
+  EXPECT_FALSE(BlockStartOfMap("0 0 1\n1 1 1\n2 100002 65534\n").has_value()) << "two kept ids";
+  EXPECT_FALSE(BlockStartOfMap("0 0 1\n1 100001 65535\nx\n").has_value());
+  EXPECT_FALSE(BlockStartOfMap("1000 1000 1\n").has_value()) << "no block at all";
 }
 
 TEST(CandidateBlocksTest, EntryDefaultAndHalfEntry) {
