@@ -276,7 +276,9 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
   r.config.cgroup_parent = absl::StrCat(kPodCgroupPrefix, request.name, "-", RandomId().substr(0, 8));
   r.config.cgroup_parent_limits = request.limits;
   r.args = {absl::StrCat("--share=", absl::StrJoin(request.share, ","))};
-<<<<<<< HEAD
+  if (request.limits.memory_bytes) r.args.push_back(absl::StrCat("--memory=", *request.limits.memory_bytes));
+  if (request.limits.pids) r.args.push_back(absl::StrCat("--pids=", *request.limits.pids));
+  if (request.limits.cpus) r.args.push_back(absl::StrCat("--cpus=", *request.limits.cpus));
   if (::geteuid() != 0) {
     // Without root the holder is in a user namespace of its own (the
     // caller's uid is 0 there), which owns the namespaces it shares: the
@@ -285,14 +287,6 @@ absl::StatusOr<int> CreatePod(const StateStore& store, const PodRequest& request
       return absl::PermissionDeniedError(
           "pod create --userns: without root the pod already has a user namespace of its own (your uid is 0 inside), "
           "which its members join");
-=======
-  if (request.limits.memory_bytes) r.args.push_back(absl::StrCat("--memory=", *request.limits.memory_bytes));
-  if (request.limits.pids) r.args.push_back(absl::StrCat("--pids=", *request.limits.pids));
-  if (request.limits.cpus) r.args.push_back(absl::StrCat("--cpus=", *request.limits.cpus));
-  if (request.userns != sandbox::UsernsMode::kHost) {
-    if (::geteuid() != 0) {
-      return absl::PermissionDeniedError("pod create --userns: a pod's user namespace needs root (its members join it)");
->>>>>>> podres
     }
     r.share.push_back("user");
   } else if (request.userns != sandbox::UsernsMode::kHost) {
