@@ -24,16 +24,21 @@ inline constexpr int kKindDirFd = 12;   // the directory holding it (for --rm)
 inline constexpr int kTemplateFd = 13;  // optional: the exited state.json, with markers
 inline constexpr int kReportFd = 14;    // "ok NAME\n" to `run -d`, then closed
 inline constexpr int kLastFd = 14;
+// -p: the bound listeners, one per relay spec of the command line, in order.
+inline constexpr int kFirstListenerFd = 15;
+inline constexpr int kMaxRelays = 64;
 
 // The monitor mode's command line:
-//   minipod-monitor __monitor NAME FLAGS JANITOR_PID MEMORY OOM_FILE [CGROUP_DIR...]
+//   minipod-monitor __monitor NAME FLAGS JANITOR_PID MEMORY OOM_FILE [CGROUP_DIR...] [RELAY...]
 // FLAGS: letters from kFlag*, or "-"; JANITOR_PID: a number or "-";
 // MEMORY: --memory as given ("-": none; the OOM line then says "?");
-// OOM_FILE: memory.events (v2) or memory.oom_control (v1), or "-".
+// OOM_FILE: memory.events (v2) or memory.oom_control (v1), or "-";
+// RELAY: a -p listener (parse.h's RelaySpec), its fd kFirstListenerFd + i.
 inline constexpr char kFlagTty = 't';
 inline constexpr char kFlagAutoRemove = 'r';
 inline constexpr char kFlagInit = 'n';        // minipod-init is the container's PID 1
 inline constexpr char kFlagOomV1 = '1';       // OOM_FILE is v1's (under_oom counts)
+inline constexpr char kFlagJoinUserns = 'u';  // -p: the socket helper joins the container's user namespace
 
 // The markers in the state template (bytes JSON never holds raw): each is
 // replaced by the value known at the end.

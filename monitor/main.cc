@@ -29,6 +29,7 @@
 #include "monitor/cri_writer.h"
 #include "monitor/handover.h"
 #include "monitor/parse.h"
+#include "monitor/relay.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -139,6 +140,7 @@ struct Ring {
 enum ConnKind { kPending, kWaiter, kAttach };
 
 struct Conn {
+  Tagged tag{kTagConn};  // first: what epoll points at
   int fd = -1;
   ConnKind kind = kPending;
   bool dead = false;
@@ -169,7 +171,7 @@ class Lean {
     (void)::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
   }
   void Unwatch(int fd) { (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
-  static uint64_t TagOf(Conn* c) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(c)); }
+  static uint64_t TagOf(Conn* c) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&c->tag)); }
 
   void OnOutput(int stream);
   void OnControl();
@@ -197,6 +199,8 @@ class Lean {
   bool watching_input_ = false;
   Ring input_queue_;
   Conn* conns_ = nullptr;
+  Relay relay_;
+  bool relaying_ = false;
   bool exited_ = false;
   long long drain_deadline_ = -1;
   int exit_code_ = 0, signal_ = 0;
@@ -243,6 +247,17 @@ void Lean::Run() {
   Watch(kControlFd, EPOLLIN, kControlFd);
   Watch(kPidFd, EPOLLIN, kPidFd);
 
+  if (args_.relay_count > 0) {
+    // -p: the listeners are bound already; sockets inside come from a
+    // helper in the container's network namespace.
+    if (!relay_.Start(epfd_, kPidFd, args_.join_userns, args_.relays, args_.relay_count)) {
+      static const char kFail[] = "fail 125 -p: no socket helper in the container's network namespace\n";
+      (void)WriteAll(kReportFd, kFail, sizeof kFail - 1);
+      ::syscall(SYS_pidfd_send_signal, kPidFd, SIGKILL, nullptr, 0);
+      ::_exit(125);  // the janitor removes the cgroup
+    }
+    relaying_ = true;
+  }
   // Running: `run -d` returns.
   char ok[300];
   const int n = snprintf(ok, sizeof ok, "ok %s\n", args_.name);
@@ -251,10 +266,20 @@ void Lean::Run() {
 
   for (;;) {
     int timeout = -1;
+    const long long now = NowMs();
     if (drain_deadline_ >= 0) {
-      const long long left = drain_deadline_ - NowMs();
+      const long long left = drain_deadline_ - now;
       if (left <= 0) Finish();
       timeout = static_cast<int>(left);
+    }
+    if (relaying_) {
+      if (const long long at = relay_.NextTimerMs(); at >= 0) {
+        if (at <= now) {
+          relay_.OnTimer(now);
+          continue;
+        }
+        if (timeout < 0 || at - now < timeout) timeout = static_cast<int>(at - now);
+      }
     }
     struct epoll_event events[16];
     const int k = ::epoll_wait(epfd_, events, 16, timeout);
@@ -283,6 +308,8 @@ void Lean::Run() {
         OnOutput(1);
       } else if (tag == static_cast<uint64_t>(kInputFd)) {
         FlushInput();
+      } else if (reinterpret_cast<Tagged*>(static_cast<uintptr_t>(tag))->kind != kTagConn) {
+        if (relaying_) relay_.OnEvent(reinterpret_cast<Tagged*>(static_cast<uintptr_t>(tag)), ev);
       } else {
         Conn* c = reinterpret_cast<Conn*>(static_cast<uintptr_t>(tag));
         if (c->kind == kAttach) {
@@ -338,6 +365,7 @@ void Lean::OnControl() {
       ::close(fd);
       continue;
     }
+    c->tag.kind = kTagConn;
     c->fd = fd;
     c->kind = kPending;
     c->next = conns_;
@@ -515,6 +543,10 @@ void Lean::OnExit() {
   if (exited_) return;
   exited_ = true;
   Unwatch(kPidFd);
+  if (relaying_) {
+    relay_.Stop();
+    relaying_ = false;
+  }
   siginfo_t si {};
   int r;
   do {
@@ -725,7 +757,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   // Nothing handed over reaches anything we might start.
-  for (int fd = 3; fd <= monitor::kLastFd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  for (int fd = 3; fd < monitor::kFirstListenerFd + args.relay_count; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   static monitor::Lean lean(args);
   lean.Run();
 }

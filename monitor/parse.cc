@@ -27,7 +27,7 @@ bool ParseUint(const char* text, size_t len, long long max, long long* out) {
 
 bool ParseMonitorArgs(int argc, const char* const* argv, MonitorArgs* out) {
   // NAME FLAGS JANITOR_PID MEMORY OOM_FILE [CGROUP_DIR...]
-  if (argc < 5 || argc - 5 > kMaxCgroupDirs) return false;
+  if (argc < 5 || argc - 5 > kMaxCgroupDirs + kMaxRelays) return false;
   for (int i = 0; i < argc; ++i) {
     if (argv[i] == nullptr || argv[i][0] == '\0' || strlen(argv[i]) > 4096) return false;
   }
@@ -40,6 +40,7 @@ bool ParseMonitorArgs(int argc, const char* const* argv, MonitorArgs* out) {
         case kFlagAutoRemove: a.auto_remove = true; break;
         case kFlagInit: a.init = true; break;
         case kFlagOomV1: a.oom_v1 = true; break;
+        case kFlagJoinUserns: a.join_userns = true; break;
         default: return false;
       }
     }
@@ -55,10 +56,46 @@ bool ParseMonitorArgs(int argc, const char* const* argv, MonitorArgs* out) {
     a.oom_file = argv[4];
   }
   for (int i = 5; i < argc; ++i) {
-    if (argv[i][0] != '/') return false;
-    a.cgroups[a.cgroup_count++] = argv[i];
+    if (argv[i][0] == '/') {
+      if (a.cgroup_count == kMaxCgroupDirs) return false;
+      a.cgroups[a.cgroup_count++] = argv[i];
+    } else {
+      if (a.relay_count == kMaxRelays || !ParseRelaySpec(argv[i], &a.relays[a.relay_count])) return false;
+      ++a.relay_count;
+    }
   }
   *out = a;
+  return true;
+}
+
+bool ParseRelaySpec(const char* word, RelaySpec* out) {
+  RelaySpec r;
+  const char* p = word;
+  if (*p == 't') {
+    r.tcp = true;
+  } else if (*p == 'u') {
+    r.tcp = false;
+  } else {
+    return false;
+  }
+  ++p;
+  if (*p == '4') {
+    r.family = 2;
+  } else if (*p == '6') {
+    r.family = 10;
+  } else {
+    return false;
+  }
+  ++p;
+  if (*p == 'w') {
+    r.wildcard = true;
+    ++p;
+  }
+  if (*p++ != ':') return false;
+  long long port = 0;
+  if (!ParseUint(p, strlen(p), 65535, &port) || port == 0) return false;
+  r.container_port = static_cast<uint16_t>(port);
+  *out = r;
   return true;
 }
 

@@ -8,9 +8,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monitor/handover.h"
+
 namespace monitor {
 
 inline constexpr int kMaxCgroupDirs = 16;
+
+// One -p listener handed over: "t4:80" (TCP, IPv4, container port 80),
+// "u6w:53" (UDP, IPv6, a wildcard address: replies need IP_PKTINFO).
+struct RelaySpec {
+  bool tcp = true;
+  int family = 2;  // AF_INET or AF_INET6 (10)
+  bool wildcard = false;
+  uint16_t container_port = 0;
+};
+bool ParseRelaySpec(const char* word, RelaySpec* out);
 
 struct MonitorArgs {
   const char* name = nullptr;
@@ -23,11 +35,16 @@ struct MonitorArgs {
   const char* oom_file = nullptr;
   const char* cgroups[kMaxCgroupDirs] = {};
   int cgroup_count = 0;
+  bool join_userns = false;  // the relay helper joins the container's user namespace too
+  RelaySpec relays[kMaxRelays];
+  int relay_count = 0;
 };
 
-// argv[0..argc) is what follows kMonitorMode. False on anything malformed
-// (a missing word, an unknown flag, a pid that is not a number, a relative
-// or over-long cgroup path, too many of them).
+// argv[0..argc) is what follows kMonitorMode: NAME FLAGS JANITOR_PID
+// MEMORY OOM_FILE, then cgroup directories (absolute) and relay specs (the
+// other words), in any order. False on anything malformed (a missing word,
+// an unknown flag, a pid that is not a number, a bad relay spec, too many
+// directories or relays).
 bool ParseMonitorArgs(int argc, const char* const* argv, MonitorArgs* out);
 
 // A decimal int in [0, max]: no sign, no spaces, no leading '+'.

@@ -169,6 +169,7 @@ class Monitor {
   common::UniqueFd lean_exe_;
   std::string lean_path_;
   common::UniqueFd lean_out_[2];
+  bool relay_join_userns_ = false;
   std::vector<common::UniqueFd> clients_;
   std::vector<int> waiters_;
 };
@@ -279,9 +280,13 @@ absl::Status Monitor::SetUp() {
     const bool own_userns =
         ::stat("/proc/self/ns/user", &mine) == 0 &&
         ::stat(absl::StrCat("/proc/", sandbox_->pid(), "/ns/user").c_str(), &theirs) == 0 && mine.st_ino != theirs.st_ino;
-    ASSIGN_OR_RETURN(NetnsSockets sockets, NetnsSockets::Start(sandbox_->pidfd(), own_userns));
-    sockets_.emplace(std::move(sockets));
-    RETURN_IF_ERROR(relay_->Start(*loop_, [this](int domain, int type) { return sockets_->Socket(domain, type); }));
+    if (lean_exe_) {
+      relay_join_userns_ = own_userns;  // minipod-monitor's helper joins them
+    } else {
+      ASSIGN_OR_RETURN(NetnsSockets sockets, NetnsSockets::Start(sandbox_->pidfd(), own_userns));
+      sockets_.emplace(std::move(sockets));
+      RETURN_IF_ERROR(relay_->Start(*loop_, [this](int domain, int type) { return sockets_->Socket(domain, type); }));
+    }
     state_.ports.clear();
     for (const PortMapping& m : relay_->mappings()) state_.ports.push_back(FormatPublish(m));
   }
@@ -345,10 +350,9 @@ void Monitor::Main() {
     nofile.rlim_cur = nofile.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
-  // Without -p, minipod-monitor watches the container (the relays are
-  // the C++ loop's alone). Found and opened before anything exists: its
-  // absence fails the run cleanly.
-  if (request_.publish.empty()) {
+  // minipod-monitor watches the container once it runs; found and opened
+  // before anything exists, so that its absence fails the run cleanly.
+  {
     absl::StatusOr<common::UniqueFd> exe = minipod::OpenMonitor(&lean_path_);
     if (!exe.ok()) Fail(125, std::string(exe.status().message()));
     lean_exe_ = *std::move(exe);
@@ -358,6 +362,19 @@ void Monitor::Main() {
     Fail(125, std::string(s.message()));
   }
   if (lean_exe_) ExecLean();
+  if (relay_.has_value() && !sockets_.has_value()) {
+    // minipod-monitor could not be started: the C++ relays after all.
+    absl::StatusOr<NetnsSockets> sockets = NetnsSockets::Start(sandbox_->pidfd(), relay_join_userns_);
+    absl::Status s = sockets.status();
+    if (s.ok()) {
+      sockets_.emplace(*std::move(sockets));
+      s = relay_->Start(*loop_, [this](int domain, int type) { return sockets_->Socket(domain, type); });
+    }
+    if (!s.ok()) {
+      sandbox_.reset();
+      Fail(125, std::string(s.message()));
+    }
+  }
   if (sigfd_) (void)loop_->Add(sigfd_.get(), EPOLLIN, [this](uint32_t) { OnSignal(); });
   for (int i = 0; i < 2; ++i) {
     if (!lean_out_[i]) continue;
@@ -413,6 +430,7 @@ void Monitor::ExecLean() {
   if (state_.auto_remove) flags += monitor::kFlagAutoRemove;
   if (rem.init) flags += monitor::kFlagInit;
   if (rem.oom_v1) flags += monitor::kFlagOomV1;
+  if (relay_join_userns_) flags += monitor::kFlagJoinUserns;
   std::vector<std::string> args = {"minipod-monitor",
                                    monitor::kMonitorMode,
                                    state_.name,
@@ -421,21 +439,39 @@ void Monitor::ExecLean() {
                                    rem.memory.empty() ? "-" : rem.memory,
                                    rem.oom_file.empty() ? "-" : rem.oom_file};
   for (const std::string& dir : sandbox_->cgroup_paths()) args.push_back(dir);
+  // -p: one word per listener ("t4:80", "u6w:53"), its fd kFirstListenerFd + i.
+  std::vector<int> listeners;
+  if (relay_.has_value()) {
+    listeners = relay_->listener_fds();
+    if (listeners.size() > static_cast<size_t>(monitor::kMaxRelays)) return;
+    for (const PortMapping& m : relay_->mappings()) {
+      const bool tcp = m.proto == PortProto::kTcp;
+      const size_t n = m.family == AF_INET6 ? 16 : 4;
+      bool wildcard = !tcp;
+      for (size_t i = 0; i < n; ++i) wildcard = wildcard && m.host_addr[i] == 0;
+      args.push_back(absl::StrCat(tcp ? "t" : "u", m.family == AF_INET6 ? "6" : "4", wildcard ? "w" : "", ":",
+                                  m.container_port));
+    }
+  }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
   // Source of each fixed descriptor, 3 .. kLastFd (-1: closed there).
+  static_assert(monitor::kFirstListenerFd == monitor::kLastFd + 1 && monitor::kPidFd == 3);
   const int sources[monitor::kLastFd - 2] = {
       sandbox_->pidfd(), log_->fd(),          control_.get(),     lean_out_[0].get(),
       lean_out_[1].get(), input_fd_,          rem.init_status_fd, rem.janitor_fd,
       dir_.get(),         kind_dir.get(),     tmpl.get(),         report_.get()};
-  // Copies above the fixed range first: a source may sit on a target.
-  int copies[monitor::kLastFd - 2];
+  std::vector<int> all(std::begin(sources), std::end(sources));
+  all.insert(all.end(), listeners.begin(), listeners.end());
+  // Copies above the handed range first: a source may sit on a target.
+  const int above = monitor::kFirstListenerFd + static_cast<int>(listeners.size()) + 64;
+  std::vector<int> copies(all.size(), -1);
   bool ok = true;
-  for (int i = 0; i < monitor::kLastFd - 2; ++i) {
-    copies[i] = sources[i] >= 0 ? ::fcntl(sources[i], F_DUPFD_CLOEXEC, 64) : -1;
-    if (sources[i] >= 0 && copies[i] < 0) ok = false;
+  for (size_t i = 0; i < all.size(); ++i) {
+    copies[i] = all[i] >= 0 ? ::fcntl(all[i], F_DUPFD_CLOEXEC, above) : -1;
+    if (all[i] >= 0 && copies[i] < 0) ok = false;
   }
   if (!ok) {
     for (int fd : copies) {
@@ -451,9 +487,9 @@ void Monitor::ExecLean() {
   }
   // From here on the descriptors of this process's objects are replaced:
   // there is no way back to the C++ loop.
-  const int exe = ::fcntl(lean_exe_.get(), F_DUPFD_CLOEXEC, 64);
-  for (int i = 0; i < monitor::kLastFd - 2; ++i) {
-    const int target = 3 + i;
+  const int exe = ::fcntl(lean_exe_.get(), F_DUPFD_CLOEXEC, above);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const int target = 3 + static_cast<int>(i);  // kPidFd .. kLastFd, then the listeners
     if (copies[i] >= 0) {
       ::dup2(copies[i], target);  // not CLOEXEC: handed over
       ::close(copies[i]);

@@ -9,7 +9,10 @@
 // bounded. A test of a known bug is skipped unless MINIPOD_TEST_KNOWN_BUGS=1.
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1099,6 +1102,111 @@ TEST_F(ContainersTest, ASigkilledLeanMonitorLeavesNoProcessMountOrCgroup) {
   // The janitor too is gone once done; TearDown checks processes and mounts.
   EXPECT_TRUE(WaitFor([] { return Descendants(getpid()).empty(); }));
   EXPECT_EQ(PsStatus("lean-kill"), "lost");
+}
+
+// "127.0.0.1:PORT->5353/udp" in inspect's ports: PORT (0: not there).
+int HostPortOf(const json& in, const std::string& suffix) {
+  if (!in.contains("ports") || !in["ports"].is_array()) return 0;
+  for (const auto& p : in["ports"]) {
+    const std::string v = p.is_string() ? p.get<std::string>() : "";
+    const size_t arrow = v.find("->");
+    if (arrow == std::string::npos || v.substr(arrow + 2) != suffix) continue;
+    const size_t colon = v.rfind(':', arrow);
+    return std::stoi(v.substr(colon + 1, arrow - colon - 1));
+  }
+  return 0;
+}
+
+TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
+  RunD("relay", "busybox sleep 1000", "-p 127.0.0.1:0:7070 -p 127.0.0.1:0:5353/udp");
+  const json in = Inspect("relay");
+  const Ref init = RefIn(in, "init");
+  const Ref monitor = RefIn(in, "monitor");
+  ASSERT_TRUE(EndsWith(ExeOf(monitor.pid), "/minipod-monitor")) << ExeOf(monitor.pid);
+  const int tcp_port = HostPortOf(in, "7070/tcp"), udp_port = HostPortOf(in, "5353/udp");
+  ASSERT_GT(tcp_port, 0) << in.dump();
+  ASSERT_GT(udp_port, 0) << in.dump();
+  // The servers: a child of ours in the container's network namespace,
+  // one UDP datagram and one TCP connection echoed, every wait bounded.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t server = ::fork();
+  ASSERT_GE(server, 0);
+  if (server == 0) {
+    ::close(ready[0]);
+    const int ns = ::open(("/proc/" + std::to_string(init.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) _exit(10);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int u = ::socket(AF_INET, SOCK_DGRAM, 0), t = ::socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_port = htons(5353);
+    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
+    a.sin_port = htons(7070);
+    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) _exit(12);
+    (void)!::write(ready[1], "r", 1);
+    struct pollfd pu = {u, POLLIN, 0};
+    if (::poll(&pu, 1, 10000) != 1) _exit(13);
+    char buf[256];
+    sockaddr_in from{};
+    socklen_t fl = sizeof from;
+    const ssize_t n = ::recvfrom(u, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+    std::string reply = "udp:" + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    ::sendto(u, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) _exit(14);
+    const int c = ::accept(t, nullptr, nullptr);
+    std::string got;
+    for (;;) {  // until the client's half-close
+      struct pollfd pc = {c, POLLIN, 0};
+      if (::poll(&pc, 1, 10000) != 1) _exit(15);
+      const ssize_t r = ::read(c, buf, sizeof buf);
+      if (r <= 0) break;
+      got.append(buf, static_cast<size_t>(r));
+    }
+    reply = "tcp:" + got;
+    (void)!::write(c, reply.data(), reply.size());
+    ::close(c);
+    _exit(0);
+  }
+  ::close(ready[1]);
+  char r = 0;
+  struct pollfd pr = {ready[0], POLLIN, 0};
+  ASSERT_EQ(::poll(&pr, 1, 10000), 1);
+  ASSERT_EQ(::read(ready[0], &r, 1), 1);
+  ::close(ready[0]);
+
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(static_cast<uint16_t>(udp_port));
+  const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::sendto(u, "ping", 4, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 4);
+  struct pollfd pu = {u, POLLIN, 0};
+  char buf[256];
+  ASSERT_EQ(::poll(&pu, 1, 10000), 1) << "no UDP reply through the relay";
+  ssize_t n = ::recv(u, buf, sizeof buf, 0);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "udp:ping");
+  ::close(u);
+
+  to.sin_port = htons(static_cast<uint16_t>(tcp_port));
+  const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::connect(t, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  ASSERT_EQ(::write(t, "hello", 5), 5);
+  ASSERT_EQ(::shutdown(t, SHUT_WR), 0);  // the server answers only after our EOF
+  std::string got;
+  for (;;) {
+    struct pollfd pt = {t, POLLIN, 0};
+    ASSERT_EQ(::poll(&pt, 1, 10000), 1) << "no TCP reply through the relay";
+    n = ::read(t, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(got, "tcp:hello");
+  ::close(t);
+  int ws = 0;
+  ASSERT_EQ(::waitpid(server, &ws, 0), server);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
 }
 
 TEST_F(ContainersTest, RunDetachedWithoutMinipodMonitorIs125AndLeavesNothing) {

@@ -66,6 +66,31 @@ TEST(MonitorArgs, Refused) {
   EXPECT_FALSE(Parse(many, &a));
 }
 
+TEST(MonitorArgs, RelaysAndCgroupsInAnyOrder) {
+  MonitorArgs a;
+  ASSERT_TRUE(Parse({"c", "u", "-", "-", "-", "t4:80", "/sys/fs/cgroup/pids/x", "u6w:53", "u4:65535"}, &a));
+  EXPECT_TRUE(a.join_userns);
+  ASSERT_EQ(a.cgroup_count, 1);
+  ASSERT_EQ(a.relay_count, 3);
+  EXPECT_TRUE(a.relays[0].tcp);
+  EXPECT_EQ(a.relays[0].family, 2);
+  EXPECT_FALSE(a.relays[0].wildcard);
+  EXPECT_EQ(a.relays[0].container_port, 80);
+  EXPECT_FALSE(a.relays[1].tcp);
+  EXPECT_EQ(a.relays[1].family, 10);
+  EXPECT_TRUE(a.relays[1].wildcard);
+  EXPECT_EQ(a.relays[1].container_port, 53);
+  EXPECT_EQ(a.relays[2].container_port, 65535);
+  for (const char* bad : {"t4:0", "t4:65536", "x4:80", "t5:80", "t4w80", "t4:", "t4:8o", "tcp:80", "t4:-1"}) {
+    monitor::RelaySpec r;
+    EXPECT_FALSE(monitor::ParseRelaySpec(bad, &r)) << bad;
+    EXPECT_FALSE(Parse({"c", "-", "-", "-", "-", bad}, &a)) << bad;
+  }
+  std::vector<const char*> many = {"c", "-", "-", "-", "-"};
+  for (int i = 0; i <= monitor::kMaxRelays; ++i) many.push_back("t4:80");
+  EXPECT_FALSE(Parse(many, &a));
+}
+
 // Every frame sequence gives what ConsumeAttachFrames gives.
 std::vector<std::pair<char, std::string>> LeanFrames(const std::string& bytes, bool* ok, size_t* left) {
   std::vector<std::pair<char, std::string>> out;
