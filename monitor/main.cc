@@ -6,6 +6,7 @@
 // passed on; at the end: the exit collected, the cgroup emptied and
 // removed, the output drained, the state recorded, the waiters answered.
 // Static, musl, no C++ runtime: a few pages resident.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,7 +24,6 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "monitor/cgroups.h"
 #include "monitor/cri_writer.h"
