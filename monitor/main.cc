@@ -320,6 +320,7 @@ void Lean::Run() {
       }
     }
     DropDead();
+    relay_.Collect();  // after Stop too: what it closed
     if (exited_ && open_streams_ == 0) Finish();
   }
 }

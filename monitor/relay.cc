@@ -198,6 +198,7 @@ struct Relay::TcpConn {
   Direction up;    // client -> inner
   Direction down;  // inner -> client
   uint32_t client_events = 0, inner_events = 0;  // what epoll watches; 0: not registered
+  bool closed = false;
   TcpConn *prev = nullptr, *next = nullptr;
 };
 
@@ -211,6 +212,7 @@ struct Relay::UdpSession {
   in6_pktinfo local6 {};
   int fd = -1;
   long long last_ms = 0;
+  bool closed = false;
   UdpSession *prev = nullptr, *next = nullptr;
 };
 
@@ -529,7 +531,10 @@ void Relay::Close(TcpConn* c, bool reset) {
   if (c->prev != nullptr) c->prev->next = c->next;
   if (c->next != nullptr) c->next->prev = c->prev;
   if (tcp_ == c) tcp_ = c->next;
-  free(c);
+  c->closed = true;
+  c->prev = nullptr;
+  c->next = closed_tcp_;
+  closed_tcp_ = c;
   --tcp_count_;
   UpdateTcpListeners();
 }
@@ -672,7 +677,10 @@ void Relay::CloseSession(UdpSession* s) {
   if (s->prev != nullptr) s->prev->next = s->next;
   if (s->next != nullptr) s->next->prev = s->prev;
   if (udp_ == s) udp_ = s->next;
-  free(s);
+  s->closed = true;
+  s->prev = nullptr;
+  s->next = closed_udp_;
+  closed_udp_ = s;
   --udp_count_;
 }
 
@@ -690,12 +698,14 @@ void Relay::OnEvent(Tagged* tag, uint32_t events) {
     case kTagTcpClient:
     case kTagTcpInner: {
       Side* side = reinterpret_cast<Side*>(tag);
-      OnConnEvent(side->conn, tag->kind == kTagTcpClient, events);
+      if (!side->conn->closed) OnConnEvent(side->conn, tag->kind == kTagTcpClient, events);
       break;
     }
-    case kTagUdp:
-      OnReplies(reinterpret_cast<UdpSession*>(tag));
+    case kTagUdp: {
+      UdpSession* s = reinterpret_cast<UdpSession*>(tag);
+      if (!s->closed) OnReplies(s);
       break;
+    }
     default:
       break;
   }
@@ -720,6 +730,19 @@ void Relay::OnTimer(long long now_ms) {
     UdpSession* next = s->next;
     if (now_ms - s->last_ms >= kUdpIdleMs) CloseSession(s);
     s = next;
+  }
+}
+
+void Relay::Collect() {
+  while (closed_tcp_ != nullptr) {
+    TcpConn* next = closed_tcp_->next;
+    free(closed_tcp_);
+    closed_tcp_ = next;
+  }
+  while (closed_udp_ != nullptr) {
+    UdpSession* next = closed_udp_->next;
+    free(closed_udp_);
+    closed_udp_ = next;
   }
 }
 

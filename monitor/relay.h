@@ -33,6 +33,9 @@ class Relay {
   // The next time OnTimer wants to run (-1: none), and the run.
   long long NextTimerMs() const;
   void OnTimer(long long now_ms);
+  // Frees what was closed during the last batch of events (a batch may
+  // still hold events for a connection closed earlier in it).
+  void Collect();
   // Closes everything and ends the helper.
   void Stop();
 
@@ -70,6 +73,8 @@ class Relay {
   size_t tcp_count_ = 0;
   UdpSession* udp_ = nullptr;
   size_t udp_count_ = 0;
+  TcpConn* closed_tcp_ = nullptr;      // closed, not yet freed (Collect)
+  UdpSession* closed_udp_ = nullptr;
   bool accept_paused_ = false;
   long long resume_at_ = -1;
   int spare_ = -1;
