@@ -37,6 +37,9 @@
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 #ifndef SYS_statx
 #define SYS_statx 332
 #endif
@@ -137,6 +140,14 @@ struct Ring {
   }
 };
 
+// Which of the optional descriptors were handed over: looked at before
+// this program opens anything, which would take a free number among them.
+struct Handed {
+  bool err = false, input = false, init_status = false, janitor = false, tmpl = false;
+};
+
+bool IsOpen(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
+
 enum ConnKind { kPending, kWaiter, kAttach };
 
 struct Conn {
@@ -154,7 +165,7 @@ constexpr size_t kInCap = 5 + kAttachMaxPayload;
 
 class Lean {
  public:
-  explicit Lean(const MonitorArgs& args) : args_(args), log_(kLogFd) {}
+  Lean(const MonitorArgs& args, const Handed& handed) : args_(args), handed_(handed), log_(kLogFd) {}
   [[noreturn]] void Run();
 
  private:
@@ -191,6 +202,7 @@ class Lean {
   void RemoveState();
 
   MonitorArgs args_;
+  Handed handed_;
   CriWriter log_;
   int epfd_ = -1, sigfd_ = -1;
   int out_fd_[2] = {-1, -1};
@@ -229,17 +241,14 @@ void Lean::Run() {
   if (sigfd_ >= 0) Watch(sigfd_, EPOLLIN, kTagSignal);
 
   out_fd_[0] = kOutFd;
-  out_fd_[1] = args_.tty ? -1 : kErrFd;
+  out_fd_[1] = handed_.err ? kErrFd : -1;
   for (int i = 0; i < 2; ++i) {
-    if (out_fd_[i] < 0 || ::fcntl(out_fd_[i], F_GETFD) < 0) {
-      out_fd_[i] = -1;
-      continue;
-    }
+    if (out_fd_[i] < 0) continue;
     ::fcntl(out_fd_[i], F_SETFL, ::fcntl(out_fd_[i], F_GETFL) | O_NONBLOCK);
     Watch(out_fd_[i], EPOLLIN, static_cast<uint64_t>(out_fd_[i]));
     ++open_streams_;
   }
-  if (::fcntl(kInputFd, F_GETFD) >= 0) {
+  if (handed_.input) {
     input_fd_ = kInputFd;
     ::fcntl(input_fd_, F_SETFL, ::fcntl(input_fd_, F_GETFL) | O_NONBLOCK);
   }
@@ -562,7 +571,7 @@ void Lean::OnExit() {
     exit_code_ = 128 + signal_;
   }
   bool from_init = false;
-  if (::fcntl(kInitStatusFd, F_GETFD) >= 0) {
+  if (handed_.init_status) {
     // minipod-init's own line: the command's status, not the init's.
     ::fcntl(kInitStatusFd, F_SETFL, O_NONBLOCK);
     char text[260];
@@ -611,7 +620,7 @@ void Lean::OnExit() {
   // Everything left in the cgroup killed, the cgroup removed: the pipes
   // then close. Then the janitor has nothing to do.
   const bool removed = KillAndRemoveCgroups(args_.cgroups, args_.cgroup_count, 5000);
-  if (::fcntl(kJanitorFd, F_GETFD) >= 0) {
+  if (handed_.janitor) {
     if (removed) (void)!::send(kJanitorFd, "D", 1, MSG_NOSIGNAL);
     ::close(kJanitorFd);  // without "D": the janitor removes what is left
     if (args_.janitor_pid > 0 && removed) {
@@ -633,7 +642,7 @@ void Lean::OnExit() {
 
 void Lean::SaveState() {
   struct stat st {};
-  if (::fstat(kTemplateFd, &st) != 0 || st.st_size <= 0 || static_cast<size_t>(st.st_size) > kMaxStateBytes) return;
+  if (!handed_.tmpl || ::fstat(kTemplateFd, &st) != 0 || st.st_size <= 0 || static_cast<size_t>(st.st_size) > kMaxStateBytes) return;
   const size_t len = static_cast<size_t>(st.st_size);
   char* tmpl = static_cast<char*>(malloc(len));
   const size_t out_cap = len + 256;
@@ -757,8 +766,17 @@ int main(int argc, char** argv) {
     (void)!::write(2, kMsg, sizeof kMsg - 1);
     return 2;
   }
+  // Whatever else the caller of `run -d` left open (not CLOEXEC) is not
+  // ours to keep alive for the container's lifetime.
+  ::syscall(SYS_close_range, monitor::kFirstListenerFd + args.relay_count, ~0U, 0U);
+  monitor::Handed handed;
+  handed.err = !args.tty && monitor::IsOpen(monitor::kErrFd);
+  handed.input = monitor::IsOpen(monitor::kInputFd);
+  handed.init_status = monitor::IsOpen(monitor::kInitStatusFd);
+  handed.janitor = monitor::IsOpen(monitor::kJanitorFd);
+  handed.tmpl = monitor::IsOpen(monitor::kTemplateFd);
   // Nothing handed over reaches anything we might start.
   for (int fd = 3; fd < monitor::kFirstListenerFd + args.relay_count; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  static monitor::Lean lean(args);
+  static monitor::Lean lean(args, handed);
   lean.Run();
 }

@@ -1209,6 +1209,29 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
   EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
 }
 
+// The end as minipod-monitor does it: the OOM kill read from the cgroup
+// before its removal, the line in the log, the state's oom and status.
+TEST_F(ContainersTest, TheLeanMonitorRecordsAnOomKillInTheStateAndTheLog) {
+  const char* probe = ::getenv("PROBE_SANDBOX");
+  ASSERT_NE(probe, nullptr);
+  const ShResult r = Mp(std::string("run -d --name oom --memory 32m --bundle busybox --bundle ") + probe + " -- " +
+                        probe + " hog 512");
+  if (r.status == 125 && r.out.find("memory") != std::string::npos) GTEST_SKIP() << "no memory limit here: " << r.out;
+  ASSERT_EQ(r.status, 0) << r.out;
+  const ShResult w = Mp("wait oom", 30);
+  EXPECT_EQ(w.status, 137) << w.out;
+  const json in = Inspect("oom");
+  if (!in.value("oom", false)) {
+    // A kernel that counts no OOM kill for this cgroup says nothing.
+    const std::string logs = Mp("logs oom").out;
+    if (logs.find("hogged") != std::string::npos) GTEST_SKIP() << "the limit did not bite: " << logs;
+  }
+  EXPECT_TRUE(in.value("oom", false)) << in.dump();
+  EXPECT_EQ(in.value("exit_code", -1), 137) << in.dump();
+  EXPECT_EQ(PsStatus("oom"), "exited (137)");
+  EXPECT_THAT(Mp("logs oom").out, HasSubstr("minipod: the command was killed by the kernel's OOM killer (--memory 32m)"));
+}
+
 TEST_F(ContainersTest, RunDetachedWithoutMinipodMonitorIs125AndLeavesNothing) {
   // A minipod installed without its minipod-monitor: minipod and
   // minipod-init alone in a directory.
