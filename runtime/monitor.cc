@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -28,6 +29,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/absl/status_util.h"
+#include "common/absl/self_path.h"
+#include "monitor/handover.h"
 #include "runtime/attach.h"
 #include "runtime/cri_log.h"
 #include "runtime/event_loop.h"
@@ -132,6 +135,10 @@ class Monitor {
   // then Finish once both output streams have ended (or after kDrainMs).
   void OnExit();
   void Finish();
+  // Hands the watching over to minipod-monitor (exec, never returns once
+  // the descriptors are moved); returns when it could not even start to
+  // (the C++ loop then watches the container itself).
+  void ExecLean();
 
   const DetachRequest& request_;
   const StateStore& store_;
@@ -157,6 +164,12 @@ class Monitor {
   bool exited_ = false, finished_ = false;
   absl::StatusOr<sandbox::ExitInfo> exit_info_ = absl::UnknownError("not collected");
   common::UniqueFd control_, sigfd_;
+  // minipod-monitor (opened before anything is created) and, for it, the
+  // output descriptors the C++ pumps would otherwise take.
+  common::UniqueFd lean_exe_;
+  std::string lean_path_;
+  common::UniqueFd lean_out_[2];
+  bool relay_join_userns_ = false;
   std::vector<common::UniqueFd> clients_;
   std::vector<int> waiters_;
 };
@@ -267,9 +280,13 @@ absl::Status Monitor::SetUp() {
     const bool own_userns =
         ::stat("/proc/self/ns/user", &mine) == 0 &&
         ::stat(absl::StrCat("/proc/", sandbox_->pid(), "/ns/user").c_str(), &theirs) == 0 && mine.st_ino != theirs.st_ino;
-    ASSIGN_OR_RETURN(NetnsSockets sockets, NetnsSockets::Start(sandbox_->pidfd(), own_userns));
-    sockets_.emplace(std::move(sockets));
-    RETURN_IF_ERROR(relay_->Start(*loop_, [this](int domain, int type) { return sockets_->Socket(domain, type); }));
+    if (lean_exe_) {
+      relay_join_userns_ = own_userns;  // minipod-monitor's helper joins them
+    } else {
+      ASSIGN_OR_RETURN(NetnsSockets sockets, NetnsSockets::Start(sandbox_->pidfd(), own_userns));
+      sockets_.emplace(std::move(sockets));
+      RETURN_IF_ERROR(relay_->Start(*loop_, [this](int domain, int type) { return sockets_->Socket(domain, type); }));
+    }
     state_.ports.clear();
     for (const PortMapping& m : relay_->mappings()) state_.ports.push_back(FormatPublish(m));
   }
@@ -295,6 +312,10 @@ absl::Status Monitor::SetUp() {
   }
   for (int i = 0; i < 2; ++i) {
     if (!out_read[i]) continue;
+    if (lean_exe_) {
+      lean_out_[i] = std::move(out_read[i]);
+      continue;
+    }
     LogPumpOptions pump;
     pump.on_eof = [this] {
       if (--open_streams_ == 0 && exited_) Finish();
@@ -329,11 +350,47 @@ void Monitor::Main() {
     nofile.rlim_cur = nofile.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  // minipod-monitor watches the container once it runs; found and opened
+  // before anything exists, so that its absence fails the run cleanly.
+  {
+    absl::StatusOr<common::UniqueFd> exe = minipod::OpenMonitor(&lean_path_);
+    if (!exe.ok()) Fail(125, std::string(exe.status().message()));
+    lean_exe_ = *std::move(exe);
+  }
   if (absl::Status s = SetUp(); !s.ok()) {
     sandbox_.reset();  // the child killed, the cgroup removed
     Fail(125, std::string(s.message()));
   }
+  if (lean_exe_) ExecLean();
+  if (relay_.has_value() && !sockets_.has_value()) {
+    // minipod-monitor could not be started: the C++ relays after all.
+    absl::StatusOr<NetnsSockets> sockets = NetnsSockets::Start(sandbox_->pidfd(), relay_join_userns_);
+    absl::Status s = sockets.status();
+    if (s.ok()) {
+      sockets_.emplace(*std::move(sockets));
+      s = relay_->Start(*loop_, [this](int domain, int type) { return sockets_->Socket(domain, type); });
+    }
+    if (!s.ok()) {
+      sandbox_.reset();
+      Fail(125, std::string(s.message()));
+    }
+  }
   if (sigfd_) (void)loop_->Add(sigfd_.get(), EPOLLIN, [this](uint32_t) { OnSignal(); });
+  for (int i = 0; i < 2; ++i) {
+    if (!lean_out_[i]) continue;
+    // minipod-monitor could not be started: the C++ pumps after all.
+    LogPumpOptions pump;
+    pump.on_eof = [this] {
+      if (--open_streams_ == 0 && exited_) Finish();
+    };
+    pump.tee = [this](LogStream, absl::string_view chunk) { Broadcast(chunk); };
+    ++open_streams_;
+    if (!StartLogPump(*loop_, std::move(lean_out_[i]), i == 0 ? LogStream::kStdout : LogStream::kStderr, log_.get(),
+                      std::move(pump))
+             .ok()) {
+      --open_streams_;
+    }
+  }
 
   WriteAll(report_.get(), absl::StrCat("ok ", state_.name, "\n"));
   report_.Reset();
@@ -352,6 +409,103 @@ void Monitor::Main() {
     Finish();
   }
   ::_exit(0);
+}
+
+void Monitor::ExecLean() {
+  const sandbox::Sandbox::Remains rem = sandbox_->remains();
+  common::UniqueFd tmpl;
+  if (!state_.auto_remove) {
+    absl::StatusOr<std::string> text = ExitedStateTemplate(state_);
+    if (!text.ok()) return;
+    tmpl = common::UniqueFd(::memfd_create("minipod-state", MFD_CLOEXEC));
+    if (!tmpl) return;
+    WriteAll(tmpl.get(), *text);
+  }
+  const std::string where = store_.PathOf(state_.kind, state_.name);
+  common::UniqueFd kind_dir(::open(where.substr(0, where.rfind('/')).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!kind_dir) return;
+
+  std::string flags;
+  if (request_.tty) flags += monitor::kFlagTty;
+  if (state_.auto_remove) flags += monitor::kFlagAutoRemove;
+  if (rem.init) flags += monitor::kFlagInit;
+  if (rem.oom_v1) flags += monitor::kFlagOomV1;
+  if (relay_join_userns_) flags += monitor::kFlagJoinUserns;
+  std::vector<std::string> args = {"minipod-monitor",
+                                   monitor::kMonitorMode,
+                                   state_.name,
+                                   flags.empty() ? "-" : flags,
+                                   rem.janitor_pid > 0 && rem.janitor_fd >= 0 ? absl::StrCat(rem.janitor_pid) : "-",
+                                   rem.memory.empty() ? "-" : rem.memory,
+                                   rem.oom_file.empty() ? "-" : rem.oom_file};
+  for (const std::string& dir : sandbox_->cgroup_paths()) args.push_back(dir);
+  // -p: one word per listener ("t4:80", "u6w:53"), its fd kFirstListenerFd + i.
+  std::vector<int> listeners;
+  if (relay_.has_value()) {
+    listeners = relay_->listener_fds();
+    if (listeners.size() > static_cast<size_t>(monitor::kMaxRelays)) return;
+    for (const PortMapping& m : relay_->mappings()) {
+      const bool tcp = m.proto == PortProto::kTcp;
+      const size_t n = m.family == AF_INET6 ? 16 : 4;
+      bool wildcard = !tcp;
+      for (size_t i = 0; i < n; ++i) wildcard = wildcard && m.host_addr[i] == 0;
+      args.push_back(absl::StrCat(tcp ? "t" : "u", m.family == AF_INET6 ? "6" : "4", wildcard ? "w" : "", ":",
+                                  m.container_port));
+    }
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  // Source of each fixed descriptor, 3 .. kLastFd (-1: closed there).
+  static_assert(monitor::kFirstListenerFd == monitor::kLastFd + 1 && monitor::kPidFd == 3);
+  const int sources[monitor::kLastFd - 2] = {
+      sandbox_->pidfd(), log_->fd(),          control_.get(),     lean_out_[0].get(),
+      lean_out_[1].get(), input_fd_,          rem.init_status_fd, rem.janitor_fd,
+      dir_.get(),         kind_dir.get(),     tmpl.get(),         report_.get()};
+  std::vector<int> all(std::begin(sources), std::end(sources));
+  all.insert(all.end(), listeners.begin(), listeners.end());
+  // Copies above the handed range first: a source may sit on a target.
+  const int above = monitor::kFirstListenerFd + static_cast<int>(listeners.size()) + 64;
+  std::vector<int> copies(all.size(), -1);
+  bool ok = true;
+  for (size_t i = 0; i < all.size(); ++i) {
+    copies[i] = all[i] >= 0 ? ::fcntl(all[i], F_DUPFD_CLOEXEC, above) : -1;
+    if (all[i] >= 0 && copies[i] < 0) ok = false;
+  }
+  if (!ok) {
+    for (int fd : copies) {
+      if (fd >= 0) ::close(fd);
+    }
+    return;
+  }
+  // Nothing of the caller's stays open: its terminal or pipe would not see
+  // EOF while we live.
+  if (const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC); null >= 0) {
+    for (int i = 0; i < 3; ++i) ::dup2(null, i);
+    ::close(null);
+  }
+  // From here on the descriptors of this process's objects are replaced:
+  // there is no way back to the C++ loop.
+  const int exe = ::fcntl(lean_exe_.get(), F_DUPFD_CLOEXEC, above);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const int target = 3 + static_cast<int>(i);  // kPidFd .. kLastFd, then the listeners
+    if (copies[i] >= 0) {
+      ::dup2(copies[i], target);  // not CLOEXEC: handed over
+      ::close(copies[i]);
+    } else {
+      ::close(target);
+    }
+  }
+  static char* const kNoEnv[] = {nullptr};
+  ::syscall(SYS_execveat, exe, "", argv.data(), kNoEnv, AT_EMPTY_PATH);
+  const int err = errno;
+  // The container cannot be watched: it goes (the janitor removes its
+  // cgroup when we exit), and `run -d` says why.
+  ::syscall(SYS_pidfd_send_signal, monitor::kPidFd, SIGKILL, nullptr, 0);
+  const std::string why = absl::StrCat("fail 125 execveat(", lean_path_, "): ", strerror(err), "\n");
+  WriteAll(monitor::kReportFd, why);
+  ::_exit(125);
 }
 
 void Monitor::OnControl() {
@@ -592,6 +746,32 @@ void Monitor::FlushInput() {
 
 }  // namespace
 
+absl::StatusOr<std::string> ExitedStateTemplate(ContainerState state) {
+  constexpr int kCodeSentinel = 1987654321, kSignalSentinel = 1987654322;
+  state.status = "exited";
+  state.finished = "\x02";
+  state.exit_code = kCodeSentinel;
+  state.signal = kSignalSentinel;
+  state.oom = false;
+  std::string text = SerializeState(state);
+  // Each with its key, so no user string (escaped inside quotes) matches.
+  const std::pair<std::string, char> fields[] = {
+      {"\"finished\": \"\\u0002\"", monitor::kMarkFinished},
+      {absl::StrCat("\"exit_code\": ", kCodeSentinel), monitor::kMarkExitCode},
+      {absl::StrCat("\"signal\": ", kSignalSentinel), monitor::kMarkSignal},
+      {"\"oom\": false", monitor::kMarkOom},
+  };
+  for (const auto& [field, mark] : fields) {
+    const size_t at = text.find(field);
+    if (at == std::string::npos || text.find(field, at + 1) != std::string::npos) {
+      return absl::InternalError(absl::StrCat("state template: ", field, " not found once"));
+    }
+    const size_t colon = field.find(':');
+    text.replace(at, field.size(), absl::StrCat(field.substr(0, colon + 2), std::string(1, monitor::kMarker), std::string(1, mark)));
+  }
+  return text;
+}
+
 absl::StatusOr<common::UniqueFd> ConnectControl(const StateStore& store, Kind kind, const std::string& name) {
   ASSIGN_OR_RETURN(common::UniqueFd dir, store.Dir(kind, name));
   common::UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -684,6 +864,9 @@ absl::StatusOr<DetachResult> RunDetached(const DetachRequest& request) {
     const size_t sp = rest.find(' ');
     int status = 125;
     if (sp != absl::string_view::npos && absl::SimpleAtoi(rest.substr(0, sp), &status)) {
+      // Normally gone already; not when the monitor failed to exec
+      // minipod-monitor after the container started.
+      (void)store.Remove(request.kind, result.name);
       result.status = status;
       result.error = std::string(absl::StripTrailingAsciiWhitespace(rest.substr(sp + 1)));
       return result;

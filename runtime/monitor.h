@@ -82,4 +82,9 @@ inline constexpr size_t kAttachBuffer = 1024 * 1024;
 // NotFound when it is not running.
 absl::StatusOr<common::UniqueFd> ConnectControl(const StateStore& store, Kind kind, const std::string& name);
 
+// The state.json of a container once it has exited, for minipod-monitor:
+// SerializeState's text with the finish time, exit code, signal and OOM
+// replaced by monitor/handover.h's markers (which JSON never holds raw).
+absl::StatusOr<std::string> ExitedStateTemplate(ContainerState state);
+
 }  // namespace runtime

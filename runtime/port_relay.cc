@@ -590,6 +590,12 @@ absl::StatusOr<PortRelay> PortRelay::Bind(const std::vector<PortMapping>& mappin
 
 const std::vector<PortMapping>& PortRelay::mappings() const { return impl_->bound; }
 
+std::vector<int> PortRelay::listener_fds() const {
+  std::vector<int> fds;
+  for (const Impl::Listener& l : impl_->listeners) fds.push_back(l.fd.get());
+  return fds;
+}
+
 absl::Status PortRelay::Start(EventLoop& loop, SocketInContainer socket_in_container) {
   if (!impl_ || impl_->stopped) return absl::FailedPreconditionError("port relay: already stopped");
   if (impl_->loop != nullptr) return absl::FailedPreconditionError("port relay: already started");

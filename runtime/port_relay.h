@@ -103,6 +103,9 @@ class PortRelay {
 
   // The mappings as bound: host port 0 replaced by the port the kernel chose.
   const std::vector<PortMapping>& mappings() const;
+  // Each listener's descriptor, in mappings() order (still owned here), for
+  // a monitor that hands them to minipod-monitor instead of Start()ing.
+  std::vector<int> listener_fds() const;
 
   // Starts relaying in loop, which must outlive Stop() (or this object).
   // Once only.

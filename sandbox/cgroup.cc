@@ -263,10 +263,15 @@ absl::Status SandboxCgroup::AddProcess(pid_t pid) {
   return absl::OkStatus();
 }
 
-std::string SandboxCgroup::OomText() const {
+std::string SandboxCgroup::OomFile() const {
   if (memory_dir_.empty()) return "";
-  const char* file = kind_ == CgroupLayout::kV2 ? "/memory.events" : "/memory.oom_control";
-  absl::StatusOr<std::string> text = common::ReadFileToString(memory_dir_ + file);
+  return memory_dir_ + (kind_ == CgroupLayout::kV2 ? "/memory.events" : "/memory.oom_control");
+}
+
+std::string SandboxCgroup::OomText() const {
+  const std::string file = OomFile();
+  if (file.empty()) return "";
+  absl::StatusOr<std::string> text = common::ReadFileToString(file);
   return text.ok() ? *text : "";
 }
 

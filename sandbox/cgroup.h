@@ -82,6 +82,11 @@ class SandboxCgroup {
   absl::Status Remove();
 
   pid_t janitor_pid() const { return janitor_.pid(); }
+  // For a monitor that execs minipod-monitor: the janitor's socket (which
+  // must survive the exec, or the janitor fires) and the file OomKilled
+  // reads ("" when none).
+  int janitor_fd() const { return janitor_.write_fd(); }
+  std::string OomFile() const;
 
  private:
   SandboxCgroup() = default;

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/absl/self_path.h"
 #include "common/absl/status_util.h"
 #include "common/sys.h"
 #include "sandbox/cgroup.h"
@@ -101,9 +102,25 @@ bool UnderCgroupFs(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<Janitor> Janitor::Start(const char* exe, const std::vector<std::string>& dirs) {
-  const common::SysResult exe_fd = common::sys::Open(exe, O_PATH);
-  if (!exe_fd.ok()) return ErrnoStatus(exe_fd.err, absl::StrCat("janitor: open(", exe, ")"));
-  UniqueFd exe_owned(static_cast<int>(exe_fd.value));
+  // minipod's own janitor is minipod-monitor's janitor mode where that is
+  // installed beside it (a few pages resident rather than the whole CLI);
+  // minipod itself otherwise (a build without it, a test binary).
+  UniqueFd exe_owned;
+  std::string exe_path = exe;
+  const char* argv0 = "minipod";
+  if (strcmp(exe, kJanitorSelfExe) == 0) {
+    if (absl::StatusOr<UniqueFd> lean = minipod::OpenMonitor(&exe_path); lean.ok()) {
+      exe_owned = *std::move(lean);
+      argv0 = "minipod-monitor";
+    } else {
+      exe_path = exe;
+    }
+  }
+  if (!exe_owned) {
+    const common::SysResult exe_fd = common::sys::Open(exe, O_PATH);
+    if (!exe_fd.ok()) return ErrnoStatus(exe_fd.err, absl::StrCat("janitor: open(", exe, ")"));
+    exe_owned.Reset(static_cast<int>(exe_fd.value));
+  }
   const common::SysResult null_fd = common::sys::Open("/dev/null", O_RDWR);
   if (!null_fd.ok()) return ErrnoStatus(null_fd.err, "janitor: open(/dev/null)");
   UniqueFd null_owned(static_cast<int>(null_fd.value));
@@ -124,7 +141,7 @@ absl::StatusOr<Janitor> Janitor::Start(const char* exe, const std::vector<std::s
   const long self_pidfd = ::syscall(SYS_pidfd_open, ::getpid(), 0);
   UniqueFd launcher(self_pidfd >= 0 ? static_cast<int>(self_pidfd) : -1);
 
-  std::vector<std::string> args = {"minipod", kJanitorCommand, launcher ? absl::StrCat(kPidFd) : "-"};
+  std::vector<std::string> args = {argv0, kJanitorCommand, launcher ? absl::StrCat(kPidFd) : "-"};
   args.insert(args.end(), dirs.begin(), dirs.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -139,7 +156,7 @@ absl::StatusOr<Janitor> Janitor::Start(const char* exe, const std::vector<std::s
   Janitor j;
   j.write_end_ = std::move(write_end);
   j.exec_report_ = std::move(report_read);
-  j.exe_ = exe;
+  j.exe_ = exe_path;
   j.pid_ = pid;
   return j;
 }
@@ -189,18 +206,21 @@ void Janitor::Dismiss() {
     write_end_.Reset();
   }
   if (pid_ > 0) {
-    // It exits at once on the byte; waited for through a pidfd (our child:
-    // the pid cannot be reused before we reap it), bounded in case it is
-    // stopped.
+    // It exits at once on the byte: waited for through a pidfd (our child:
+    // the pid cannot be reused before we reap it), which is readable the
+    // moment it exits; bounded (2 s) in case it is stopped.
     common::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-    for (int i = 0; i < 200; ++i) {
+    const long long deadline = common::sys::MonotonicMs() + 2000;
+    for (;;) {
       const common::SysResult r = common::sys::WaitPid(pid_, nullptr, WNOHANG);
       if (!r.ok() || r.value == pid_) break;  // ECHILD: reaped elsewhere
+      const long long left = deadline - common::sys::MonotonicMs();
+      if (left <= 0) break;
       if (pidfd) {
         struct pollfd p = {pidfd.get(), POLLIN, 0};
-        ::poll(&p, 1, 10);
+        ::poll(&p, 1, static_cast<int>(left));
       } else {
-        SleepMs(10);
+        SleepMs(10);  // before 5.3: no pidfd to wait on
       }
     }
     pid_ = -1;

@@ -53,6 +53,9 @@ class Janitor {
   // Writes the "done" byte, closes, reaps the janitor (bounded: 2 s).
   void Dismiss();
   pid_t pid() const { return pid_; }
+  // Our end of the socket (-1: none), for a launcher that execs another
+  // program and hands it over.
+  int write_fd() const { return write_end_.get(); }
 
  private:
   common::UniqueFd write_end_;

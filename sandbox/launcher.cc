@@ -676,6 +676,20 @@ ExitInfo Sandbox::Finish(int ws) {
   return info;
 }
 
+Sandbox::Remains Sandbox::remains() const {
+  Remains r;
+  r.init_status_fd = init_status_read_.get();
+  if (cgroup_.has_value()) {
+    r.janitor_fd = cgroup_->janitor_fd();
+    r.janitor_pid = cgroup_->janitor_pid();
+    r.oom_file = cgroup_->OomFile();
+    r.oom_v1 = cgroup_->kind() == CgroupLayout::kV1;
+  }
+  r.memory = config_.memory.value_or("");
+  r.init = config_.init;
+  return r;
+}
+
 void Sandbox::Delete() {
   if (pid_ > 0) (void)Abandon(absl::OkStatus());
   if (cgroup_.has_value()) {

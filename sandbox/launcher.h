@@ -128,6 +128,19 @@ class Sandbox {
   // The environment, ids and working directory the command got.
   const CommandPlan& command() const { return command_; }
 
+  // What a monitor that execs minipod-monitor hands over to it (the
+  // descriptors stay ours; the exec keeps them when marked so).
+  struct Remains {
+    int init_status_fd = -1;  // minipod-init's status line
+    int janitor_fd = -1;
+    pid_t janitor_pid = -1;
+    std::string oom_file;     // "" without a memory controller
+    bool oom_v1 = false;
+    std::string memory;       // --memory as given, "" without
+    bool init = false;
+  };
+  Remains remains() const;
+
  private:
   absl::Status Abandon(const absl::Status& s);
   void Report(const nlohmann::ordered_json& event);

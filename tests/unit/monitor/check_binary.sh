@@ -1,0 +1,23 @@
+#!/bin/bash
+# Checks the shipped minipod-monitor: statically linked, no interpreter, no
+# libstdc++ runtime symbols, and at most 64 KiB once stripped (it is the
+# resident part of every detached container).
+set -euo pipefail
+bin=$1
+limit=$((64 * 1024))
+fail() { echo "FAIL: $*" >&2; exit 1; }
+headers=$(readelf -lW "$bin")
+dynamic=$(readelf -dW "$bin")
+symbols=$(nm "$bin")
+[[ -n $symbols ]] || fail "nm found no symbols in $bin (stripped?)"
+if grep -q INTERP <<<"$headers"; then fail "$bin has a PT_INTERP"; fi
+if grep -q NEEDED <<<"$dynamic"; then fail "$bin has DT_NEEDED entries"; fi
+if syms=$(grep -E '__cxa_|__gxx_personality|_Znw|_Znam|_ZdlPv|_Unwind' <<<"$symbols"); then
+  fail "C++ runtime symbols in $bin: $syms"
+fi
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+strip -o "$tmp" "$bin"
+size=$(stat -c %s "$tmp")
+echo "stripped size: $size bytes (limit $limit)"
+(( size <= limit )) || fail "stripped size $size exceeds $limit"
