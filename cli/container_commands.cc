@@ -190,12 +190,6 @@ absl::StatusOr<int> RunWait(const cli::ParsedArgs& args) {
       state = *std::move(again);
     }
     if (state.Status() == "lost") {
-      // Its monitor may have recorded the end and exited between our read
-      // and that check: it saves before it exits, so read once more.
-      absl::StatusOr<runtime::ContainerState> again = store.Load(runtime::Kind::kContainer, name);
-      if (again.ok()) state = *std::move(again);
-    }
-    if (state.Status() == "lost") {
       return absl::FailedPreconditionError(absl::StrCat("container ", name, " was lost (its monitor was killed): no exit status"));
     }
     last = state.exit_code;

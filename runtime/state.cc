@@ -449,6 +449,17 @@ absl::StatusOr<common::UniqueFd> StateStore::Lock(Kind kind, const std::string& 
 }
 
 absl::StatusOr<ContainerState> StateStore::Load(Kind kind, const std::string& name) const {
+  absl::StatusOr<ContainerState> s = LoadOnce(kind, name);
+  // A monitor saves the end before it exits, so a state that still says
+  // running beside a dead monitor may only have been read just before that
+  // save: read it once more before Status() calls the container lost.
+  if (s.ok() && (s->status == "created" || s->status == "running") && !Alive(s->monitor)) {
+    return LoadOnce(kind, name);
+  }
+  return s;
+}
+
+absl::StatusOr<ContainerState> StateStore::LoadOnce(Kind kind, const std::string& name) const {
   ASSIGN_OR_RETURN(common::UniqueFd dir, Dir(kind, name));
   common::UniqueFd fd(::openat(dir.get(), kStateFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {

@@ -128,6 +128,8 @@ class StateStore {
   // Exclusive flock on the directory for a read-modify-write.
   absl::StatusOr<common::UniqueFd> Lock(Kind kind, const std::string& name) const;
 
+  // state.json; one whose monitor died after the read is read again (it
+  // saves the end first), so Status() says lost only of a lost one.
   absl::StatusOr<ContainerState> Load(Kind kind, const std::string& name) const;
   // Writes state.json.tmp and renames it over state.json.
   absl::Status Save(const ContainerState& state) const;
@@ -142,6 +144,7 @@ class StateStore {
 
  private:
   StateStore() = default;
+  absl::StatusOr<ContainerState> LoadOnce(Kind kind, const std::string& name) const;
   int KindFd(Kind kind) const { return kind == Kind::kPod ? pods_.get() : containers_.get(); }
   std::string root_;
   common::UniqueFd containers_, pods_;
