@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -74,6 +75,27 @@ void MakeRaw(int fd) {
   ASSERT_EQ(::tcgetattr(fd, &t), 0);
   ::cfmakeraw(&t);
   ASSERT_EQ(::tcsetattr(fd, TCSANOW, &t), 0);
+}
+
+long MinorFaults() {
+  struct rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
+// A monitor holds queues of a MiB per container that most never use: an
+// idle queue costs no memory, and a used one only what it holds.
+TEST(ByteQueueTest, AnIdleQueueTouchesNoMemory) {
+  constexpr size_t kCapacity = 64 << 20;  // 16384 pages
+  const long before = MinorFaults();
+  ByteQueue q(kCapacity);
+  EXPECT_EQ(q.capacity(), kCapacity);
+  EXPECT_EQ(q.space(), kCapacity);
+  EXPECT_TRUE(q.Peek().empty());
+  EXPECT_LT(MinorFaults() - before, 64) << "the buffer was filled in";
+  EXPECT_EQ(q.Append("abc"), 3u);
+  EXPECT_EQ(q.Peek(), "abc");
+  EXPECT_LT(MinorFaults() - before, 64) << "the first bytes touched the whole buffer";
 }
 
 TEST(ByteQueueTest, BoundedFifo) {
