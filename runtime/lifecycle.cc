@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/absl/status_util.h"
@@ -40,6 +42,30 @@ absl::Status Signal(const ProcessRef& ref, int sig, const std::string& who) {
 }
 
 }  // namespace
+
+bool WaitAllGone(const std::vector<ProcessRef>& refs, int timeout_ms) {
+  std::vector<common::UniqueFd> fds;
+  std::vector<struct pollfd> polled;
+  for (const ProcessRef& ref : refs) {
+    absl::StatusOr<common::UniqueFd> fd = OpenProcess(ref);
+    if (!fd.ok()) continue;  // gone already
+    polled.push_back({fd->get(), POLLIN, 0});
+    fds.push_back(*std::move(fd));
+  }
+  struct timespec now;
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const int64_t deadline_ms = int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+  while (!polled.empty()) {
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    const int64_t left = deadline_ms - (int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000);
+    if (left <= 0) return false;
+    const int r = ::poll(polled.data(), polled.size(), static_cast<int>(std::min<int64_t>(left, INT_MAX)));
+    if (r < 0 && errno != EINTR) return false;
+    // A pidfd polls readable once its process has exited.
+    std::erase_if(polled, [](const struct pollfd& p) { return p.revents != 0; });
+  }
+  return true;
+}
 
 absl::Status StopContainer(const StateStore& store, Kind kind, const std::string& name, int timeout_s, int sig) {
   ASSIGN_OR_RETURN(const ContainerState state, store.Load(kind, name));

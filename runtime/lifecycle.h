@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -17,6 +18,11 @@ namespace runtime {
 // says exited, or it is gone with --rm). A container that is not running
 // is fine.
 absl::Status StopContainer(const StateStore& store, Kind kind, const std::string& name, int timeout_s, int sig = 15);
+
+// Waits until every recorded process has exited (true), together through
+// their pidfds, or until timeout_ms passes (false). Processes already gone
+// count as exited.
+bool WaitAllGone(const std::vector<ProcessRef>& refs, int timeout_ms);
 
 // Sends sig to the container's first process (FailedPrecondition when it
 // is not running).

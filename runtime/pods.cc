@@ -100,6 +100,9 @@ absl::Status MakePodShm(const StateStore& store, const std::string& pod) {
 // their own may hold pods of the same name), in each hierarchy a member's
 // cgroup is in. Its name is read back from the holder's recorded cgroup.
 constexpr char kPodCgroupPrefix[] = "minipod-pod-";
+// How long pod rm waits for the holder after SIGTERM (and for the members'
+// monitors after SIGKILL) before it kills what is left.
+constexpr int kPodStopGraceS = 10;
 
 std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
@@ -327,32 +330,45 @@ absl::StatusOr<std::vector<std::string>> PodMembers(const StateStore& store, con
 
 absl::Status RemovePod(const StateStore& store, const std::string& pod, bool force) {
   ASSIGN_OR_RETURN(const ContainerState holder, store.Load(Kind::kPod, pod));
-  ASSIGN_OR_RETURN(const std::vector<std::string> members, PodMembers(store, pod));
-  if (!force) {
-    for (const std::string& m : members) {
-      absl::StatusOr<ContainerState> s = store.Load(Kind::kContainer, m);
-      if (s.ok() && s->Status() == "running") {
-        return absl::FailedPreconditionError(
-            absl::StrCat("pod ", pod, ": container ", m, " is running: stop it first, or use pod rm -f"));
-      }
+  // Each member's state read once: the checks, the cgroups and the waits
+  // below all use it.
+  ASSIGN_OR_RETURN(const std::vector<std::string> names, store.List(Kind::kContainer));
+  std::vector<std::string> members;
+  std::vector<ContainerState> states = {holder};
+  for (const std::string& n : names) {
+    absl::StatusOr<ContainerState> s = store.Load(Kind::kContainer, n);
+    if (!s.ok() || s->pod != pod) continue;
+    if (!force && s->Status() == "running") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("pod ", pod, ": container ", n, " is running: stop it first, or use pod rm -f"));
     }
+    members.push_back(n);
+    states.push_back(*std::move(s));
   }
   // The pod's cgroup, in every hierarchy the holder's and the members'
   // cgroups were in: what a lost pod left in it goes with it.
-  std::vector<ContainerState> states = {holder};
-  for (const std::string& m : members) {
-    absl::StatusOr<ContainerState> s = store.Load(Kind::kContainer, m);
-    if (s.ok()) states.push_back(*std::move(s));
-  }
   const std::string group = PodCgroupOf(holder);
   const std::vector<std::string> group_dirs = group.empty() ? std::vector<std::string>() : PodCgroupDirs(group, states);
-  // Every member killed first, then each waited for: their monitors clean
-  // up side by side instead of one after another.
-  if (force) {
-    for (const std::string& m : members) (void)KillContainer(store, Kind::kContainer, m, SIGKILL);
+  // Every member killed and the holder asked to stop at once, then all
+  // their monitors waited for together: they clean up side by side, and
+  // the pod is gone when the slowest is, not after the sum of them. (The
+  // holder's namespaces outlive it while a member still uses them; with a
+  // shared pid namespace its end kills what is left of the members.)
+  std::vector<ProcessRef> monitors;
+  for (size_t i = 1; i < states.size(); ++i) {
+    if (states[i].Status() != "running") continue;
+    (void)KillContainer(store, Kind::kContainer, members[i - 1], SIGKILL);
+    monitors.push_back(states[i].monitor);
   }
+  if (holder.Status() == "running") {
+    (void)KillContainer(store, Kind::kPod, pod, SIGTERM);
+    monitors.push_back(holder.monitor);
+  }
+  (void)WaitAllGone(monitors, kPodStopGraceS * 1000);
+  // What is left is quick: states to remove, and anything that did not
+  // stop in time gets rm -f's treatment (SIGKILL, bounded waits).
   for (const std::string& m : members) RETURN_IF_ERROR(RemoveContainer(store, Kind::kContainer, m, force));
-  RETURN_IF_ERROR(StopContainer(store, Kind::kPod, pod, 10));
+  RETURN_IF_ERROR(StopContainer(store, Kind::kPod, pod, kPodStopGraceS));
   RETURN_IF_ERROR(RemoveContainer(store, Kind::kPod, pod, /*force=*/true));
   RemovePodShm(store, pod);
   if (!group_dirs.empty()) {

@@ -121,17 +121,25 @@ void ScopedRawMode::Restore() {
 
 // --- ByteQueue -------------------------------------------------------------
 
+char* ByteQueue::Buffer() {
+  // Default-initialized: the pages are only touched as bytes arrive.
+  if (!buf_) buf_.reset(new char[capacity_]);
+  return buf_.get();
+}
+
 void ByteQueue::Compact() {
   if (head_ == 0) return;
-  memmove(buf_.data(), buf_.data() + head_, size());
+  memmove(buf_.get(), buf_.get() + head_, size());
   tail_ -= head_;
   head_ = 0;
 }
 
 size_t ByteQueue::Append(std::string_view data) {
-  if (buf_.size() - tail_ < data.size()) Compact();
-  const size_t n = std::min(data.size(), buf_.size() - tail_);
-  memcpy(buf_.data() + tail_, data.data(), n);
+  if (data.empty()) return 0;
+  char* buf = Buffer();
+  if (capacity_ - tail_ < data.size()) Compact();
+  const size_t n = std::min(data.size(), capacity_ - tail_);
+  memcpy(buf + tail_, data.data(), n);
   tail_ += n;
   return n;
 }
@@ -142,18 +150,20 @@ void ByteQueue::Consume(size_t n) {
 }
 
 ssize_t ByteQueue::ReadFrom(int fd) {
+  char* buf = Buffer();
   Compact();
-  if (tail_ == buf_.size()) {
+  if (tail_ == capacity_) {
     errno = ENOBUFS;
     return -1;
   }
-  const ssize_t n = ::read(fd, buf_.data() + tail_, buf_.size() - tail_);
+  const ssize_t n = ::read(fd, buf + tail_, capacity_ - tail_);
   if (n > 0) tail_ += static_cast<size_t>(n);
   return n;
 }
 
 ssize_t ByteQueue::WriteTo(int fd) {
-  const ssize_t n = ::write(fd, buf_.data() + head_, size());
+  if (empty()) return ::write(fd, "", 0);
+  const ssize_t n = ::write(fd, buf_.get() + head_, size());
   if (n > 0) Consume(static_cast<size_t>(n));
   return n;
 }

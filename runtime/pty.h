@@ -71,16 +71,19 @@ class ScopedRawMode {
 // has not yet taken.
 class ByteQueue {
  public:
-  explicit ByteQueue(size_t capacity) : buf_(capacity) {}
+  // The buffer is allocated on first use and never zero-filled: a monitor
+  // holds queues of a MiB that most containers never use, and touching
+  // them would cost every container that much memory and page faults.
+  explicit ByteQueue(size_t capacity) : capacity_(capacity) {}
   size_t size() const { return tail_ - head_; }
-  size_t capacity() const { return buf_.size(); }
-  size_t space() const { return buf_.size() - size(); }
+  size_t capacity() const { return capacity_; }
+  size_t space() const { return capacity_ - size(); }
   bool empty() const { return head_ == tail_; }
   bool full() const { return space() == 0; }
   // Copies in as much of data as fits; returns how much.
   size_t Append(std::string_view data);
   // The oldest bytes, contiguous; Consume(n) drops n of them.
-  std::string_view Peek() const { return std::string_view(buf_.data() + head_, size()); }
+  std::string_view Peek() const { return buf_ ? std::string_view(buf_.get() + head_, size()) : std::string_view(); }
   void Consume(size_t n);
   void Clear() { head_ = tail_ = 0; }
   // One read(2) of fd into the free space: its result, errno as it left it.
@@ -90,7 +93,9 @@ class ByteQueue {
 
  private:
   void Compact();
-  std::vector<char> buf_;
+  char* Buffer();
+  size_t capacity_;
+  std::unique_ptr<char[]> buf_;
   size_t head_ = 0, tail_ = 0;
 };
 

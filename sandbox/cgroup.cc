@@ -234,9 +234,6 @@ absl::StatusOr<SandboxCgroup> SandboxCgroup::Create(const std::string& name, con
     if (!prog.ok()) return common::Annotate(prog.status(), "device policy");
     RETURN_IF_ERROR(common::Annotate(AttachDeviceProgram(prog->get(), plan.dirs.front()), "device policy"));
   }
-  // The exec ran alongside the work above; a janitor that failed to start
-  // is an error, not a cgroup silently left after a SIGKILL.
-  RETURN_IF_ERROR(cg.janitor_.WaitStarted());
   if (plan.kind == CgroupLayout::kV2) {
     const std::string& dir = plan.dirs.front();
     const common::SysResult fd = common::sys::Open(dir.c_str(), O_PATH | O_DIRECTORY);
@@ -249,6 +246,11 @@ absl::StatusOr<SandboxCgroup> SandboxCgroup::Create(const std::string& name, con
     if (Contains(cg.dirs_, dir)) cg.memory_dir_ = dir;
   }
   return cg;
+}
+
+absl::Status SandboxCgroup::WaitJanitorStarted() {
+  if (janitor_.pid() <= 0) return absl::OkStatus();
+  return janitor_.WaitStarted();
 }
 
 absl::Status SandboxCgroup::AddProcess(pid_t pid) {

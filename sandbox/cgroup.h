@@ -43,9 +43,9 @@ class SandboxCgroup {
   // Plans (PlanCgroup) and creates "<name>" (one path component, unique per
   // sandbox) with its limits and, with request.devices, the device policy
   // (before any process can join). With janitor_exe (normally
-  // kJanitorSelfExe: minipod), the janitor is started before the first
+  // kJanitorSelfExe: minipod), the janitor is forked before the first
   // mkdir, so a SIGKILL of the launcher at any later point leaves nothing
-  // behind. mkdir or write failing with EACCES, EPERM or EROFS returns
+  // behind (WaitJanitorStarted checks that its exec worked). mkdir or write failing with EACCES, EPERM or EROFS returns
   // PermissionDenied (rootless: the caller goes on without limits and says
   // so); a controller that is missing returns FailedPrecondition; a value
   // the kernel refuses, InvalidArgument. On failure whatever was created is
@@ -60,6 +60,12 @@ class SandboxCgroup {
   SandboxCgroup& operator=(const SandboxCgroup&) = delete;
   ~SandboxCgroup();  // Remove(), errors ignored
 
+  // Waits (bounded) until the janitor started by Create has exec'd: its
+  // exec runs alongside whatever the caller does after Create, and a
+  // janitor that failed to start is an error (a SIGKILL would leave the
+  // cgroup). Call it before the cgroup is relied on, i.e. before anything
+  // of the sandboxed command runs. OK without a janitor.
+  absl::Status WaitJanitorStarted();
   // Moves pid into each directory (cgroup.procs). A pid that is gone:
   // NotFound.
   absl::Status AddProcess(pid_t pid);

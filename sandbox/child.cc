@@ -230,20 +230,30 @@ int SetupStdioInChild(const int (&stdio)[3]) {
   ChildFail(efd, Step::kExec, exec_err);
 }
 
+namespace {
+
+// Waits for the launcher's "go"; EOF (it died, or gave up on us) ends the
+// child quietly.
+void WaitForGo(int sync_fd) {
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(sync_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(kExitLauncherFailed);
+  ::close(sync_fd);
+}
+
+}  // namespace
+
 [[noreturn]] void ChildMain(const ChildPlan& p) {
   const int efd = p.exec.error_fd;
   ::close(p.sync_write_fd);
   ::close(p.error_read_fd);
-  // Dies with the launcher; the read below covers a launcher that died
+  // Dies with the launcher; the read of "go" covers a launcher that died
   // before this line.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(p.sync_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(kExitLauncherFailed);
-  ::close(p.sync_fd);
+  if (!p.go_before_exec) WaitForGo(p.sync_fd);
 
   NsType failed_ns = NsType::kUser;
   if (const int err = JoinNamespacesInChild(p.ns, &failed_ns); err != 0) {
@@ -256,7 +266,9 @@ int SetupStdioInChild(const int (&stdio)[3]) {
     if (::setresuid(0, 0, 0) != 0) ChildFail(efd, Step::kSetuid, errno);
   }
   // In the sandbox's cgroup by now: that becomes the cgroup namespace's root.
-  if (const int err = UnshareCgroupInChild(p.ns); err != 0) ChildFail(efd, Step::kCgroupNs, err);
+  if (!p.go_before_exec) {
+    if (const int err = UnshareCgroupInChild(p.ns); err != 0) ChildFail(efd, Step::kCgroupNs, err);
+  }
   // A new session: no controlling terminal to push keystrokes into.
   if (::setsid() < 0) ChildFail(efd, Step::kSetsid, errno);
   size_t failed = 0;
@@ -268,6 +280,13 @@ int SetupStdioInChild(const int (&stdio)[3]) {
   }
   if (p.loopback != nullptr) {
     if (const int err = LoopbackUpInChild(*p.loopback, nullptr); err != 0) ChildFail(efd, Step::kLoopback, err);
+  }
+  if (p.go_before_exec) {
+    // Now in the sandbox's cgroup (the launcher moved us before "go"),
+    // which becomes the cgroup namespace's root. No cgroup file system is
+    // mounted above, so the later unshare changes nothing of the tree.
+    WaitForGo(p.sync_fd);
+    if (const int err = UnshareCgroupInChild(p.ns); err != 0) ChildFail(efd, Step::kCgroupNs, err);
   }
   ExecInChild(p.exec);
 }

@@ -103,6 +103,13 @@ struct ChildPlan {
   // namespace does not map (files it creates would be EOVERFLOW); it
   // becomes the namespace's 0 right after the joins.
   bool become_ns_root = false;
+  // Wait for "go" only after the mounts, right before the cgroup namespace
+  // and the exec, instead of first thing: the file system is built while
+  // the launcher moves the child into its cgroup and waits for the janitor
+  // (as `runc create` builds everything and holds the exec back). Not with
+  // a user namespace: its id maps are written after the clone and the
+  // joins and mounts need them.
+  bool go_before_exec = false;
   ExecPlan exec;
 };
 

@@ -1,6 +1,7 @@
 // The launcher, parent side, as named phases around the child plan:
-// Create (check, open, plan, cgroup, clone: the child waits on the sync
-// pipe), Start (let it run its plan; learn whether the exec worked; with
+// Create (check, open, plan, cgroup, clone: the child builds its mounts,
+// or with a user namespace waits for its id maps, and then waits on the
+// sync socket), Start (let it exec; learn whether the exec worked; with
 // -t, take the pty master it sent), Wait (one poll loop over a signalfd for
 // the forwarded signals, the child's pidfd and, with -t, the terminal
 // relay) and Delete (the cgroup; the signal mask back). The child's side is
@@ -323,10 +324,19 @@ absl::Status Sandbox::Create() {
     }
   }
 
-  int sync_pipe[2], error_pipe[2];
-  if (::pipe2(sync_pipe, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
-  common::UniqueFd sync_read(sync_pipe[0]);
-  sync_write_ = common::UniqueFd(sync_pipe[1]);
+  // "go" travels on a socket rather than a pipe: a child that failed
+  // before reading it must not SIGPIPE us (send with MSG_NOSIGNAL), its
+  // reason waits on the error pipe.
+  int sync_pair[2], error_pipe[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pair) != 0) {
+    return common::ErrnoStatus(errno, "socketpair(sync)");
+  }
+  common::UniqueFd sync_read(sync_pair[0]);
+  sync_write_ = common::UniqueFd(sync_pair[1]);
+  // Without a user namespace nothing the child builds depends on what we
+  // do after the clone (id maps): it makes its mounts while we move it
+  // into the cgroup, and waits for "go" only before its exec.
+  plan_.go_before_exec = plan_.ns[NsType::kUser].mode == NsMode::kHost;
   if (::pipe2(error_pipe, O_CLOEXEC) != 0) return common::ErrnoStatus(errno, "pipe2");
   error_read_ = common::UniqueFd(error_pipe[0]);
   common::UniqueFd error_write(error_pipe[1]);
@@ -433,7 +443,17 @@ absl::StatusOr<std::optional<int>> Sandbox::Start() {
   terminal_write_.Reset();
   launcher_pidfd_.Reset();
   plan_.exec.launcher_pidfd = -1;
-  if (::write(sync_write_.get(), "g", 1) != 1) return Abandon(common::ErrnoStatus(errno, "write(sync pipe)"));
+  // The janitor's exec ran alongside the clone and the child's mounts; one
+  // that failed to start is an error before anything of the command runs,
+  // not a cgroup silently left after a SIGKILL.
+  if (cgroup_.has_value()) {
+    if (absl::Status s = cgroup_->WaitJanitorStarted(); !s.ok()) return Abandon(common::Annotate(s, "cgroup"));
+  }
+  if (::send(sync_write_.get(), "g", 1, MSG_NOSIGNAL) != 1) {
+    // A child that already failed has closed its end: its reason is on the
+    // error pipe (read below). Anything else is ours.
+    if (errno != EPIPE && errno != ECONNRESET) return Abandon(common::ErrnoStatus(errno, "send(sync socket)"));
+  }
   sync_write_.Reset();
 
   ChildError e{};

@@ -107,9 +107,15 @@ class Sandbox {
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
 
+  // Plans, makes the cgroup (the janitor's exec goes on alongside) and
+  // clones the child, which joins the namespaces and builds its file
+  // system at once and waits for Start only before its credentials and
+  // exec (with a user namespace it waits for Start first: the joins and
+  // mounts need the id maps written after the clone).
   absl::Status Create();
-  // Lets the child run its plan. nullopt: the command runs; otherwise the
-  // exit status for a command that could not be executed (126/127).
+  // Checks that the cgroup janitor started and lets the child exec.
+  // nullopt: the command runs; otherwise the exit status for a command
+  // that could not be executed (126/127).
   absl::StatusOr<std::optional<int>> Start();
   // Until the child exits: forwards signals, acts on job control.
   absl::StatusOr<int> Wait();

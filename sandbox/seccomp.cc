@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -451,16 +452,31 @@ absl::StatusOr<SeccompProgram> CompileDockerProfile(absl::string_view text, absl
   return Export(ctx.get());
 }
 
+uint64_t DefaultSeccompCapMask() {
+  // What CompileDefaultSeccomp and AllowList ask Holds() about.
+  uint64_t mask = (uint64_t{1} << CAP_SYS_ADMIN) | (uint64_t{1} << CAP_SYS_PTRACE);
+  for (const CapAllowed& g : CapGated()) mask |= uint64_t{1} << g.cap;
+  return mask;
+}
+
+#ifdef MINIPOD_SECCOMP_DEFAULT_INC
+namespace {
+// kPrecompiled: {caps, deny filter, its length, allow list, its length},
+// one per kPrecompiledSeccompCaps entry, written by seccomp_gen.
+#include MINIPOD_SECCOMP_DEFAULT_INC
+}  // namespace
+#endif
+
 absl::StatusOr<SeccompProgram> BuildSeccomp(absl::string_view spec, uint64_t caps) {
   if (spec == "unconfined") return SeccompProgram{};
   if (spec == "default") {
 #ifdef MINIPOD_SECCOMP_DEFAULT_INC
-    // Compiled at build time for Docker's default capabilities.
-    if (caps == kDefaultSeccompCaps) {
-#include MINIPOD_SECCOMP_DEFAULT_INC
+    const uint64_t mask = DefaultSeccompCapMask();
+    for (const auto& pre : kPrecompiled) {
+      if ((pre.caps & mask) != (caps & mask)) continue;
       SeccompProgram p;
-      p.filter.assign(std::begin(kDefaultDeny), std::end(kDefaultDeny));
-      p.second.assign(std::begin(kDefaultAllow), std::end(kDefaultAllow));
+      p.filter.assign(pre.deny, pre.deny + pre.deny_len);
+      p.second.assign(pre.allow, pre.allow + pre.allow_len);
       return p;
     }
 #endif

@@ -43,10 +43,20 @@ absl::StatusOr<SeccompProgram> CompileDockerProfile(absl::string_view json, absl
                                                     uint64_t caps = 0);
 
 // The default filters compiled now with libseccomp for caps.
-// BuildSeccomp("default", kDefaultSeccompCaps) returns the same programs
-// compiled once at build time (seccomp_gen.cc), which saves every
-// `minipod run` about a millisecond.
+// BuildSeccomp("default", caps) returns the same programs compiled once at
+// build time (seccomp_gen.cc) for the sets in kPrecompiledSeccompCaps:
+// compiling costs a millisecond of CPU, and far more wall time on a busy
+// machine (tens of milliseconds measured for a pod's holder).
 absl::StatusOr<SeccompProgram> CompileDefaultSeccomp(uint64_t caps = kDefaultSeccompCaps);
+
+// The capabilities the default filters depend on (those that allow more
+// system calls); the others do not change a bit of them.
+uint64_t DefaultSeccompCapMask();
+
+// The capability sets whose default filters are compiled at build time:
+// Docker's default set, and none at all (a pod's holder, --cap-drop ALL).
+// A set is served from them when it agrees on DefaultSeccompCapMask().
+inline constexpr uint64_t kPrecompiledSeccompCaps[] = {kDefaultSeccompCaps, 0};
 
 // Child side, after PR_SET_NO_NEW_PRIVS: seccomp(SECCOMP_SET_MODE_FILTER).
 // An empty program installs nothing. Returns 0 or errno.

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -143,6 +142,18 @@ SubIdFile ParseSubIds(absl::string_view text) {
     out.ranges.push_back({std::string(f[0]), static_cast<uint32_t>(*start), static_cast<uint32_t>(*count)});
   }
   return out;
+}
+
+std::optional<uid_t> UidInPasswd(absl::string_view text, absl::string_view name) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    // name:password:uid:gid:gecos:home:shell
+    const std::vector<absl::string_view> f = absl::StrSplit(line, ':');
+    if (f.size() < 4 || f[0] != name) continue;
+    const std::optional<uint64_t> uid = ParseDecimal(f[2]);
+    if (!uid.has_value() || *uid >= kIdLimit) return std::nullopt;
+    return static_cast<uid_t>(*uid);
+  }
+  return std::nullopt;
 }
 
 std::vector<SubIdRange> RangesOf(const SubIdFile& file, absl::string_view owner, std::optional<uid_t> owner_uid) {
@@ -430,7 +441,9 @@ std::optional<std::string> RuntimeDir() {
 
 absl::StatusOr<std::vector<IdBlock>> CandidateBlocks(const std::string& subuid_path, const std::string& subgid_path) {
   std::optional<uid_t> owner_uid;
-  if (const struct passwd* pw = ::getpwnam(kSubIdOwner); pw != nullptr) owner_uid = pw->pw_uid;
+  if (absl::StatusOr<std::string> passwd = common::ReadFileToString("/etc/passwd", 16 << 20); passwd.ok()) {
+    owner_uid = UidInPasswd(*passwd, kSubIdOwner);
+  }
   auto read = [&](const std::string& path) -> absl::StatusOr<std::vector<SubIdRange>> {
     absl::StatusOr<std::string> text = common::ReadFileToString(path, 16 << 20);
     if (!text.ok()) {

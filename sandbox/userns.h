@@ -52,6 +52,12 @@ struct SubIdFile {
 // range past 2^32 - 2) is skipped and listed, as shadow's tools skip it.
 SubIdFile ParseSubIds(absl::string_view text);
 
+// The uid of user `name` in the text of /etc/passwd (the first entry of
+// that name), nullopt when there is none or its uid field is malformed.
+// The subuid owner is a local user that setup adds there; reading the file
+// keeps the static minipod binary free of NSS modules it would dlopen.
+std::optional<uid_t> UidInPasswd(absl::string_view text, absl::string_view name);
+
 // The ranges of `owner` (by name, or by uid when the name is a user's),
 // in file order.
 std::vector<SubIdRange> RangesOf(const SubIdFile& file, absl::string_view owner, std::optional<uid_t> owner_uid);

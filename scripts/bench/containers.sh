@@ -18,8 +18,8 @@
 # every container, pod, image and mount made there is removed. The podman pod
 # gets `--network none` (a loopback-only network namespace, as minipod's pod
 # holder has), so no bridge, IP lease or iptables rule is made. Every
-# command is bounded by `timeout`; the mount table is compared before and
-# after.
+# command is bounded (60 s, one watchdog process for the whole run); the
+# mount table is compared before and after.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -63,7 +63,7 @@ while (($#)); do
 done
 [[ $(id -u) -eq 0 ]] || { echo "containers.sh: needs root (namespaces, cgroups, other processes' /proc)" >&2; exit 2; }
 [[ -x $minipod ]] || { echo "containers.sh: $minipod is not an executable (see --minipod)" >&2; exit 2; }
-for tool in timeout awk sort findmnt; do
+for tool in awk sort findmnt; do
   command -v "$tool" >/dev/null || { echo "containers.sh: $tool not found" >&2; exit 2; }
 done
 [[ -x /bin/busybox ]] || { echo "containers.sh: /bin/busybox not found (apt-get install busybox-static)" >&2; exit 2; }
@@ -73,7 +73,12 @@ py=/usr/bin/python3
 [[ -x $py ]] || { echo "containers.sh: $py not found" >&2; exit 2; }
 
 log() { echo "containers.sh: $*" >&2; }
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }  # no fork
+# The harness forks nothing inside a timed span but the tools themselves:
+# on a machine where a fork costs 10-25 ms (a `$(...)` subshell about 9 ms,
+# awk or /bin/sleep 25 ms) it would otherwise weigh as much as what it
+# measures. now_ms VAR sets VAR; nap sleeps 10 ms on a FIFO of our own.
+now_ms() { local t=${EPOCHREALTIME/./}; printf -v "$1" '%d' $((t / 1000)); }
+nap() { read -r -t 0.01 -u "$nap_fd" _ || true; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 tmp=$(mktemp -d /tmp/minipod-cbench.XXXXXX)
@@ -81,12 +86,50 @@ mounts_before=$(awk '{print $5}' /proc/self/mountinfo | sort)
 export MINIPOD_STATE_DIR="$tmp/minipod-state"
 export CONTAINERS_CONF="$tmp/containers.conf"
 mkdir -m 0700 "$MINIPOD_STATE_DIR"
+mkfifo -m 0600 "$tmp/nap"
+exec {nap_fd}<>"$tmp/nap"
 podman_cmd=(podman --root "$tmp/podman-root" --runroot "$tmp/podman-run" --tmpdir "$tmp/podman-tmp"
             --cgroup-manager cgroupfs --runtime runc --events-backend file)
 podman_ok=0
 
-mp() { timeout 60 "$minipod" "$@"; }
-pm() { timeout 60 "${podman_cmd[@]}" "$@"; }
+# Every tool command is bounded by one watchdog for the whole run rather
+# than a timeout(1) per call: timeout's own fork and exec cost about 20 ms
+# here, as much as a `minipod run -d`. bounded runs CMD as our child and
+# tells the watchdog "PID DEADLINE_MS" (and "0 0" when it is done); the
+# watchdog SIGKILLs the PID it was last told of once past its deadline.
+readonly bound_ms=60000
+mkfifo -m 0600 "$tmp/watch"
+exec {watch_fd}<>"$tmp/watch"
+watchdog() {
+  local pid=0 deadline=0 p d now
+  while [[ -d /proc/$main_pid ]]; do
+    if read -r -t 0.2 -u "$watch_fd" p d; then
+      pid=$p deadline=$d
+      continue
+    fi
+    ((pid > 0)) || continue
+    now_ms now
+    ((now < deadline)) && continue
+    log "watchdog: pid $pid ran past ${bound_ms} ms, killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    pid=0
+  done
+}
+main_pid=$$
+watchdog >/dev/null &
+watchdog_pid=$!
+bounded() {
+  local pid now rc=0
+  "$@" &
+  pid=$!
+  now_ms now
+  printf '%d %d\n' "$pid" $((now + bound_ms)) >&"$watch_fd"
+  wait "$pid" || rc=$?
+  printf '0 0\n' >&"$watch_fd"
+  return "$rc"
+}
+mp() { bounded "$minipod" "$@"; }
+pm() { bounded "${podman_cmd[@]}" "$@"; }
 
 cleanup() {
   set +e
@@ -107,6 +150,7 @@ cleanup() {
   # Storage mounts podman may leave (its overlay home), deepest first.
   findmnt -rn -o TARGET | grep -F "$tmp/" | sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
   rm -rf "$tmp"
+  kill "$watchdog_pid" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -142,37 +186,48 @@ mem_of() {
 }
 # Waits (bounded) until none of the given pids is a live process.
 wait_gone() {
-  local deadline=$(( $(now_ms) + 30000 )) pid alive
+  local now deadline pid alive stat
+  now_ms deadline
+  deadline=$((deadline + 30000))
   while :; do
     alive=0
     for pid in "$@"; do
-      [[ -r /proc/$pid/stat ]] && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] && alive=1
+      # The state is the field after the command's ")" (which may hold spaces).
+      stat=""
+      read -r stat 2>/dev/null <"/proc/$pid/stat" || continue
+      stat=${stat##*) }
+      [[ ${stat%% *} != Z ]] && alive=1
     done
     ((alive)) || return 0
-    (( $(now_ms) < deadline )) || return 1
-    sleep 0.01
+    now_ms now
+    ((now < deadline)) || return 1
+    nap
   done
 }
 
 # --- one round per tool: "create_ms rm_ms pod_create_ms run_median_ms" -------
 # The memory of the last timed round goes to $tmp/mem-TOOL.
 minipod_round() {
-  local round=$1 t0 t1 t2 t3 tp i pids=() runs=() ps_out n k
-  t0=$(now_ms)
+  local round=$1 t0 t1 t2 t3 tp e i pids=() runs=() ps_out status podname n k
+  now_ms t0
   mp pod create bench >/dev/null || return 1
-  tp=$(now_ms)
+  now_ms tp
   for ((i = 1; i <= count; i++)); do
-    k=$(now_ms)
+    now_ms k
     mp run -d --name "bench-$i" --pod bench --rootfs "$tmp/rootfs-minipod" -- "${cmd[@]}" >/dev/null || return 1
-    runs+=($(( $(now_ms) - k )))
+    now_ms e
+    runs+=($((e - k)))
   done
   for ((k = 0; k < 3000; k++)); do
     ps_out=$(mp ps) || return 1
-    n=$(awk '$2 == "running" && $3 == "bench"' <<<"$ps_out" | wc -l)
+    n=0
+    while read -r _ status podname _; do
+      [[ $status == running && $podname == bench ]] && n=$((n + 1))
+    done <<<"$ps_out"
     ((n == count)) && break
-    sleep 0.01
+    nap
   done
-  t1=$(now_ms)
+  now_ms t1
   ((n == count)) || { log "minipod: only $n of $count containers running"; return 1; }
   # Monitors and container processes, from the state minipod recorded.
   mapfile -t pids < <("$py" - "$MINIPOD_STATE_DIR" bench <<'PY'
@@ -211,32 +266,37 @@ PY
       fi
     done
   fi
-  t2=$(now_ms)
+  now_ms t2
   mp pod rm -f bench >/dev/null || return 1
   # shellcheck disable=SC2046
   wait_gone $(for line in "${pids[@]}"; do read -r _ a b <<<"$line"; echo "$a $b"; done) ||
     { log "minipod: processes left 30 s after pod rm"; return 1; }
-  t3=$(now_ms)
+  now_ms t3
   [[ $(mp ps -a --json) == "[]" ]] || { log "minipod: containers left after pod rm: $(mp ps -a)"; return 1; }
   echo "$((t1 - t0)) $((t3 - t2)) $((tp - t0)) $(printf '%s\n' "${runs[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
 }
 
 podman_round() {
-  local round=$1 t0 t1 t2 t3 tp i pids=() runs=() n k ids id
-  t0=$(now_ms)
+  local round=$1 t0 t1 t2 t3 tp e i pids=() runs=() ps_out infra n k ids id
+  now_ms t0
   pm pod create --name pbench --network none >/dev/null || return 1
-  tp=$(now_ms)
+  now_ms tp
   for ((i = 1; i <= count; i++)); do
-    k=$(now_ms)
+    now_ms k
     pm run -d --name "pbench-$i" --pod pbench --rootfs "$tmp/rootfs-podman" "${cmd[@]}" >/dev/null || return 1
-    runs+=($(( $(now_ms) - k )))
+    now_ms e
+    runs+=($((e - k)))
   done
   for ((k = 0; k < 300; k++)); do
-    n=$(pm ps --filter pod=pbench --filter status=running --format '{{.IsInfra}}' | grep -c false || true)
+    ps_out=$(pm ps --filter pod=pbench --filter status=running --format '{{.IsInfra}}') || return 1
+    n=0
+    while read -r infra; do
+      [[ $infra == false ]] && n=$((n + 1))
+    done <<<"$ps_out"
     ((n == count)) && break
-    sleep 0.05
+    nap
   done
-  t1=$(now_ms)
+  now_ms t1
   ((n == count)) || { log "podman: only $n of $count containers running"; return 1; }
   mapfile -t ids < <(pm ps -a --no-trunc --filter pod=pbench --format '{{.ID}} {{.IsInfra}}')
   for id in "${ids[@]}"; do
@@ -254,12 +314,12 @@ podman_round() {
       echo "$kind $(mem_of "$mon")" >>"$tmp/mem-podman"
     done
   fi
-  t2=$(now_ms)
+  now_ms t2
   pm pod rm -f -t 0 pbench >/dev/null || return 1
   # shellcheck disable=SC2046
   wait_gone $(for line in "${pids[@]}"; do read -r _ a b <<<"$line"; echo "$a $b"; done) ||
     { log "podman: processes left 30 s after pod rm"; return 1; }
-  t3=$(now_ms)
+  now_ms t3
   [[ -z $(pm ps -a -q) ]] || { log "podman: containers left after pod rm"; return 1; }
   echo "$((t1 - t0)) $((t3 - t2)) $((tp - t0)) $(printf '%s\n' "${runs[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
 }

@@ -939,14 +939,21 @@ TEST_F(CgroupTest, JanitorEntryPointRemovesOnlyCgroups) {
   rmdir(tmp);
 }
 
-// A janitor that cannot be exec'd fails Create, which leaves nothing.
-TEST_F(CgroupTest, JanitorThatCannotStartFailsCreate) {
+// A janitor that cannot be exec'd: its exec runs alongside whatever the
+// caller does after Create, and WaitJanitorStarted (which the launcher
+// calls before the command may run) names the failure; the cgroup then
+// goes with the object and leaves nothing.
+TEST_F(CgroupTest, JanitorThatCannotStartIsAnError) {
   const std::string name = Name();
   const std::vector<std::string> planned = Planned(name, Limits{});
   ASSERT_FALSE(planned.empty());
-  absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, layout_, "/dev/null");
-  ASSERT_FALSE(cg.ok());
-  EXPECT_THAT(std::string(cg.status().message()), HasSubstr("janitor: execveat(/dev/null)"));
+  {
+    absl::StatusOr<SandboxCgroup> cg = SandboxCgroup::Create(name, Limits{}, layout_, "/dev/null");
+    ASSERT_TRUE(cg.ok()) << cg.status();
+    const absl::Status started = cg->WaitJanitorStarted();
+    ASSERT_FALSE(started.ok());
+    EXPECT_THAT(std::string(started.message()), HasSubstr("janitor: execveat(/dev/null)"));
+  }
   EXPECT_TRUE(AllGone(planned));
   EXPECT_TRUE(Eventually([&] { return Descendants(getpid()).empty(); })) << "the failed child was not reaped";
 }

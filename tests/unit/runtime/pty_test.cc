@@ -6,8 +6,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -19,6 +22,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "absl/cleanup/cleanup.h"
 
 namespace runtime {
 namespace {
@@ -74,6 +79,34 @@ void MakeRaw(int fd) {
   ASSERT_EQ(::tcgetattr(fd, &t), 0);
   ::cfmakeraw(&t);
   ASSERT_EQ(::tcsetattr(fd, TCSANOW, &t), 0);
+}
+
+long MinorFaults() {
+  struct rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
+// A monitor holds queues of a MiB per container that most never use: an
+// idle queue costs no memory, and a used one only what it holds.
+TEST(ByteQueueTest, AnIdleQueueTouchesNoMemory) {
+  // meson test sets MALLOC_PERTURB_, with which malloc fills every block
+  // it hands out; off for this test, back as it was after.
+  ::mallopt(M_PERTURB, 0);
+  const char* perturb = ::getenv("MALLOC_PERTURB_");
+  absl::Cleanup restore = [perturb] {
+    if (perturb != nullptr) ::mallopt(M_PERTURB, ::atoi(perturb));
+  };
+  constexpr size_t kCapacity = 64 << 20;  // 16384 pages
+  const long before = MinorFaults();
+  ByteQueue q(kCapacity);
+  EXPECT_EQ(q.capacity(), kCapacity);
+  EXPECT_EQ(q.space(), kCapacity);
+  EXPECT_TRUE(q.Peek().empty());
+  EXPECT_LT(MinorFaults() - before, 64) << "the buffer was filled in";
+  EXPECT_EQ(q.Append("abc"), 3u);
+  EXPECT_EQ(q.Peek(), "abc");
+  EXPECT_LT(MinorFaults() - before, 64) << "the first bytes touched the whole buffer";
 }
 
 TEST(ByteQueueTest, BoundedFifo) {

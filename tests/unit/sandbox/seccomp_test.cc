@@ -313,6 +313,52 @@ TEST(Seccomp, TheEmbeddedDefaultIsTheOneCompiledNow) {
   EXPECT_FALSE(fresh->second.empty()) << "the allow list";
 }
 
+bool SameProgram(const SeccompProgram& a, const SeccompProgram& b) {
+  auto same = [](const std::vector<sock_filter>& x, const std::vector<sock_filter>& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (x[i].code != y[i].code || x[i].jt != y[i].jt || x[i].jf != y[i].jf || x[i].k != y[i].k) return false;
+    }
+    return true;
+  };
+  return same(a.filter, b.filter) && same(a.second, b.second);
+}
+
+// Every set compiled at build time is served as it would be compiled now,
+// and so is a set that differs from one of them only in capabilities the
+// filter does not depend on (here, the holder of a pod and --cap-drop ALL
+// with --cap-add NET_ADMIN).
+TEST(Seccomp, EveryPrecompiledSetIsTheOneCompiledNow) {
+  constexpr uint64_t kNetAdmin = uint64_t{1} << 12;
+  for (const uint64_t caps : {kPrecompiledSeccompCaps[0], kPrecompiledSeccompCaps[1], uint64_t{0} | kNetAdmin,
+                              kDefaultSeccompCaps | kNetAdmin}) {
+    absl::StatusOr<SeccompProgram> served = BuildSeccomp("default", caps);
+    absl::StatusOr<SeccompProgram> fresh = CompileDefaultSeccomp(caps);
+    ASSERT_TRUE(served.ok() && fresh.ok()) << caps;
+    EXPECT_TRUE(SameProgram(*served, *fresh)) << "caps " << std::hex << caps;
+  }
+  // The two sets differ where it matters: no chroot without CAP_SYS_CHROOT.
+  absl::StatusOr<SeccompProgram> none = BuildSeccomp("default", 0);
+  absl::StatusOr<SeccompProgram> docker = BuildSeccomp("default", kDefaultSeccompCaps);
+  ASSERT_TRUE(none.ok() && docker.ok());
+  EXPECT_FALSE(SameProgram(*none, *docker));
+}
+
+// The mask that decides when a precompiled set may serve: flipping a
+// capability outside it changes nothing of the compiled filters, flipping
+// one inside it changes them.
+TEST(Seccomp, TheCapabilityMaskIsExactlyWhatTheFilterDependsOn) {
+  absl::StatusOr<SeccompProgram> base = CompileDefaultSeccomp(kDefaultSeccompCaps);
+  ASSERT_TRUE(base.ok());
+  const uint64_t mask = DefaultSeccompCapMask();
+  for (int cap = 0; cap <= 40; ++cap) {
+    const uint64_t bit = uint64_t{1} << cap;
+    absl::StatusOr<SeccompProgram> flipped = CompileDefaultSeccomp(kDefaultSeccompCaps ^ bit);
+    ASSERT_TRUE(flipped.ok()) << cap;
+    EXPECT_EQ(SameProgram(*base, *flipped), (mask & bit) == 0) << "capability " << cap;
+  }
+}
+
 TEST(Seccomp, UnconfinedIsNoFilter) {
   auto p = BuildSeccomp("unconfined");
   ASSERT_TRUE(p.ok());

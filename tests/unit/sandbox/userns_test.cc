@@ -276,6 +276,22 @@ TEST(BlockOfMapTest, AutoAndKeepIdMapsOnly) {
   EXPECT_FALSE(BlockStartOfMap("1000 1000 1\n").has_value()) << "no block at all";
 }
 
+TEST(UidInPasswdTest, FirstEntryOfTheName) {
+  const std::string passwd =
+      "root:x:0:0:root:/root:/bin/bash\n"
+      "minipodder:x:7:7::/:/bin/false\n"
+      "minipod:x:998:998:minipod id ranges:/nonexistent:/usr/sbin/nologin\n"
+      "minipod:x:5:5::/:/bin/false\n";
+  EXPECT_EQ(UidInPasswd(passwd, "minipod"), std::optional<uid_t>(998));
+  EXPECT_EQ(UidInPasswd(passwd, "root"), std::optional<uid_t>(0));
+  EXPECT_FALSE(UidInPasswd(passwd, "mini").has_value()) << "names match whole";
+  EXPECT_FALSE(UidInPasswd(passwd, "nobody").has_value());
+  EXPECT_FALSE(UidInPasswd("minipod:x:-1:0::/:/bin/sh\n", "minipod").has_value());
+  EXPECT_FALSE(UidInPasswd("minipod:x:4294967295:0::/:/bin/sh\n", "minipod").has_value()) << "(uid_t)-1";
+  EXPECT_FALSE(UidInPasswd("minipod:x\n", "minipod").has_value());
+  EXPECT_FALSE(UidInPasswd("", "minipod").has_value());
+}
+
 TEST(CandidateBlocksTest, EntryDefaultAndHalfEntry) {
   char tmpl[] = "/tmp/userns-subid-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
