@@ -1,11 +1,13 @@
 // Fuzzes the text --userns reads: /etc/subuid and /etc/subgid (written by
-// any admin tool) and the allocation record in the runtime directory, with
+// any admin tool), /etc/passwd for the uid of the subordinate ids' owner,
+// and the allocation record in the runtime directory, with
 // the block arithmetic on what they give. Every range kept stays below
 // (uid_t)-1, every block lies inside a range, a chosen block overlaps no
 // used one, and a record survives formatting and parsing again.
 #include <stddef.h>
 #include <stdint.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,8 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (r.owner.empty() || r.count == 0 || uint64_t{r.start} + r.count > 0xFFFFFFFFull) __builtin_trap();
     }
   }
-  const std::vector<sandbox::SubIdRange> u = sandbox::RangesOf(uids, "minipod", 997);
-  const std::vector<sandbox::SubIdRange> g = sandbox::RangesOf(gids, "minipod", 997);
+  // The whole as /etc/passwd: an owner's uid is never (uid_t)-1.
+  const std::optional<uid_t> owner = sandbox::UidInPasswd(text, "minipod");
+  if (owner.has_value() && *owner == static_cast<uid_t>(-1)) __builtin_trap();
+  const std::vector<sandbox::SubIdRange> u = sandbox::RangesOf(uids, "minipod", owner.value_or(997));
+  const std::vector<sandbox::SubIdRange> g = sandbox::RangesOf(gids, "minipod", owner.value_or(997));
   const std::vector<sandbox::IdBlock> blocks = sandbox::BlocksOf(u, g);
   for (const sandbox::IdBlock& b : blocks) {
     if (!Inside(b.uid_start, u) || !Inside(b.gid_start, g)) __builtin_trap();
