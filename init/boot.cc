@@ -104,10 +104,12 @@ bool MountAll() {
 }
 
 // Opens the console on fds 0-2 when the kernel could not (an initramfs
-// without /dev/console starts its init with none).
+// without /dev/console starts its init with none), and as PID 1 again
+// through the devtmpfs node: the kernel opened the image's own node, which
+// /dev now hides, so ttyname() would find no terminal.
 void OpenConsole() {
   // Raw system calls: libc's fcntl and open wrappers cost the init bytes.
-  if (::syscall(SYS_fcntl, STDIN_FILENO, F_GETFD) >= 0) return;
+  if (::getpid() != 1 && ::syscall(SYS_fcntl, STDIN_FILENO, F_GETFD) >= 0) return;
   const int fd = OpenAt("/dev/console", O_RDWR | O_NOCTTY);
   if (fd < 0) return;
   for (int i = 0; i < 3; ++i) {
