@@ -67,6 +67,10 @@ char g_cmdline[4096];
 BootSpec g_spec;
 char* g_env[BootSpec::kMaxEnv + 64 + 2];
 bool g_mounted[kMountCount];
+char g_modules[8192];
+// finit_module's MODULE_INIT_COMPRESSED_FILE (5.17+), spelled out for
+// older headers.
+constexpr unsigned kModuleCompressed = 4;
 
 void Print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void Print(const char* fmt, ...) {
@@ -177,6 +181,30 @@ void LoopbackUp() {
   Print("loopback: %s", ErrorText(errno));
 }
 
+// `minipod rootfs build --module`'s list (rootfs/modules.h): one absolute
+// path per line, dependencies first. The builder stores modules
+// uncompressed; a compressed one is left to the kernel to unpack. A module
+// already loaded (EEXIST) is fine; any other failure is printed and the boot
+// goes on: the command may not need it.
+void LoadModules() {
+  if (!ReadSmall("/etc/minipod/modules", g_modules, sizeof g_modules)) return;
+  char* p = g_modules;
+  while (*p != '\0') {
+    char* path = p;
+    while (*p != '\0' && *p != '\n') ++p;
+    if (*p == '\n') *p++ = '\0';
+    if (*path != '/') continue;
+    const size_t n = strlen(path);
+    const bool compressed = n > 3 && (path[n - 2] != 'k' || path[n - 1] != 'o');  // not ".ko"
+    const int fd = OpenAt(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (::syscall(SYS_finit_module, fd, "", compressed ? kModuleCompressed : 0) != 0 &&
+                   errno != EEXIST)) {
+      Print("module %s: %s", path, ErrorText(errno));
+    }
+    if (fd >= 0) ::close(fd);
+  }
+}
+
 // The command's environment: minipod.env= entries first (they win, getenv
 // takes the first match), a default PATH unless one is given, then what the
 // kernel handed the init, minus the keys already set.
@@ -273,8 +301,7 @@ int Boot(int argc, char** argv, char** envp) {
   EnableControllers();
   SetHostname(g_spec.hostname != nullptr ? g_spec.hostname : "minipod");
   LoopbackUp();
-  // Kernel modules (`minipod rootfs build --module`'s list) load here,
-  // before the command, once the loader exists.
+  LoadModules();
   char** command = arg < argc ? argv + arg : g_spec.argc > 0 ? g_spec.argv : nullptr;
   if (!mounted) {
     Print("a required filesystem is missing: not running the command");

@@ -33,16 +33,28 @@ image=$tmp/boot.cpio
 cmp -s <(cd "$tmp" && cpio -i --to-stdout init <"$image" 2>/dev/null) "$init_bin" ||
   { echo "FAIL: the image's /init is not $init_bin"; exit 1; }
 
+# A second image with overlay and veth (modules in Debian's kernel), their
+# closures from /lib/modules/R for the kernel booted, when that is there.
+release=${kernel##*/vmlinuz-}
+module_image=
+if [[ -f /lib/modules/$release/modules.dep ]]; then
+  module_image=$tmp/modules.cpio
+  "$minipod" rootfs build -o "$module_image" --init --kernel-release "$release" \
+    --module overlay --module veth "$busybox" >"$tmp/build-modules.log" 2>&1 ||
+    { cat "$tmp/build-modules.log"; echo "FAIL: rootfs build --module"; exit 1; }
+fi
+
 # boot NAME WANT_STATUS DEBUG_EXIT(yes|no) APPEND...: one boot, checked.
 boot() {
   local name=$1 want=$2 debug_exit=$3
   shift 3
-  local device=()
+  local device=() initrd=$image
+  if [[ $name == modules* ]]; then initrd=$module_image; fi
   [[ $debug_exit == yes ]] && device=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
   local log=$tmp/$name.log
   local start=$SECONDS before=$failures
   timeout -k 5 "$boot_timeout" "$qemu" -nodefaults -nographic -no-reboot -m 256 "${accel[@]}" \
-    -kernel "$kernel" -initrd "$image" -serial stdio "${device[@]}" \
+    -kernel "$kernel" -initrd "$initrd" -serial stdio "${device[@]}" \
     -append "console=ttyS0 panic=-1 quiet $*" </dev/null >"$log" 2>&1
   local got=$?
   local want_qemu=0
@@ -75,6 +87,16 @@ boot setup 0 yes "minipod.hostname=testbox minipod.workdir=/tmp minipod.env=GREE
 boot exit3 3 yes "minipod.cmd=\"busybox sh -c 'exit 3'\""
 boot sigkill 137 yes "minipod.cmd=\"busybox sh -c 'kill -9 \$\$'\""
 boot missing 127 yes "minipod.cmd=/no/such/command"
+# The listed modules are loaded before the command runs, and work.
+if [[ -n $module_image ]]; then
+  mods='grep -qw overlay /proc/filesystems && [ -d /sys/module/veth ]'
+  mods+=' && mkdir /tmp/l /tmp/u /tmp/w /tmp/m && echo hi >/tmp/l/f'
+  mods+=' && mount -t overlay -o lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w none /tmp/m'
+  mods+=' && [ $(cat /tmp/m/f) = hi ] && umount /tmp/m'
+  boot modules 0 yes "minipod.cmd=\"busybox sh -c '$mods'\""
+else
+  echo "modules: skipped, no /lib/modules/$release/modules.dep for $kernel"
+fi
 # Without the device the init must not write the port, and still powers off.
 boot no_device 3 no "minipod.cmd=\"busybox sh -c 'exit 3'\""
 
