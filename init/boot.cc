@@ -23,6 +23,7 @@
 #include "common/unique_fd.h"
 #include "init/config.h"
 #include "init/kernel_cmdline.h"
+#include "init/options.h"
 #include "init/runtime.h"
 #include "init/say.h"
 
@@ -107,13 +108,10 @@ bool MountAll() {
   return ok;
 }
 
-// Opens the console on fds 0-2 when the kernel could not (an initramfs
-// without /dev/console starts its init with none), and as PID 1 again
-// through the devtmpfs node: the kernel opened the image's own node, which
-// /dev now hides, so ttyname() would find no terminal.
+// Opens the console on fds 0-2 through the devtmpfs node: the kernel opened
+// the image's own node, which /dev now hides, so ttyname() would find no
+// terminal; an image without that node starts its init with no fds at all.
 void OpenConsole() {
-  // Raw system calls: libc's fcntl and open wrappers cost the init bytes.
-  if (::getpid() != 1 && ::syscall(SYS_fcntl, STDIN_FILENO, F_GETFD) >= 0) return;
   const int fd = OpenAt("/dev/console", O_RDWR | O_NOCTTY);
   if (fd < 0) return;
   for (int i = 0; i < 3; ++i) {
@@ -289,6 +287,12 @@ bool WantsBoot(int argc, char** argv) {
 int Boot(int argc, char** argv, char** envp) {
   Config say_config;
   ConfigureSay(say_config);
+  // Anywhere else, the mounts would hide the host's /proc, /dev, /run and
+  // /tmp, and the power-off would not be ours to do.
+  if (::getpid() != 1) {
+    Print("--boot: not PID 1");
+    return kExitUsage;
+  }
   int arg = 1;
   if (arg < argc && strcmp(argv[arg], "--boot") == 0) ++arg;
   if (arg < argc && strcmp(argv[arg], "--") == 0) ++arg;
@@ -304,15 +308,14 @@ int Boot(int argc, char** argv, char** envp) {
   LoadModules();
   char** command = arg < argc ? argv + arg : g_spec.argc > 0 ? g_spec.argv : nullptr;
   if (!mounted) {
-    Print("a required filesystem is missing: not running the command");
+    Print("not running the command");
   } else if (command == nullptr) {
-    Print("no command: give minipod.cmd= on the kernel command line or arguments after --boot");
+    Print("no command (minipod.cmd=)");
   } else {
     status = RunCommand(command, envp);
   }
   UnmountAll();
   Print("exit status %d", status);
-  if (::getpid() != 1) return status;
   TellHost(status);
   ::reboot(RB_POWER_OFF);
   // Still here (no CAP_SYS_BOOT?): an init that exits panics the kernel.

@@ -9,7 +9,7 @@ bool WantsBoot(int argc, char** argv);
 
 // Sets the machine up, runs the command from argv (after --boot and an
 // optional --) or else from the kernel command line, shuts everything down
-// and powers off. Returns the command's status only when not PID 1.
+// and powers off; never returns as PID 1. Not PID 1: refuses, returns 2.
 int Boot(int argc, char** argv, char** envp);
 
 }  // namespace init

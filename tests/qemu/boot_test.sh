@@ -15,6 +15,18 @@ skip() { echo "SKIP: $*"; exit 77; }
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
+# Not PID 1, --boot refuses: its mounts would hide the host's /proc, /dev,
+# /run and /tmp. (Should that regress, root runs it in a private mount
+# namespace; anyone else cannot mount at all.)
+wrap=()
+[[ $(id -u) == 0 ]] && wrap=(unshare -m --propagation private --)
+refusal=$("${wrap[@]}" "$init_bin" --boot -- true 2>&1)
+status=$?
+if ((status != 2)) || [[ $refusal != *"not PID 1"* ]]; then
+  echo "FAIL: --boot not as PID 1: status $status, output: $refusal"
+  exit 1
+fi
+
 qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not installed (apt install qemu-system-x86)"
 [[ $(uname -m) == x86_64 ]] || skip "the guest is x86_64; this host is $(uname -m)"
 kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
