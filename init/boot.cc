@@ -1,6 +1,6 @@
 // Boot mode: the init as PID 1 of a VM. It mounts the API filesystems,
 // enables the cgroup v2 controllers for children, names the machine, brings
-// loopback up, runs one command on the console through the ordinary event
+// loopback up, loads the image's kernel modules, runs one command on the console through the ordinary event
 // loop (Run()), and then stops everything, unmounts, reports the status on
 // the console and to QEMU's isa-debug-exit device, and powers off. PID 1
 // never returns from here: the kernel panics when its init exits.
