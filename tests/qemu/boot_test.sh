@@ -99,6 +99,12 @@ boot setup 0 yes "minipod.hostname=testbox minipod.workdir=/tmp minipod.env=GREE
 boot exit3 3 yes "minipod.cmd=\"busybox sh -c 'exit 3'\""
 boot sigkill 137 yes "minipod.cmd=\"busybox sh -c 'kill -9 \$\$'\""
 boot missing 127 yes "minipod.cmd=/no/such/command"
+# A process left behind that survives SIGTERM (and the SIGHUP of its session
+# leader's exit): SIGKILLed after the grace period, and the machine still
+# powers off with the command's status.
+boot leftover 4 yes "minipod.cmd=\"busybox sh -c '(trap : TERM HUP; while :; do :; done) & sleep 1; exit 4'\""
+grep -q "grace period over: killing remaining processes" "$tmp/leftover.log" ||
+  fail "leftover: the survivor was not SIGKILLed after the grace period"
 # The listed modules are loaded before the command runs, and work.
 if [[ -n $module_image ]]; then
   mods='grep -qw overlay /proc/filesystems && [ -d /sys/module/veth ]'
