@@ -4,10 +4,12 @@
 
 #include "common/format.h"
 #include "common/log.h"
+#include "init/boot.h"
 #include "init/options.h"
 #include "init/runtime.h"
 
 int main(int argc, char** argv, char** envp) {
+  if (init::WantsBoot(argc, argv)) return init::Boot(argc, argv, envp);
   init::Config config;
   char text[8192];
   common::Formatter out(text, sizeof text);

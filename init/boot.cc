@@ -1,0 +1,326 @@
+// Boot mode: the init as PID 1 of a VM. It mounts the API filesystems,
+// enables the cgroup v2 controllers for children, names the machine, brings
+// loopback up, loads the image's kernel modules, runs one command on the console through the ordinary event
+// loop (Run()), and then stops everything, unmounts, reports the status on
+// the console and to QEMU's isa-debug-exit device, and powers off. PID 1
+// never returns from here: the kernel panics when its init exits.
+#include "init/boot.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/format.h"
+#include "common/log.h"
+#include "common/sys.h"
+#include "common/unique_fd.h"
+#include "init/config.h"
+#include "init/kernel_cmdline.h"
+#include "init/options.h"
+#include "init/runtime.h"
+#include "init/say.h"
+
+namespace init {
+namespace {
+
+using common::Level;
+
+// What a failure before the command runs is reported as (as for a setup
+// failure in the other modes).
+constexpr int kSetupFailed = 125;
+// After the command: SIGTERM to everything left, then SIGKILL after this.
+constexpr int64_t kShutdownGraceMs = 2'000;
+// QEMU's isa-debug-exit, as `-device isa-debug-exit,iobase=0xf4,iosize=0x04`.
+constexpr unsigned kDebugExitPort = 0xf4;
+
+// The source is the type's name (the kernel ignores it for these).
+struct Mount {
+  const char* target;
+  const char* type;
+  const char* data;
+  unsigned char flags;  // MS_NOSUID | MS_NODEV | MS_NOEXEC fit in a byte
+  bool fatal;           // the command is not run without it
+};
+static_assert((MS_NOSUID | MS_NODEV | MS_NOEXEC) < 256);
+
+constexpr unsigned long kSafe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+constexpr Mount kMounts[] = {
+    {"/proc", "proc", nullptr, kSafe, true},
+    {"/sys", "sysfs", nullptr, kSafe, true},
+    {"/dev", "devtmpfs", "mode=0755", MS_NOSUID, true},
+    {"/dev/pts", "devpts", "mode=0620,ptmxmode=0666", MS_NOSUID | MS_NOEXEC, false},
+    {"/dev/shm", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV, false},
+    {"/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV, false},
+    {"/tmp", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV, false},
+    {"/sys/fs/cgroup", "cgroup2", "nsdelegate", kSafe, false},
+};
+constexpr int kMountCount = sizeof kMounts / sizeof kMounts[0];
+
+// Static: the init has no heap, and its stack stays small.
+char g_cmdline[4096];
+BootSpec g_spec;
+char* g_env[BootSpec::kMaxEnv + 64 + 2];
+bool g_mounted[kMountCount];
+char g_modules[8192];
+// finit_module's MODULE_INIT_COMPRESSED_FILE (5.17+), spelled out for
+// older headers.
+constexpr unsigned kModuleCompressed = 4;
+
+void Print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void Print(const char* fmt, ...) {
+  char buf[256];
+  common::Formatter f(buf, sizeof buf - 1);
+  f.Str("minipod: ");
+  va_list ap;
+  va_start(ap, fmt);
+  f.VPrintf(fmt, ap);
+  va_end(ap);
+  size_t n = f.size();
+  buf[n++] = '\n';
+  common::WriteAll(STDOUT_FILENO, buf, n);
+}
+
+// Raw openat (no O_CLOEXEC added: the console fds are inherited): libc's open() wrapper costs the init bytes.
+int OpenAt(const char* path, int flags) {
+  return static_cast<int>(::syscall(SYS_openat, AT_FDCWD, path, flags));
+}
+
+// Mounts the API filesystems; false when a fatal one failed.
+bool MountAll() {
+  bool ok = true;
+  for (int i = 0; i < kMountCount; ++i) {
+    const Mount& m = kMounts[i];
+    (void)::mkdir(m.target, 0755);
+    if (::mount(m.type, m.target, m.type, m.flags, m.data) == 0) {
+      g_mounted[i] = true;
+    } else if (errno != EBUSY) {  // EBUSY: already there (a kernel-mounted /dev)
+      Print("mount %s on %s: %s", m.type, m.target, ErrorText(errno));
+      if (m.fatal) ok = false;
+    }
+  }
+  return ok;
+}
+
+// Opens the console on fds 0-2 through the devtmpfs node: the kernel opened
+// the image's own node, which /dev now hides, so ttyname() would find no
+// terminal; an image without that node starts its init with no fds at all.
+void OpenConsole() {
+  const int fd = OpenAt("/dev/console", O_RDWR | O_NOCTTY);
+  if (fd < 0) return;
+  for (int i = 0; i < 3; ++i) {
+    if (fd != i) ::dup2(fd, i);
+  }
+  if (fd > 2) ::close(fd);
+}
+
+// Reads a small file into buf as a string; false when it cannot.
+bool ReadSmall(const char* path, char* buf, size_t size) {
+  const int fd = OpenAt(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  common::UniqueFd owned(fd);
+  size_t len = 0;
+  while (len + 1 < size) {
+    const common::SysResult n = common::sys::Read(fd, buf + len, size - 1 - len);
+    if (!n.ok() || n.value == 0) break;
+    len += static_cast<size_t>(n.value);
+  }
+  buf[len] = '\0';
+  return true;
+}
+
+// Every controller of the root cgroup, enabled for its children one by one
+// (one refused controller must not keep the others off).
+void EnableControllers() {
+  char list[512];
+  if (!ReadSmall("/sys/fs/cgroup/cgroup.controllers", list, sizeof list)) return;
+  const int fd = OpenAt("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  common::UniqueFd owned(fd);
+  char* p = list;
+  while (*p != '\0') {
+    while (*p == ' ' || *p == '\n') ++p;
+    char* word = p;
+    while (*p != '\0' && *p != ' ' && *p != '\n') ++p;
+    if (p == word) break;
+    char item[64];
+    common::Formatter f(item, sizeof item);
+    f.Printf("+%.*s", static_cast<int>(p - word), word);
+    if (::write(fd, f.data(), f.size()) < 0) {
+      Print("cgroup controller %s: %s", item + 1, ErrorText(errno));
+    }
+  }
+}
+
+void SetHostname(const char* name) {
+  if (::sethostname(name, strlen(name)) != 0) Print("hostname %s: %s", name, ErrorText(errno));
+}
+
+void LoopbackUp() {
+  const int s = static_cast<int>(::syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (s < 0) {
+    Print("loopback: socket: %s", ErrorText(errno));
+    return;
+  }
+  common::UniqueFd owned(s);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(s, SIOCSIFFLAGS, &ifr) == 0) return;
+  }
+  Print("loopback: %s", ErrorText(errno));
+}
+
+// `minipod rootfs build --module`'s list (rootfs/modules.h): one absolute
+// path per line, dependencies first. The builder stores modules
+// uncompressed; a compressed one is left to the kernel to unpack. A module
+// already loaded (EEXIST) is fine; any other failure is printed and the boot
+// goes on: the command may not need it.
+void LoadModules() {
+  if (!ReadSmall("/etc/minipod/modules", g_modules, sizeof g_modules)) return;
+  char* p = g_modules;
+  while (*p != '\0') {
+    char* path = p;
+    while (*p != '\0' && *p != '\n') ++p;
+    if (*p == '\n') *p++ = '\0';
+    if (*path != '/') continue;
+    const size_t n = strlen(path);
+    const bool compressed = n > 3 && (path[n - 2] != 'k' || path[n - 1] != 'o');  // not ".ko"
+    const int fd = OpenAt(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (::syscall(SYS_finit_module, fd, "", compressed ? kModuleCompressed : 0) != 0 &&
+                   errno != EEXIST)) {
+      Print("module %s: %s", path, ErrorText(errno));
+    }
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+// The command's environment: minipod.env= entries first (they win, getenv
+// takes the first match), a default PATH unless one is given, then what the
+// kernel handed the init, minus the keys already set.
+char** BuildEnv(char** envp) {
+  int n = 0;
+  bool has_path = false;
+  for (int i = 0; i < g_spec.envc; ++i) {
+    g_env[n++] = g_spec.env[i];
+    if (strncmp(g_spec.env[i], "PATH=", 5) == 0) has_path = true;
+  }
+  for (char** e = envp; e != nullptr && *e != nullptr; ++e) {
+    if (strncmp(*e, "PATH=", 5) == 0) has_path = true;
+  }
+  static char kPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  if (!has_path) g_env[n++] = kPath;
+  constexpr int kCap = sizeof g_env / sizeof g_env[0] - 1;
+  for (char** e = envp; e != nullptr && *e != nullptr && n < kCap; ++e) {
+    const char* eq = common::FindChar(*e, '=');
+    const size_t key = eq != nullptr ? static_cast<size_t>(eq - *e) + 1 : strlen(*e);
+    bool overridden = false;
+    for (int i = 0; i < g_spec.envc; ++i) {
+      if (strncmp(g_spec.env[i], *e, key) == 0) overridden = true;
+    }
+    if (!overridden) g_env[n++] = *e;
+  }
+  g_env[n] = nullptr;
+  return g_env;
+}
+
+int RunCommand(char** command, char** envp) {
+  if (g_spec.workdir != nullptr && ::chdir(g_spec.workdir) != 0) {
+    Print("workdir %s: %s", g_spec.workdir, ErrorText(errno));
+    return kSetupFailed;
+  }
+  Config config;
+  ResetRewrites(config);
+  config.command = command;
+  // setsid + TIOCSCTTY on fd 0, the console: the command gets a
+  // controlling terminal, so ^C and job control work in a shell.
+  config.placement = Placement::kNewSession;
+  // When the command ends, SIGTERM to every other process (kill(-1) as
+  // PID 1), the grace period, then SIGKILL.
+  config.grace_ms = kShutdownGraceMs;
+  const int status = Run(config, BuildEnv(envp));
+  (void)::chdir("/");
+  return status;
+}
+
+void UnmountAll() {
+  ::sync();
+  for (int i = kMountCount - 1; i >= 0; --i) {
+    if (!g_mounted[i]) continue;
+    // /dev stays busy with the console open: detach it instead.
+    if (::umount2(kMounts[i].target, 0) != 0) (void)::umount2(kMounts[i].target, MNT_DETACH);
+  }
+  ::sync();
+}
+
+// QEMU exits with 2N+1 for a write of N to the port. The device reads as 0
+// and an absent port as all ones, so the write happens only where the device
+// answers.
+void TellHost(int status) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (::syscall(SYS_ioperm, kDebugExitPort, 4, 1) != 0) return;
+  unsigned char probe;
+  __asm__ volatile("inb %w1, %0" : "=a"(probe) : "Nd"(static_cast<unsigned short>(kDebugExitPort)));
+  if (probe != 0) return;
+  const unsigned char value = static_cast<unsigned char>(status);
+  __asm__ volatile("outb %0, %w1" : : "a"(value), "Nd"(static_cast<unsigned short>(kDebugExitPort)));
+#else
+  (void)status;
+#endif
+}
+
+}  // namespace
+
+bool WantsBoot(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "--boot") == 0) return true;
+  return ::getpid() == 1 && ::syscall(SYS_faccessat, AT_FDCWD, "/proc/self", F_OK, 0) != 0;
+}
+
+int Boot(int argc, char** argv, char** envp) {
+  Config say_config;
+  ConfigureSay(say_config);
+  // Anywhere else, the mounts would hide the host's /proc, /dev, /run and
+  // /tmp, and the power-off would not be ours to do.
+  if (::getpid() != 1) {
+    Print("--boot: not PID 1");
+    return kExitUsage;
+  }
+  int arg = 1;
+  if (arg < argc && strcmp(argv[arg], "--boot") == 0) ++arg;
+  if (arg < argc && strcmp(argv[arg], "--") == 0) ++arg;
+
+  int status = kSetupFailed;
+  const bool mounted = MountAll();
+  OpenConsole();
+  if (ReadSmall("/proc/cmdline", g_cmdline, sizeof g_cmdline)) ParseKernelCmdline(g_cmdline, g_spec);
+  if (g_spec.error != nullptr) Print("kernel command line: %s", g_spec.error);
+  EnableControllers();
+  SetHostname(g_spec.hostname != nullptr ? g_spec.hostname : "minipod");
+  LoopbackUp();
+  LoadModules();
+  char** command = arg < argc ? argv + arg : g_spec.argc > 0 ? g_spec.argv : nullptr;
+  if (!mounted) {
+    Print("not running the command");
+  } else if (command == nullptr) {
+    Print("no command (minipod.cmd=)");
+  } else {
+    status = RunCommand(command, envp);
+  }
+  UnmountAll();
+  Print("exit status %d", status);
+  TellHost(status);
+  ::reboot(RB_POWER_OFF);
+  // Still here (no CAP_SYS_BOOT?): an init that exits panics the kernel.
+  Print("power off: %s", ErrorText(errno));
+  for (;;) ::pause();
+}
+
+}  // namespace init
