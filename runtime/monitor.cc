@@ -50,13 +50,16 @@ sockaddr_un SocketAddress(int dir_fd, const char* name) {
   return addr;
 }
 
-void WriteAll(int fd, absl::string_view text) {
+// False (errno set) when not all of text could be written.
+bool WriteAll(int fd, absl::string_view text) {
   while (!text.empty()) {
     const ssize_t n = ::write(fd, text.data(), text.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n == 0) errno = EIO;
+    if (n <= 0) return false;
     text.remove_prefix(static_cast<size_t>(n));
   }
+  return true;
 }
 
 // -t: the launcher's TerminalSession for a detached container. It only
@@ -98,7 +101,7 @@ class Monitor {
   // Hands the watching over to minipod-monitor (exec, never returns once
   // the descriptors are moved); returns why when it could not even start
   // to, with everything still as it was.
-  absl::Status ExecLean();
+  absl::Status ExecMonitor();
 
   const DetachRequest& request_;
   const StateStore& store_;
@@ -117,8 +120,8 @@ class Monitor {
   common::UniqueFd control_;
   // minipod-monitor (opened before anything is created) and the container's
   // output descriptors it reads.
-  common::UniqueFd lean_exe_;
-  std::string lean_path_;
+  common::UniqueFd monitor_exe_;
+  std::string monitor_path_;
   common::UniqueFd out_[2];
   bool relay_join_userns_ = false;
 };
@@ -275,26 +278,27 @@ void Monitor::Main() {
   // minipod-monitor watches the container once it runs; found and opened
   // before anything exists, so that its absence fails the run cleanly.
   {
-    absl::StatusOr<common::UniqueFd> exe = minipod::OpenMonitor(&lean_path_);
+    absl::StatusOr<common::UniqueFd> exe = minipod::OpenMonitor(&monitor_path_);
     if (!exe.ok()) Fail(125, std::string(exe.status().message()));
-    lean_exe_ = *std::move(exe);
+    monitor_exe_ = *std::move(exe);
   }
   absl::Status s = SetUp();
-  if (s.ok()) s = ExecLean();
+  if (s.ok()) s = ExecMonitor();
   // Not handed over: the container killed, the cgroup removed, the state
   // removed, and `run -d` says why.
   sandbox_.reset();
   Fail(125, std::string(s.message()));
 }
 
-absl::Status Monitor::ExecLean() {
+absl::Status Monitor::ExecMonitor() {
   const sandbox::Sandbox::Remains rem = sandbox_->remains();
   common::UniqueFd tmpl;
   if (!state_.auto_remove) {
     ASSIGN_OR_RETURN(const std::string text, ExitedStateTemplate(state_));
     tmpl = common::UniqueFd(::memfd_create("minipod-state", MFD_CLOEXEC));
-    if (!tmpl) return common::ErrnoStatus(errno, "memfd_create(exited state for minipod-monitor)");
-    WriteAll(tmpl.get(), text);
+    if (!tmpl || !WriteAll(tmpl.get(), text)) {
+      return common::ErrnoStatus(errno, "memfd (the exited state for minipod-monitor)");
+    }
   }
   const std::string where = store_.PathOf(state_.kind, state_.name);
   const std::string kind_path = where.substr(0, where.rfind('/'));
@@ -352,7 +356,7 @@ absl::Status Monitor::ExecLean() {
     copies[i] = all[i] >= 0 ? ::fcntl(all[i], F_DUPFD_CLOEXEC, above) : -1;
     if (all[i] >= 0 && copies[i] < 0) err = errno;
   }
-  const int exe = err == 0 ? ::fcntl(lean_exe_.get(), F_DUPFD_CLOEXEC, above) : -1;
+  const int exe = err == 0 ? ::fcntl(monitor_exe_.get(), F_DUPFD_CLOEXEC, above) : -1;
   if (err == 0 && exe < 0) err = errno;
   if (err != 0) {
     for (int fd : copies) {
@@ -383,7 +387,7 @@ absl::Status Monitor::ExecLean() {
   // The container cannot be watched: it goes (the janitor removes its
   // cgroup when we exit, `run -d` the state), and `run -d` says why.
   ::syscall(SYS_pidfd_send_signal, monitor::kPidFd, SIGKILL, nullptr, 0);
-  const std::string why = absl::StrCat("fail 125 execveat(", lean_path_, "): ", strerror(err), "\n");
+  const std::string why = absl::StrCat("fail 125 execveat(", monitor_path_, "): ", strerror(err), "\n");
   WriteAll(monitor::kReportFd, why);
   ::_exit(125);
 }

@@ -1119,6 +1119,37 @@ int HostPortOf(const json& in, const std::string& suffix) {
   return 0;
 }
 
+// 127.0.0.1:port.
+sockaddr_in Loopback4(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
+// A child of ours in the network namespace of pid that runs serve(ready)
+// and exits with its result (10: it could not join); serve writes a byte
+// to ready once it listens. Returns the child once that byte came (at most
+// 10 s), -1 otherwise.
+pid_t ServeInNetns(pid_t pid, const std::function<int(int ready)>& serve) {
+  int ready[2];
+  if (::pipe(ready) != 0) return -1;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(ready[0]);
+    const int ns = ::open(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) _exit(10);
+    _exit(serve(ready[1]));
+  }
+  ::close(ready[1]);
+  char r = 0;
+  struct pollfd pr = {ready[0], POLLIN, 0};
+  const bool ok = child > 0 && ::poll(&pr, 1, 10000) == 1 && ::read(ready[0], &r, 1) == 1;
+  ::close(ready[0]);
+  return ok ? child : -1;
+}
+
 TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
   RunD("relay", "busybox sleep 1000", "-p 127.0.0.1:0:7070 -p 127.0.0.1:0:5353/udp");
   const json in = Inspect("relay");
@@ -1128,27 +1159,17 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
   const int tcp_port = HostPortOf(in, "7070/tcp"), udp_port = HostPortOf(in, "5353/udp");
   ASSERT_GT(tcp_port, 0) << in.dump();
   ASSERT_GT(udp_port, 0) << in.dump();
-  // The servers: a child of ours in the container's network namespace,
-  // one UDP datagram and one TCP connection echoed, every wait bounded.
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t server = ::fork();
-  ASSERT_GE(server, 0);
-  if (server == 0) {
-    ::close(ready[0]);
-    const int ns = ::open(("/proc/" + std::to_string(init.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) _exit(10);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // The servers: one UDP datagram and one TCP connection echoed, every
+  // wait bounded.
+  const pid_t server = ServeInNetns(init.pid, [](int ready) {
+    sockaddr_in a = Loopback4(5353);
     const int u = ::socket(AF_INET, SOCK_DGRAM, 0), t = ::socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_port = htons(5353);
-    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
-    a.sin_port = htons(7070);
-    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) _exit(12);
-    (void)!::write(ready[1], "r", 1);
+    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 11;
+    a = Loopback4(7070);
+    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
     struct pollfd pu = {u, POLLIN, 0};
-    if (::poll(&pu, 1, 10000) != 1) _exit(13);
+    if (::poll(&pu, 1, 10000) != 1) return 13;
     char buf[256];
     sockaddr_in from{};
     socklen_t fl = sizeof from;
@@ -1156,12 +1177,12 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
     std::string reply = "udp:" + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
     ::sendto(u, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
     struct pollfd pt = {t, POLLIN, 0};
-    if (::poll(&pt, 1, 10000) != 1) _exit(14);
+    if (::poll(&pt, 1, 10000) != 1) return 14;
     const int c = ::accept(t, nullptr, nullptr);
     std::string got;
     for (;;) {  // until the client's half-close
       struct pollfd pc = {c, POLLIN, 0};
-      if (::poll(&pc, 1, 10000) != 1) _exit(15);
+      if (::poll(&pc, 1, 10000) != 1) return 15;
       const ssize_t r = ::read(c, buf, sizeof buf);
       if (r <= 0) break;
       got.append(buf, static_cast<size_t>(r));
@@ -1169,19 +1190,11 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
     reply = "tcp:" + got;
     (void)!::write(c, reply.data(), reply.size());
     ::close(c);
-    _exit(0);
-  }
-  ::close(ready[1]);
-  char r = 0;
-  struct pollfd pr = {ready[0], POLLIN, 0};
-  ASSERT_EQ(::poll(&pr, 1, 10000), 1);
-  ASSERT_EQ(::read(ready[0], &r, 1), 1);
-  ::close(ready[0]);
+    return 0;
+  });
+  ASSERT_GT(server, 0);
 
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  to.sin_port = htons(static_cast<uint16_t>(udp_port));
+  sockaddr_in to = Loopback4(static_cast<uint16_t>(udp_port));
   const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::sendto(u, "ping", 4, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 4);
   struct pollfd pu = {u, POLLIN, 0};
@@ -1191,7 +1204,7 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
   EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "udp:ping");
   ::close(u);
 
-  to.sin_port = htons(static_cast<uint16_t>(tcp_port));
+  to = Loopback4(static_cast<uint16_t>(tcp_port));
   const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(t, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
   ASSERT_EQ(::write(t, "hello", 5), 5);
@@ -1228,33 +1241,23 @@ TEST_F(ContainersTest, TheLeanMonitorHoldsAFastTcpWriterBackResetsRefusedOnesAnd
   ASSERT_GT(tcp_port, 0) << in.dump();
   ASSERT_GT(refused_port, 0) << in.dump();
   ASSERT_GT(udp_port, 0) << in.dump();
-  // The server, a child of ours in the container's network namespace:
-  // answers two datagrams, then takes one TCP connection but reads it
-  // only once told to on `go`; then it checks every byte up to EOF and
-  // answers with their count. Every wait bounded.
-  int ready[2], go[2];
-  ASSERT_EQ(::pipe(ready), 0);
+  // The server: answers two datagrams, then takes one TCP connection but
+  // reads it only once told to on `go`; then it checks every byte up to
+  // EOF and answers with their count. Every wait bounded.
+  int go[2];
   ASSERT_EQ(::pipe(go), 0);
-  const pid_t server = ::fork();
-  ASSERT_GE(server, 0);
-  if (server == 0) {
-    ::close(ready[0]);
+  const pid_t server = ServeInNetns(init.pid, [&](int ready) {
     ::close(go[1]);
-    const int ns = ::open(("/proc/" + std::to_string(init.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) _exit(10);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in a = Loopback4(5354);
     const int u = ::socket(AF_INET, SOCK_DGRAM, 0), t = ::socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_port = htons(5354);
-    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
-    a.sin_port = htons(7071);
-    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) _exit(12);
-    (void)!::write(ready[1], "r", 1);
-    char buf[kChunk];
+    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 11;
+    a = Loopback4(7071);
+    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    static char buf[kChunk];
     for (int i = 0; i < 2; ++i) {
       struct pollfd pu = {u, POLLIN, 0};
-      if (::poll(&pu, 1, 10000) != 1) _exit(13);
+      if (::poll(&pu, 1, 10000) != 1) return 13;
       sockaddr_in from{};
       socklen_t fl = sizeof from;
       const ssize_t n = ::recvfrom(u, buf, 256, 0, reinterpret_cast<sockaddr*>(&from), &fl);
@@ -1262,41 +1265,33 @@ TEST_F(ContainersTest, TheLeanMonitorHoldsAFastTcpWriterBackResetsRefusedOnesAnd
       ::sendto(u, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
     }
     struct pollfd pt = {t, POLLIN, 0};
-    if (::poll(&pt, 1, 10000) != 1) _exit(14);
+    if (::poll(&pt, 1, 10000) != 1) return 14;
     const int c = ::accept(t, nullptr, nullptr);
     struct pollfd pg = {go[0], POLLIN, 0};
-    if (c < 0 || ::poll(&pg, 1, 30000) != 1) _exit(15);
+    if (c < 0 || ::poll(&pg, 1, 30000) != 1) return 15;
     size_t got = 0;
     for (;;) {  // until the client's half-close
       struct pollfd pc = {c, POLLIN, 0};
-      if (::poll(&pc, 1, 10000) != 1) _exit(16);
+      if (::poll(&pc, 1, 10000) != 1) return 16;
       const ssize_t r = ::read(c, buf, sizeof buf);
-      if (r < 0) _exit(17);
+      if (r < 0) return 17;
       if (r == 0) break;
       for (ssize_t k = 0; k < r; ++k) {
-        if (buf[k] != pattern(got + static_cast<size_t>(k))) _exit(18);
+        if (buf[k] != pattern(got + static_cast<size_t>(k))) return 18;
       }
       got += static_cast<size_t>(r);
     }
     const std::string reply = "ok " + std::to_string(got);
     (void)!::write(c, reply.data(), reply.size());
     ::close(c);
-    _exit(0);
-  }
-  ::close(ready[1]);
+    return 0;
+  });
   ::close(go[0]);
-  char r = 0;
-  struct pollfd pr = {ready[0], POLLIN, 0};
-  ASSERT_EQ(::poll(&pr, 1, 10000), 1);
-  ASSERT_EQ(::read(ready[0], &r, 1), 1);
-  ::close(ready[0]);
+  ASSERT_GT(server, 0);
 
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   char buf[kChunk];
   // UDP: two clients, two sessions, each its own reply.
-  to.sin_port = htons(static_cast<uint16_t>(udp_port));
+  sockaddr_in to = Loopback4(static_cast<uint16_t>(udp_port));
   const int u1 = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), u2 = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::sendto(u1, "one", 3, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 3);
   ASSERT_EQ(::sendto(u2, "two", 3, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 3);
@@ -1310,7 +1305,7 @@ TEST_F(ContainersTest, TheLeanMonitorHoldsAFastTcpWriterBackResetsRefusedOnesAnd
   ::close(u2);
 
   // Nobody listens on 7072 inside: the accepted client is reset.
-  to.sin_port = htons(static_cast<uint16_t>(refused_port));
+  to = Loopback4(static_cast<uint16_t>(refused_port));
   const int refused = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(refused, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
   struct pollfd pf = {refused, POLLIN, 0};
@@ -1322,7 +1317,7 @@ TEST_F(ContainersTest, TheLeanMonitorHoldsAFastTcpWriterBackResetsRefusedOnesAnd
 
   // TCP: write while the server does not read, until no room comes for a
   // second: the relay stopped reading us well before all 32 MiB.
-  to.sin_port = htons(static_cast<uint16_t>(tcp_port));
+  to = Loopback4(static_cast<uint16_t>(tcp_port));
   const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(t, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
   ASSERT_EQ(::fcntl(t, F_SETFL, ::fcntl(t, F_GETFL) | O_NONBLOCK), 0);
