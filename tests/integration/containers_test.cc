@@ -1354,6 +1354,68 @@ TEST_F(ContainersTest, TheLeanMonitorHoldsAFastTcpWriterBackResetsRefusedOnesAnd
   EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
 }
 
+TEST_F(ContainersTest, TheLeanMonitorRelaysAnIpv6ListenerToTheContainersIpv4Loopback) {
+  {
+    const int probe = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    const bool ok = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    const int err = errno;
+    if (probe >= 0) ::close(probe);
+    if (!ok) GTEST_SKIP() << "no IPv6 loopback on this host (bind [::1]: " << strerror(err) << ")";
+  }
+  RunD("six", "busybox sleep 1000", "-p [::1]:0:7073");
+  const json in = Inspect("six");
+  const int port = HostPortOf(in, "7073/tcp");
+  ASSERT_GT(port, 0) << in.dump();
+  // Most servers listen on IPv4 only: the one inside does.
+  const pid_t server = ServeInNetns(RefIn(in, "init").pid, [](int ready) {
+    sockaddr_in a = Loopback4(7073);
+    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) return 14;
+    const int c = ::accept(t, nullptr, nullptr);
+    char buf[64];
+    struct pollfd pc = {c, POLLIN, 0};
+    if (c < 0 || ::poll(&pc, 1, 10000) != 1) return 15;
+    const ssize_t n = ::read(c, buf, sizeof buf);
+    const std::string reply = "v4 got " + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    (void)!::write(c, reply.data(), reply.size());
+    ::close(c);
+    return 0;
+  });
+  ASSERT_GT(server, 0);
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  to.sin6_addr = in6addr_loopback;
+  to.sin6_port = htons(static_cast<uint16_t>(port));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0) << strerror(errno);
+  ASSERT_EQ(::write(fd, "over v6", 7), 7);
+  std::string got;
+  char buf[64];
+  for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1) << "no reply through the relay";
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_EQ(got, "v4 got over v6");
+  int ws = 0;
+  ASSERT_EQ(::waitpid(server, &ws, 0), server);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
+  // IPV6_V6ONLY: the same port number stays free for IPv4.
+  const int v4 = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const sockaddr_in a = Loopback4(static_cast<uint16_t>(port));
+  EXPECT_EQ(::bind(v4, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0) << strerror(errno);
+  ::close(v4);
+}
+
 // The end as minipod-monitor does it: the OOM kill read from the cgroup
 // before its removal, the line in the log, the state's oom and status.
 TEST_F(ContainersTest, TheLeanMonitorRecordsAnOomKillInTheStateAndTheLog) {
