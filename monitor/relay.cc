@@ -1,7 +1,6 @@
-// The -p relays of minipod-monitor (see relay.h; the behaviour and its
-// reasons are runtime/port_relay.h's). Each descriptor is registered in
-// epoll only while it waits for something, so a hung-up socket cannot make
-// the level-triggered loop spin.
+// The -p relays of minipod-monitor (see relay.h for the behaviour and its
+// reasons). Each descriptor is registered in epoll only while it waits for
+// something, so a hung-up socket cannot make the level-triggered loop spin.
 #include "monitor/relay.h"
 
 #include <errno.h>

@@ -1,10 +1,31 @@
-// minipod-monitor's -p relays: runtime/port_relay.h's behaviour (TCP with
-// back-pressure and half-close, UDP sessions replying from the address the
-// client used, bounded connections and sessions) over listeners that
-// minipod bound before the container started, and sockets made in the
-// container's network namespace by a forked helper that joined it (as
-// runtime/netns_sockets.cc does). Calls socket, accept4, connect, send,
-// recv, sendmsg, recvmsg, shutdown, setsockopt, epoll_ctl, fork, setns.
+// minipod-monitor's -p relays, as docker-proxy's, without iptables and
+// without privilege, over listeners that minipod bound before the container
+// started (runtime/port_listeners.h):
+// - TCP: accept (many clients at once), a non-blocking connect to
+//   127.0.0.1:PORT in the container (also for an IPv6 listener: most
+//   servers listen on IPv4, and the container's loopback always has it);
+//   refused or failed inside: the client is reset at once. Data flows both
+//   ways; only bytes the other side cannot take yet are kept, per
+//   direction, within a fixed buffer, and while they wait the source is not
+//   read (back-pressure). EOF one way becomes shutdown(SHUT_WR) on the
+//   other and the other direction goes on (half-close); a reset or error on
+//   either side resets both.
+// - UDP: one session socket in the container per client address (and host
+//   address it was sent to), connected to 127.0.0.1:PORT; replies go back
+//   from the host socket to that client, from the address the client used
+//   (IP_PKTINFO on a wildcard listener). An idle session is closed.
+// Connections and sessions are bounded (the descriptors a flood could take
+// from the monitor); at the TCP bound the listeners stop accepting until a
+// connection ends, at the UDP bound new clients' datagrams are dropped.
+//
+// The sockets inside come from a forked helper: setns(CLONE_NEWNET) needs
+// CAP_SYS_ADMIN over the target namespace, which a rootless monitor lacks,
+// and would move the whole monitor. The helper joins the container through
+// its pidfd (CLONE_NEWNET, plus CLONE_NEWUSER when the container has its own
+// user namespace: joining it gives the capability there), and passes each
+// new socket back with SCM_RIGHTS; a socket keeps the namespace it was made
+// in. Calls socket, accept4, connect, send, recv, sendmsg, recvmsg,
+// shutdown, setsockopt, epoll_ctl, fork, setns.
 #pragma once
 
 #include <stdint.h>

@@ -1,7 +1,9 @@
-// The container log in the CRI format: the writer the monitor feeds with
-// what it reads from the container's stdout/stderr pipes, and the parser of
-// one record. Runs in the monitor (writer) and in `minipod logs` (parser);
-// calls write(2), openat(2), fstat(2), fcntl(2) and clock_gettime(2).
+// The container log in the CRI format: the opening of the log file (by
+// `run -d`, before minipod-monitor takes it over), a writer, and the parser
+// of one record (`minipod logs`). The writer is the reference that
+// minipod-monitor's own (monitor/cri_writer.cc) is tested against, and what
+// the tests and the fuzz target write logs with; calls write(2),
+// openat(2), fstat(2), fcntl(2) and clock_gettime(2).
 //
 // The format is the one the container runtimes write under /var/log/pods
 // and that `kubectl logs`, fluent-bit's `cri` parser, Vector and Promtail

@@ -1,16 +1,18 @@
-// The monitor: the parent of a detached container, as podman's conmon is.
+// The start of a detached container, as podman's conmon is its parent.
 // `minipod run -d` reserves the name, forks the monitor and waits on a pipe
 // until the container runs (or failed: 125/126/127 and the reason). The
-// monitor then detaches (new session, stdio on /dev/null) and runs one
-// event loop: the container's pidfd, its stdout/stderr pipes (with -t its
-// pty's master) into the CRI log, the control socket (wait, attach), the
-// published ports, and a signalfd
-// (SIGTERM/SIGINT passed on to the container). When the container ends it
-// records how, removes the cgroup (its mount namespace dies with the
-// container's processes), answers the waiters and exits; with --rm it
-// removes the state directory too. If the monitor itself is killed, the
-// container dies with it (PDEATHSIG), the cgroup janitor removes the cgroup,
-// and `ps` reports the container as lost.
+// monitor detaches (new session), binds the -p host ports, starts the
+// container, records it, and execs the small static minipod-monitor
+// (monitor/), handing it the descriptors (monitor/handover.h). That one
+// runs the event loop: the container's pidfd, its stdout/stderr pipes (with
+// -t its pty's master) into the CRI log, the control socket (wait, attach),
+// the published ports, and a signalfd (SIGTERM/SIGINT passed on to the
+// container). When the container ends it records how, removes the cgroup,
+// answers the waiters and exits; with --rm it removes the state directory
+// too. If the monitor itself is killed, the container dies with it
+// (PDEATHSIG), the cgroup janitor removes the cgroup, and `ps` reports the
+// container as lost. Whatever keeps the hand-over from happening fails the
+// run (125, the reason), the container killed and its state removed.
 #pragma once
 
 #include <string>
@@ -46,7 +48,9 @@ struct DetachResult {
 };
 
 // Starts the container under a new monitor and returns when it runs or
-// failed. An error Status: nothing was started (the name is free again).
+// failed. An error Status: nothing was started (the name is free again);
+// InvalidArgument for more -p values than minipod-monitor relays
+// (monitor::kMaxRelays).
 absl::StatusOr<DetachResult> RunDetached(const DetachRequest& request);
 
 // The control socket: asks the monitor of a running container to report
@@ -54,10 +58,11 @@ absl::StatusOr<DetachResult> RunDetached(const DetachRequest& request);
 // NotFound when the container is not running any more.
 absl::StatusOr<int> WaitForExit(const StateStore& store, Kind kind, const std::string& name, int timeout_ms = -1);
 
-// The attach protocol on the control socket. A client sends the line
+// The attach protocol on the control socket (minipod-monitor serves it).
+// A client sends the line
 // "attach\n"; from then on the connection carries
-//  - monitor -> client: the container's output as raw bytes, as the log
-//    pumps read it (with -t the pty's output; without, stdout and stderr
+//  - monitor -> client: the container's output as raw bytes, as the
+//    monitor reads it (with -t the pty's output; without, stdout and stderr
 //    interleaved as written). Nothing from before the attach is replayed.
 //  - client -> monitor: frames of a 1-byte type, a 4-byte big-endian
 //    payload length (at most kAttachMaxPayload) and the payload:

@@ -20,8 +20,8 @@ enum class PortProto { kTcp, kUdp };
 struct PortMapping {
   int family = AF_INET;                // of the host address: AF_INET or AF_INET6
   std::array<uint8_t, 16> host_addr{};  // network order; the first 4 bytes for AF_INET
-  // 0: any free port; the relay reports the one the kernel chose
-  // (PortRelay::mappings()).
+  // 0: any free port; the one the kernel chose is reported
+  // (PortListeners::mappings()).
   uint16_t host_port = 0;
   uint16_t container_port = 0;  // 1..65535
   PortProto proto = PortProto::kTcp;

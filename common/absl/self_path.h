@@ -18,15 +18,21 @@
 
 namespace minipod {
 
+// The directory of the running binary (/proc/self/exe's), and that path.
+inline absl::Status SelfDir(std::string* dir, std::string* self) {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n < 0) return common::ErrnoStatus(errno, "readlink(/proc/self/exe)");
+  self->assign(buf, static_cast<size_t>(n));
+  *dir = self->substr(0, self->rfind('/'));
+  return absl::OkStatus();
+}
+
 // The path of minipod-init; `why` names the option that needs it in the
 // error ("--init", "minipod run").
 inline absl::StatusOr<std::string> FindInit(const std::string& why) {
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n < 0) return common::ErrnoStatus(errno, "readlink(/proc/self/exe)");
-  self[n] = '\0';
-  std::string dir(self);
-  dir.resize(dir.rfind('/'));
+  std::string dir, self;
+  RETURN_IF_ERROR(SelfDir(&dir, &self));
   for (const std::string& candidate :
        {dir + "/minipod-init", dir + "/../init/minipod-init", dir + "/../lib/minipod/minipod-init"}) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
@@ -37,12 +43,8 @@ inline absl::StatusOr<std::string> FindInit(const std::string& why) {
 // minipod-monitor, opened (O_PATH) by that trusted path for execveat: the
 // file checked here is the one that runs. *path gets where it was found.
 inline absl::StatusOr<common::UniqueFd> OpenMonitor(std::string* path) {
-  char self[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n < 0) return common::ErrnoStatus(errno, "readlink(/proc/self/exe)");
-  self[n] = '\0';
-  std::string dir(self);
-  dir.resize(dir.rfind('/'));
+  std::string dir, self;
+  RETURN_IF_ERROR(SelfDir(&dir, &self));
   for (const std::string& candidate :
        {dir + "/minipod-monitor", dir + "/../monitor/minipod-monitor", dir + "/../lib/minipod/minipod-monitor"}) {
     common::UniqueFd fd(::open(candidate.c_str(), O_PATH | O_CLOEXEC));

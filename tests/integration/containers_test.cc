@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +41,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "monitor/handover.h"
 #include "tests/integration/harness.h"
 #include "tests/testing/probes.h"
 
@@ -1117,6 +1119,37 @@ int HostPortOf(const json& in, const std::string& suffix) {
   return 0;
 }
 
+// 127.0.0.1:port.
+sockaddr_in Loopback4(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
+// A child of ours in the network namespace of pid that runs serve(ready)
+// and exits with its result (10: it could not join); serve writes a byte
+// to ready once it listens. Returns the child once that byte came (at most
+// 10 s), -1 otherwise.
+pid_t ServeInNetns(pid_t pid, const std::function<int(int ready)>& serve) {
+  int ready[2];
+  if (::pipe(ready) != 0) return -1;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(ready[0]);
+    const int ns = ::open(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) _exit(10);
+    _exit(serve(ready[1]));
+  }
+  ::close(ready[1]);
+  char r = 0;
+  struct pollfd pr = {ready[0], POLLIN, 0};
+  const bool ok = child > 0 && ::poll(&pr, 1, 10000) == 1 && ::read(ready[0], &r, 1) == 1;
+  ::close(ready[0]);
+  return ok ? child : -1;
+}
+
 TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
   RunD("relay", "busybox sleep 1000", "-p 127.0.0.1:0:7070 -p 127.0.0.1:0:5353/udp");
   const json in = Inspect("relay");
@@ -1126,27 +1159,17 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
   const int tcp_port = HostPortOf(in, "7070/tcp"), udp_port = HostPortOf(in, "5353/udp");
   ASSERT_GT(tcp_port, 0) << in.dump();
   ASSERT_GT(udp_port, 0) << in.dump();
-  // The servers: a child of ours in the container's network namespace,
-  // one UDP datagram and one TCP connection echoed, every wait bounded.
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t server = ::fork();
-  ASSERT_GE(server, 0);
-  if (server == 0) {
-    ::close(ready[0]);
-    const int ns = ::open(("/proc/" + std::to_string(init.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) _exit(10);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // The servers: one UDP datagram and one TCP connection echoed, every
+  // wait bounded.
+  const pid_t server = ServeInNetns(init.pid, [](int ready) {
+    sockaddr_in a = Loopback4(5353);
     const int u = ::socket(AF_INET, SOCK_DGRAM, 0), t = ::socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_port = htons(5353);
-    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
-    a.sin_port = htons(7070);
-    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) _exit(12);
-    (void)!::write(ready[1], "r", 1);
+    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 11;
+    a = Loopback4(7070);
+    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
     struct pollfd pu = {u, POLLIN, 0};
-    if (::poll(&pu, 1, 10000) != 1) _exit(13);
+    if (::poll(&pu, 1, 10000) != 1) return 13;
     char buf[256];
     sockaddr_in from{};
     socklen_t fl = sizeof from;
@@ -1154,12 +1177,12 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
     std::string reply = "udp:" + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
     ::sendto(u, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
     struct pollfd pt = {t, POLLIN, 0};
-    if (::poll(&pt, 1, 10000) != 1) _exit(14);
+    if (::poll(&pt, 1, 10000) != 1) return 14;
     const int c = ::accept(t, nullptr, nullptr);
     std::string got;
     for (;;) {  // until the client's half-close
       struct pollfd pc = {c, POLLIN, 0};
-      if (::poll(&pc, 1, 10000) != 1) _exit(15);
+      if (::poll(&pc, 1, 10000) != 1) return 15;
       const ssize_t r = ::read(c, buf, sizeof buf);
       if (r <= 0) break;
       got.append(buf, static_cast<size_t>(r));
@@ -1167,19 +1190,11 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
     reply = "tcp:" + got;
     (void)!::write(c, reply.data(), reply.size());
     ::close(c);
-    _exit(0);
-  }
-  ::close(ready[1]);
-  char r = 0;
-  struct pollfd pr = {ready[0], POLLIN, 0};
-  ASSERT_EQ(::poll(&pr, 1, 10000), 1);
-  ASSERT_EQ(::read(ready[0], &r, 1), 1);
-  ::close(ready[0]);
+    return 0;
+  });
+  ASSERT_GT(server, 0);
 
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  to.sin_port = htons(static_cast<uint16_t>(udp_port));
+  sockaddr_in to = Loopback4(static_cast<uint16_t>(udp_port));
   const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::sendto(u, "ping", 4, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 4);
   struct pollfd pu = {u, POLLIN, 0};
@@ -1189,7 +1204,7 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
   EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "udp:ping");
   ::close(u);
 
-  to.sin_port = htons(static_cast<uint16_t>(tcp_port));
+  to = Loopback4(static_cast<uint16_t>(tcp_port));
   const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(t, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
   ASSERT_EQ(::write(t, "hello", 5), 5);
@@ -1207,6 +1222,198 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysTcpWithHalfCloseAndUdp) {
   int ws = 0;
   ASSERT_EQ(::waitpid(server, &ws, 0), server);
   EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
+}
+
+// What the relays promise beyond a round trip: a TCP client that writes
+// faster than the server inside reads is held back within bounded buffers
+// (none of its bytes lost), a port nobody listens on inside resets the
+// client at once, and two UDP clients of one port each get their own
+// replies.
+TEST_F(ContainersTest, TheLeanMonitorHoldsAFastTcpWriterBackResetsRefusedOnesAndKeepsUdpClientsApart) {
+  constexpr size_t kTotal = 32 << 20;
+  constexpr size_t kChunk = 64 << 10;
+  const auto pattern = [](size_t i) { return static_cast<char>((i * 7) % 251); };
+  RunD("pressure", "busybox sleep 1000", "-p 127.0.0.1:0:7071 -p 127.0.0.1:0:7072 -p 127.0.0.1:0:5354/udp");
+  const json in = Inspect("pressure");
+  const Ref init = RefIn(in, "init");
+  const int tcp_port = HostPortOf(in, "7071/tcp"), refused_port = HostPortOf(in, "7072/tcp"),
+            udp_port = HostPortOf(in, "5354/udp");
+  ASSERT_GT(tcp_port, 0) << in.dump();
+  ASSERT_GT(refused_port, 0) << in.dump();
+  ASSERT_GT(udp_port, 0) << in.dump();
+  // The server: answers two datagrams, then takes one TCP connection but
+  // reads it only once told to on `go`; then it checks every byte up to
+  // EOF and answers with their count. Every wait bounded.
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  const pid_t server = ServeInNetns(init.pid, [&](int ready) {
+    ::close(go[1]);
+    sockaddr_in a = Loopback4(5354);
+    const int u = ::socket(AF_INET, SOCK_DGRAM, 0), t = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 11;
+    a = Loopback4(7071);
+    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    static char buf[kChunk];
+    for (int i = 0; i < 2; ++i) {
+      struct pollfd pu = {u, POLLIN, 0};
+      if (::poll(&pu, 1, 10000) != 1) return 13;
+      sockaddr_in from{};
+      socklen_t fl = sizeof from;
+      const ssize_t n = ::recvfrom(u, buf, 256, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      const std::string reply = "udp:" + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      ::sendto(u, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+    }
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) return 14;
+    const int c = ::accept(t, nullptr, nullptr);
+    struct pollfd pg = {go[0], POLLIN, 0};
+    if (c < 0 || ::poll(&pg, 1, 30000) != 1) return 15;
+    size_t got = 0;
+    for (;;) {  // until the client's half-close
+      struct pollfd pc = {c, POLLIN, 0};
+      if (::poll(&pc, 1, 10000) != 1) return 16;
+      const ssize_t r = ::read(c, buf, sizeof buf);
+      if (r < 0) return 17;
+      if (r == 0) break;
+      for (ssize_t k = 0; k < r; ++k) {
+        if (buf[k] != pattern(got + static_cast<size_t>(k))) return 18;
+      }
+      got += static_cast<size_t>(r);
+    }
+    const std::string reply = "ok " + std::to_string(got);
+    (void)!::write(c, reply.data(), reply.size());
+    ::close(c);
+    return 0;
+  });
+  ::close(go[0]);
+  ASSERT_GT(server, 0);
+
+  char buf[kChunk];
+  // UDP: two clients, two sessions, each its own reply.
+  sockaddr_in to = Loopback4(static_cast<uint16_t>(udp_port));
+  const int u1 = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), u2 = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::sendto(u1, "one", 3, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 3);
+  ASSERT_EQ(::sendto(u2, "two", 3, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 3);
+  for (const auto& [fd, want] : {std::pair<int, std::string>{u1, "udp:one"}, {u2, "udp:two"}}) {
+    struct pollfd pu = {fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&pu, 1, 10000), 1) << "no UDP reply for " << want;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), want);
+  }
+  ::close(u1);
+  ::close(u2);
+
+  // Nobody listens on 7072 inside: the accepted client is reset.
+  to = Loopback4(static_cast<uint16_t>(refused_port));
+  const int refused = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::connect(refused, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  struct pollfd pf = {refused, POLLIN, 0};
+  ASSERT_EQ(::poll(&pf, 1, 10000), 1) << "a refused connection stays open";
+  errno = 0;
+  EXPECT_EQ(::read(refused, buf, sizeof buf), -1);
+  EXPECT_EQ(errno, ECONNRESET) << strerror(errno);
+  ::close(refused);
+
+  // TCP: write while the server does not read, until no room comes for a
+  // second: the relay stopped reading us well before all 32 MiB.
+  to = Loopback4(static_cast<uint16_t>(tcp_port));
+  const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::connect(t, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  ASSERT_EQ(::fcntl(t, F_SETFL, ::fcntl(t, F_GETFL) | O_NONBLOCK), 0);
+  size_t sent = 0;
+  const auto send_some = [&](int wait_ms) {
+    struct pollfd pw = {t, POLLOUT, 0};
+    if (::poll(&pw, 1, wait_ms) != 1) return false;
+    const size_t n = std::min(kChunk, kTotal - sent);
+    for (size_t k = 0; k < n; ++k) buf[k] = pattern(sent + k);
+    const ssize_t w = ::write(t, buf, n);
+    if (w > 0) sent += static_cast<size_t>(w);
+    return w > 0 || errno == EAGAIN;
+  };
+  while (sent < kTotal && send_some(1000)) {}
+  const size_t held_at = sent;
+  EXPECT_LT(held_at, kTotal) << "the relay took everything from a client whose server does not read";
+  ASSERT_EQ(::write(go[1], "g", 1), 1);
+  ::close(go[1]);
+  while (sent < kTotal) ASSERT_TRUE(send_some(10000)) << "stuck at " << sent << " of " << kTotal;
+  ASSERT_EQ(::shutdown(t, SHUT_WR), 0);  // the server answers only after our EOF
+  std::string got;
+  for (;;) {
+    struct pollfd pt = {t, POLLIN, 0};
+    ASSERT_EQ(::poll(&pt, 1, 10000), 1) << "no TCP reply through the relay";
+    const ssize_t n = ::read(t, buf, sizeof buf);
+    if (n < 0 && errno == EAGAIN) continue;
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(t);
+  EXPECT_EQ(got, "ok " + std::to_string(kTotal)) << "held back at " << held_at;
+  int ws = 0;
+  ASSERT_EQ(::waitpid(server, &ws, 0), server);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
+}
+
+TEST_F(ContainersTest, TheLeanMonitorRelaysAnIpv6ListenerToTheContainersIpv4Loopback) {
+  {
+    const int probe = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    const bool ok = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    const int err = errno;
+    if (probe >= 0) ::close(probe);
+    if (!ok) GTEST_SKIP() << "no IPv6 loopback on this host (bind [::1]: " << strerror(err) << ")";
+  }
+  RunD("six", "busybox sleep 1000", "-p [::1]:0:7073");
+  const json in = Inspect("six");
+  const int port = HostPortOf(in, "7073/tcp");
+  ASSERT_GT(port, 0) << in.dump();
+  // Most servers listen on IPv4 only: the one inside does.
+  const pid_t server = ServeInNetns(RefIn(in, "init").pid, [](int ready) {
+    sockaddr_in a = Loopback4(7073);
+    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) return 14;
+    const int c = ::accept(t, nullptr, nullptr);
+    char buf[64];
+    struct pollfd pc = {c, POLLIN, 0};
+    if (c < 0 || ::poll(&pc, 1, 10000) != 1) return 15;
+    const ssize_t n = ::read(c, buf, sizeof buf);
+    const std::string reply = "v4 got " + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    (void)!::write(c, reply.data(), reply.size());
+    ::close(c);
+    return 0;
+  });
+  ASSERT_GT(server, 0);
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  to.sin6_addr = in6addr_loopback;
+  to.sin6_port = htons(static_cast<uint16_t>(port));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0) << strerror(errno);
+  ASSERT_EQ(::write(fd, "over v6", 7), 7);
+  std::string got;
+  char buf[64];
+  for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1) << "no reply through the relay";
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_EQ(got, "v4 got over v6");
+  int ws = 0;
+  ASSERT_EQ(::waitpid(server, &ws, 0), server);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
+  // IPV6_V6ONLY: the same port number stays free for IPv4.
+  const int v4 = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const sockaddr_in a = Loopback4(static_cast<uint16_t>(port));
+  EXPECT_EQ(::bind(v4, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0) << strerror(errno);
+  ::close(v4);
 }
 
 // The end as minipod-monitor does it: the OOM kill read from the cgroup
@@ -1249,6 +1456,59 @@ TEST_F(ContainersTest, RunDetachedWithoutMinipodMonitorIs125AndLeavesNothing) {
   EXPECT_EQ(Mp("ps -a --json").out, "[]\n");
   // It fails before the container or its cgroup exist: nothing runs.
   EXPECT_TRUE(WaitFor([] { return Descendants(getpid()).empty(); }));
+}
+
+// The minipod-* cgroups anywhere under /sys/fs/cgroup.
+std::set<std::string> MinipodCgroups() {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup", fs::directory_options::skip_permission_denied,
+                                                  ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory() && !it->is_symlink() && it->path().filename().string().rfind("minipod-", 0) == 0) {
+      out.insert(it->path().string());
+    }
+  }
+  return out;
+}
+
+TEST_F(ContainersTest, AHandOverThatCannotHappenFailsTheRunAndLeavesNothing) {
+  // minipod-monitor's descriptors are first copied above the handed range
+  // (past 64): under a hard limit of 64 descriptors that copy fails after
+  // the container has started. The run fails with the reason; the
+  // container, its cgroup and its state go.
+  const std::set<std::string> cgroups_before = MinipodCgroups();
+  const ShResult r = Sh("ulimit -n 64 && " + Minipod() + " run -d --name nohand --rootfs " + root_ +
+                        " -- busybox sleep 1000");
+  EXPECT_EQ(r.status, 125) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("minipod run: dup(descriptors for minipod-monitor): Invalid argument")) << r.out;
+  EXPECT_EQ(Lines(r.out).size(), 1u) << r.out;
+  EXPECT_FALSE(fs::exists(StateDir("nohand")));
+  EXPECT_EQ(Mp("ps -a --json").out, "[]\n");
+  EXPECT_TRUE(WaitFor([] { return Descendants(getpid()).empty(); })) << "the container or its monitor lives on";
+  std::set<std::string> left;
+  EXPECT_TRUE(WaitFor([&] {
+    left.clear();
+    for (const std::string& cg : MinipodCgroups()) {
+      if (!cgroups_before.count(cg)) left.insert(cg);
+    }
+    return left.empty();
+  })) << "cgroup " << *left.begin() << " left behind";
+}
+
+TEST_F(ContainersTest, MorePublishedPortsThanTheMonitorRelaysIsAUsageErrorNamingTheLimit) {
+  std::string opts;
+  for (int i = 0; i <= monitor::kMaxRelays; ++i) opts += " -p 127.0.0.1:0:" + std::to_string(1000 + i);
+  const ShResult r = Mp("run -d --name manyports" + opts + " --rootfs " + root_ + " -- busybox sleep 1000");
+  EXPECT_EQ(r.status, 125) << r.out;
+  EXPECT_EQ(r.out, "minipod run: -p: at most " + std::to_string(monitor::kMaxRelays) + " port mappings (" +
+                       std::to_string(monitor::kMaxRelays + 1) + " given)\n");
+  EXPECT_FALSE(fs::exists(StateDir("manyports")));
+  EXPECT_TRUE(Descendants(getpid()).empty());
+  // The limit itself is fine.
+  opts.resize(opts.rfind(" -p "));
+  RunD("maxports", "busybox sleep 1000", opts);
+  EXPECT_EQ(Inspect("maxports")["ports"].size(), static_cast<size_t>(monitor::kMaxRelays));
 }
 
 // Measured on the 2-vCPU development machine: 50 × `run -d` 3.8-4.2 s
