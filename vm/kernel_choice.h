@@ -1,0 +1,44 @@
+// Which kernel `minipod vm` boots: --kernel PATH or the host's newest
+// /boot/vmlinuz-*, its release (for /lib/modules/R), and the uncompressed
+// vmlinux QEMU can start through the PVH entry when the kernel has one.
+// Parent side: open/stat/readdir only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace vm {
+
+// Orders version strings as `sort -V` does for kernel names: runs of digits
+// compare as numbers, everything else byte by byte.
+bool VersionLess(absl::string_view a, absl::string_view b);
+
+// The newest of names ("vmlinuz-6.1.0-57-amd64", ...) by VersionLess;
+// empty when none starts with "vmlinuz-".
+std::string NewestVmlinuz(const std::vector<std::string>& names);
+
+// R of ".../vmlinuz-R" (or vmlinux-R); empty when the name has another form
+// or R could not be a directory name.
+std::string KernelReleaseFromPath(absl::string_view path);
+
+struct KernelChoice {
+  std::string image;    // the bzImage: --kernel or /boot's newest
+  std::string release;  // from image's name; empty when unknown
+  std::string boot;     // what QEMU gets: a PVH vmlinux, or image
+  bool pvh = false;
+};
+
+// kernel empty: the newest boot_dir/vmlinuz-*. The file must be a readable
+// regular file (an error names it and the reason). Unless no_pvh, boots the
+// PVH vmlinux PvhKernel gives for it, the bzImage when there is none.
+absl::StatusOr<KernelChoice> ChooseKernel(const std::string& kernel, bool no_pvh,
+                                          const std::string& boot_dir = "/boot");
+
+// The cached uncompressed vmlinux of kernel, for QEMU's PVH entry;
+// FAILED_PRECONDITION when the kernel has no PVH note (or none can be made).
+absl::StatusOr<std::string> PvhKernel(const std::string& kernel);
+
+}  // namespace vm
