@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -320,11 +321,15 @@ absl::StatusOr<VmResult> RunVm(const VmConfig& config) {
       kill_at = now + 3'600'000;  // sent; the pidfd says when it is gone
     }
     if (exited && now >= drain_until) break;
-    int64_t wait = -1;
-    for (int64_t t : {exited ? -1 : deadline, exited ? -1 : kill_at, exited ? drain_until : -1}) {
-      if (t >= 0 && (wait < 0 || t - now < wait)) wait = t - now;
+    // The next thing due: the deadline (until it passed), the SIGKILL after
+    // a SIGTERM, the end of draining once QEMU is gone.
+    int64_t next = -1;
+    const int64_t due[] = {exited || end.timed_out || kill_at >= 0 ? -1 : deadline, exited ? -1 : kill_at,
+                           exited ? drain_until : -1};
+    for (int64_t t : due) {
+      if (t >= 0 && (next < 0 || t < next)) next = t;
     }
-    if (wait > 60'000) wait = 60'000;
+    const int64_t wait = next < 0 ? -1 : std::min<int64_t>(std::max<int64_t>(next - now, 0), 60'000);
     struct pollfd fds[3] = {
         {console_open ? child.console.get() : -1, POLLIN, 0},
         {exited ? -1 : child.pidfd.get(), POLLIN, 0},

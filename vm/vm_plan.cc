@@ -248,17 +248,22 @@ void ConsoleScanner::EndLine() {
 
 std::vector<std::string> ConsoleScanner::Tail() const {
   std::vector<std::string> out;
-  size_t skip = tail_.size() + (line_.empty() ? 0 : 1) > kTailLines ? 1 : 0;
-  for (const std::string& l : tail_) {
-    if (skip > 0) {
-      --skip;
-      continue;
+  // The firmware resets and clears the screen without a newline, so what
+  // comes next shares its line: a reset starts a line of the tail.
+  auto add = [&out](const std::string& raw) {
+    const std::vector<absl::string_view> pieces =
+        absl::StrSplit(absl::StrReplaceAll(raw, {{"\x1b" "c", "\n"}, {"\x1b[2J", "\n"}}), '\n');
+    for (absl::string_view piece : pieces) {
+      std::string line = Printable(piece);
+      if (pieces.size() > 1 && absl::StripAsciiWhitespace(line).empty()) continue;
+      out.push_back(std::move(line));
     }
-    out.push_back(Printable(l));
-  }
-  if (!line_.empty()) out.push_back(Printable(line_));
+  };
+  for (const std::string& l : tail_) add(l);
+  if (!line_.empty()) add(line_);
   // Blank lines at the end say nothing.
   while (!out.empty() && absl::StripAsciiWhitespace(out.back()).empty()) out.pop_back();
+  if (out.size() > kTailLines) out.erase(out.begin(), out.end() - kTailLines);
   return out;
 }
 
@@ -270,9 +275,7 @@ Outcome Decide(const QemuEnd& end, std::optional<int> line_status, bool init_see
     return Outcome{*line_status, ""};
   }
   if (end.timed_out) {
-    std::string error = absl::StrCat("timed out after ", end.timeout_text);
-    if (!init_seen) absl::StrAppend(&error, " (no line from minipod-init on the console)");
-    return Outcome{kExitTimedOut, error};
+    return Outcome{kExitTimedOut, absl::StrCat("timed out after ", end.timeout_text)};
   }
   if (end.interrupted_by != 0) {
     return Outcome{128 + end.interrupted_by, absl::StrCat("stopped by ", DescribeSignal(end.interrupted_by))};

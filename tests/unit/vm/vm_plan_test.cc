@@ -163,6 +163,12 @@ TEST(ConsoleScanner, StatusSplitAcrossReadsAfterEscapes) {
   EXPECT_THAT(s.Tail(), ElementsAre("hello", "minipod: some note", "minipod: exit status 137"));
 }
 
+TEST(ConsoleScanner, AScreenResetStartsALineOfTheTail) {
+  ConsoleScanner s;
+  s.Feed("\x1b" "c\x1b[?7l\x1b[2J\x1b[0mSeaBIOS\r\nBooting from ROM..\x1b" "c\x1b[?7l\x1b[2Jbefore-the-hang\r\n");
+  EXPECT_THAT(s.Tail(), ElementsAre("SeaBIOS", "Booting from ROM..", "before-the-hang"));
+}
+
 TEST(ConsoleScanner, LastStatusLineWins) {
   ConsoleScanner s;
   s.Feed("minipod: exit status 5\nminipod: exit status 7\n");
@@ -263,7 +269,6 @@ TEST(Decide, TimeoutAndInterruption) {
   const Outcome t = Decide(e, std::nullopt, true);
   EXPECT_EQ(t.status, kExitTimedOut);
   EXPECT_EQ(t.error, "timed out after 30s");
-  EXPECT_THAT(Decide(e, std::nullopt, false).error, HasSubstr("no line from minipod-init"));
   QemuEnd i;
   i.code = SIGTERM;
   i.interrupted_by = SIGINT;
