@@ -251,8 +251,8 @@ std::vector<std::string> ConsoleScanner::Tail() const {
   // The firmware resets and clears the screen without a newline, so what
   // comes next shares its line: a reset starts a line of the tail.
   auto add = [&out](const std::string& raw) {
-    const std::vector<absl::string_view> pieces =
-        absl::StrSplit(absl::StrReplaceAll(raw, {{"\x1b" "c", "\n"}, {"\x1b[2J", "\n"}}), '\n');
+    const std::string split = absl::StrReplaceAll(raw, {{"\x1b" "c", "\n"}, {"\x1b[2J", "\n"}});
+    const std::vector<absl::string_view> pieces = absl::StrSplit(split, '\n');
     for (absl::string_view piece : pieces) {
       std::string line = Printable(piece);
       if (pieces.size() > 1 && absl::StripAsciiWhitespace(line).empty()) continue;
