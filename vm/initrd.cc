@@ -89,7 +89,21 @@ absl::StatusOr<uint64_t> AppendFile(int out, const std::string& path, const std:
   }
 }
 
+// The image's lines first in the file at path of the manifest.
+absl::Status MergeInto(rootfs::Manifest& manifest, rootfs::Staging& staging, const std::string& path,
+                       absl::string_view image_lines) {
+  const auto it = manifest.entries().find(path);
+  if (it == manifest.entries().end()) return absl::InternalError(absl::StrCat("no ", path, " after AddKernelModules"));
+  ASSIGN_OR_RETURN(const std::string added, common::ReadFileToString(it->second.source));
+  ASSIGN_OR_RETURN(const std::string merged, staging.WriteFile(path, MergeModuleList(image_lines, added), 0644));
+  return manifest.ReplaceSource(path, merged);
+}
+
 }  // namespace
+
+std::string ModulesDepPath(absl::string_view release) {
+  return absl::StrCat("/lib/modules/", release, "/modules.dep");
+}
 
 std::vector<std::string> NinePModules() { return {"virtio_pci", "9pnet_virtio", "9p"}; }
 
@@ -188,14 +202,12 @@ absl::StatusOr<bool> WriteExtraArchive(const ExtraConfig& config, rootfs::Stagin
         rootfs::AddKernelModules(manifest, staging, NinePModules(), options);
     if (!plan.ok()) return common::Annotate(plan.status(), "the 9p modules");
     if (!plan->load_order.empty()) {
-      // The list AddKernelModules wrote names only the new modules: the
-      // image's own come first, as the kernel's unpacking replaces the file.
-      const auto it = manifest.entries().find(std::string(rootfs::kModuleListPath));
-      if (it == manifest.entries().end()) return absl::InternalError("no module list after AddKernelModules");
-      ASSIGN_OR_RETURN(const std::string added, common::ReadFileToString(it->second.source));
-      ASSIGN_OR_RETURN(const std::string merged_file,
-                       staging.WriteFile("modules", MergeModuleList(config.image_modules, added), 0644));
-      RETURN_IF_ERROR(manifest.ReplaceSource(rootfs::kModuleListPath, merged_file));
+      // The list and modules.dep AddKernelModules wrote name only the new
+      // modules: the image's own lines come first, as the kernel's
+      // unpacking replaces the files.
+      RETURN_IF_ERROR(MergeInto(manifest, staging, std::string(rootfs::kModuleListPath), config.image_modules));
+      RETURN_IF_ERROR(MergeInto(manifest, staging, ModulesDepPath(config.kernel_release),
+                                config.image_modules_dep));
       any = true;
     }
   }

@@ -22,6 +22,9 @@ inline constexpr absl::string_view kArgvPath = "/etc/minipod/argv";
 inline constexpr size_t kMaxArgvBytes = 4096;
 inline constexpr size_t kMaxArgvWords = 64;
 
+// Where an image keeps modules.dep for kernel release.
+std::string ModulesDepPath(absl::string_view release);
+
 // What a 9p share needs in Debian's kernel, where all three are modules.
 std::vector<std::string> NinePModules();
 
@@ -29,7 +32,8 @@ std::vector<std::string> NinePModules();
 // and kMaxArgvBytes bytes; a word may hold any byte but NUL.
 absl::StatusOr<std::string> EncodeArgv(const std::vector<std::string>& words);
 
-// The image's list, then each line of added that it does not hold yet.
+// The image's list, then each line of added that it does not hold yet
+// (for /etc/minipod/modules and modules.dep alike).
 std::string MergeModuleList(absl::string_view image_list, absl::string_view added);
 
 // The file at image path (absolute, e.g. /etc/minipod/modules) in the
@@ -46,6 +50,7 @@ struct ExtraConfig {
   std::string kernel_release;
   std::string modules_root = "/lib/modules";
   std::string image_modules;  // the image's own /etc/minipod/modules, kept first
+  std::string image_modules_dep;  // its /lib/modules/R/modules.dep, the same way
 };
 
 // Writes the archive to out (a gzip'd newc cpio); false when there is

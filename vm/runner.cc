@@ -165,11 +165,14 @@ absl::StatusOr<UniqueFd> PrepareInitrd(const VmConfig& config, const KernelChoic
   if (config.host_root) {
     extra.init_path = config.init_path;
   } else if (nine_p) {
-    absl::StatusOr<std::string> list = ReadImageFile(config.image, rootfs::kModuleListPath);
-    if (list.ok()) {
-      extra.image_modules = *std::move(list);
-    } else if (!absl::IsNotFound(list.status())) {
-      return list.status();
+    for (auto [path, lines] : {std::pair{std::string(rootfs::kModuleListPath), &extra.image_modules},
+                               std::pair{ModulesDepPath(kernel.release), &extra.image_modules_dep}}) {
+      absl::StatusOr<std::string> data = ReadImageFile(config.image, path);
+      if (data.ok()) {
+        *lines = *std::move(data);
+      } else if (!absl::IsNotFound(data.status())) {
+        return data.status();
+      }
     }
   }
   ASSIGN_OR_RETURN(rootfs::Staging staging, rootfs::Staging::Create());

@@ -163,6 +163,7 @@ TEST(WriteExtraArchive, CommandModulesAndTheMergedList) {
   c.kernel_release = "6.1.0-t";
   c.modules_root = root;
   c.image_modules = "/lib/modules/6.1.0-t/overlay.ko\n";
+  c.image_modules_dep = "overlay.ko:\n";
   const std::string out = d.path() + "/extra.cpio.gz";
   absl::StatusOr<bool> wrote = WriteExtraArchive(c, *staging, out);
   ASSERT_TRUE(wrote.ok()) << wrote.status();
@@ -176,6 +177,13 @@ TEST(WriteExtraArchive, CommandModulesAndTheMergedList) {
             "/lib/modules/6.1.0-t/kernel/9pnet_virtio.ko\n"
             "/lib/modules/6.1.0-t/kernel/9p.ko\n");
   EXPECT_EQ(*ReadImageFile(out, "/lib/modules/6.1.0-t/kernel/9p.ko"), "module 9p");
+  EXPECT_EQ(*ReadImageFile(out, ModulesDepPath("6.1.0-t")),
+            "overlay.ko:\n"
+            "kernel/virtio.ko:\n"
+            "kernel/virtio_pci.ko: kernel/virtio.ko\n"
+            "kernel/9pnet.ko:\n"
+            "kernel/9pnet_virtio.ko: kernel/9pnet.ko kernel/virtio.ko\n"
+            "kernel/9p.ko: kernel/9pnet.ko\n");
   EXPECT_TRUE(absl::IsNotFound(ReadImageFile(out, "/init").status()));
 }
 
