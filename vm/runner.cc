@@ -238,14 +238,13 @@ absl::StatusOr<Child> StartQemu(const std::vector<std::string>& argv, int initrd
     n = ::read(rep_r.get(), &err, sizeof err);
   } while (n < 0 && errno == EINTR);
   if (n == static_cast<ssize_t>(sizeof err) || !child.pidfd) {
-    if (child.pidfd.valid()) {
-      ::kill(pid, SIGKILL);
-    }
+    // Our child, not yet waited for: its pid cannot have been reused.
+    ::kill(pid, SIGKILL);
     int ws;
     while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
     }
-    if (!child.pidfd) return common::ErrnoStatus(pidfd_err, "pidfd_open(QEMU)");
-    return common::ErrnoStatus(err, absl::StrCat("exec ", argv[0]));
+    if (n == static_cast<ssize_t>(sizeof err)) return common::ErrnoStatus(err, absl::StrCat("exec ", argv[0]));
+    return common::ErrnoStatus(pidfd_err, "pidfd_open(QEMU)");
   }
   child.console = std::move(out_r);
   return child;
