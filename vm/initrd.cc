@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,6 +224,13 @@ absl::StatusOr<bool> WriteExtraArchive(const ExtraConfig& config, rootfs::Stagin
 absl::StatusOr<common::UniqueFd> AssembleInitrd(const std::string& image, const std::string& extra,
                                                 const std::string& dir) {
   common::UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd && (errno == EOPNOTSUPP || errno == EISDIR)) {
+    // A file system without O_TMPFILE: a name, dropped at once.
+    std::string path = absl::StrCat(dir, "/initrd.XXXXXX");
+    fd.Reset(::mkostemp(path.data(), O_CLOEXEC));
+    if (!fd) return common::ErrnoStatus(errno, absl::StrCat("mkostemp(", path, ")"));
+    if (::unlink(path.c_str()) != 0) return common::ErrnoStatus(errno, absl::StrCat("unlink(", path, ")"));
+  }
   if (!fd) return common::ErrnoStatus(errno, absl::StrCat("open(", dir, ", O_TMPFILE)"));
   const std::string what = "the initrd";
   uint64_t size = 0;

@@ -364,7 +364,12 @@ absl::StatusOr<VmResult> RunVm(const VmConfig& config) {
       for (int sig = signals.Next(); sig != 0; sig = signals.Next()) {
         if (sig == SIGPIPE || exited) continue;
         if (end.interrupted_by == 0 && !end.timed_out) end.interrupted_by = sig;
-        stop(NowMs());
+        if (kill_at >= 0) {
+          // Asked again: no more grace.
+          PidfdSignal(child.pidfd.get(), SIGKILL);
+        } else {
+          stop(NowMs());
+        }
       }
     }
   }
