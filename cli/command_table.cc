@@ -7,6 +7,7 @@ std::vector<Command> RootfsCommands();
 std::vector<Command> RunCommands();
 std::vector<Command> ContainerCommands();
 std::vector<Command> PodCommands();
+std::vector<Command> ImageCommands();
 
 const std::vector<Command>& Commands() {
   static const auto* commands = [] {
@@ -15,6 +16,7 @@ const std::vector<Command>& Commands() {
     for (Command& c : ContainerCommands()) all->push_back(std::move(c));
     for (Command& c : PodCommands()) all->push_back(std::move(c));
     for (Command& c : RootfsCommands()) all->push_back(std::move(c));
+    for (Command& c : ImageCommands()) all->push_back(std::move(c));
     return all;
   }();
   return *commands;

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/build_env.h"
 #include "cli/commands.h"
 #include "common/absl/self_path.h"
 #include "common/absl/status_util.h"
@@ -24,23 +25,6 @@ namespace minipod {
 namespace {
 
 using cli::ArgKind;
-
-absl::StatusOr<int64_t> SourceDateEpoch() {
-  const char* s = ::getenv("SOURCE_DATE_EPOCH");
-  if (s == nullptr || *s == '\0') return 0;
-  int64_t v = 0;
-  if (!absl::SimpleAtoi(s, &v) || v < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("SOURCE_DATE_EPOCH='", s, "' is not a time"));
-  }
-  return v;
-}
-
-double SecondsSince(const struct timespec& start) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<double>(now.tv_sec - start.tv_sec) +
-         static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9;
-}
 
 absl::StatusOr<int> RunBuild(const cli::ParsedArgs& args) {
   struct timespec start;
