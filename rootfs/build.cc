@@ -137,7 +137,15 @@ absl::StatusOr<BuildResult> Build(const BuildConfig& c) {
     RETURN_IF_ERROR(manifest.AddFile(dest, staged, g.mode));
   }
   RETURN_IF_ERROR(AddModules(c, manifest, staging));
-  if (c.strip) RETURN_IF_ERROR(StripElfFiles(manifest, staging).status());
+  if (c.strip) {
+    RETURN_IF_ERROR(StripElfFiles(manifest, staging).status());
+  } else {
+    std::vector<std::string> strip;
+    for (const BuildConfig::Placed& p : c.placed) {
+      if (p.strip) strip.push_back(ResolveInImage(manifest, p.dest).value_or(p.dest));
+    }
+    if (!strip.empty()) RETURN_IF_ERROR(StripElfFiles(manifest, staging, strip).status());
+  }
 
   BuildResult result;
   result.entries = manifest.entries().size();

@@ -41,6 +41,7 @@ struct BuildConfig {
     std::string source;
     std::string dest;
     mode_t mode = 0755;
+    bool strip = false;  // a stripped copy even without --strip
   };
   std::vector<Placed> placed;
   // Files made for the image (/etc/minipod/argv). A `fallback` one is left

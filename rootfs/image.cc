@@ -96,7 +96,8 @@ absl::StatusOr<BuildResult> BuildImage(const ImageConfig& c) {
   b.modules = c.modules;
   const bool with_minipod = !c.minipod_path.empty();
   if (with_minipod) {
-    b.placed.push_back({c.minipod_path, std::string(kImageMinipod), 0755});
+    // Debug information is no use in a guest (and most of a debug build).
+    b.placed.push_back({c.minipod_path, std::string(kImageMinipod), 0755, /*strip=*/true});
     b.placed.push_back({c.init_path, absl::StrCat(kImageLibDir, "/minipod-init"), 0755});
     b.placed.push_back({c.monitor_path, absl::StrCat(kImageLibDir, "/minipod-monitor"), 0755});
     b.generated.push_back({"/etc/passwd", std::string(kPasswd), 0644, /*fallback=*/true});

@@ -95,7 +95,11 @@ TEST_F(ImageTest, WithMinipodCarriesTheToolItsInitAndMonitor) {
   EXPECT_THAT(list.out, HasSubstr(" usr/bin/minipod\n"));
   EXPECT_THAT(list.out, HasSubstr(" usr/lib/minipod/minipod-init\n"));
   EXPECT_THAT(list.out, HasSubstr(" usr/lib/minipod/minipod-monitor\n"));
-  EXPECT_EQ(Member(raw, "usr/bin/minipod"), ReadAll(Minipod()));
+  // A stripped copy (debug information is no use in a guest) that runs.
+  const std::string x = tmp_.Join("x");
+  ASSERT_EQ(RunSh("mkdir " + x + " && cd " + x + " && cpio -id --quiet < " + raw).status, 0);
+  EXPECT_THAT(RunSh(x + "/usr/bin/minipod --version").out, HasSubstr("minipod "));
+  EXPECT_LE(fs::file_size(x + "/usr/bin/minipod"), fs::file_size(Minipod()));
   EXPECT_EQ(Member(raw, "usr/lib/minipod/minipod-init"), ReadAll(InitPath()));
   EXPECT_THAT(Member(raw, "etc/passwd"), HasSubstr("root:x:0:0:"));
   EXPECT_THAT(Member(raw, "etc/group"), HasSubstr("root:x:0:"));
