@@ -78,6 +78,17 @@ absl::StatusOr<int> RunImageKernel(const cli::ParsedArgs& args) {
   return 0;
 }
 
+absl::StatusOr<int> RunImageInspect(const cli::ParsedArgs& args) {
+  if (args.operands().size() != 1) return absl::InvalidArgumentError("give one IMAGE");
+  ASSIGN_OR_RETURN(const rootfs::ImageContents c, rootfs::InspectImage(args.operands()[0]));
+  printf("command: %s\n", c.has_command ? rootfs::QuoteCommand(c.command).c_str() : "(none: minipod.cmd= or the init's arguments)");
+  printf("modules: %zu\n", c.modules.size());
+  for (const std::string& m : c.modules) printf("  %s\n", m.c_str());
+  printf("entries: %zu\n", c.entries.size());
+  for (const std::string& e : c.entries) printf("  %s\n", e.c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Command> ImageCommands() {
@@ -116,6 +127,17 @@ std::vector<Command> ImageCommands() {
           {"force", 'f', ArgKind::kFlag, "", "replace IMAGE if it exists (atomically)"},
       },
       RunImageBuild,
+  });
+  commands.push_back(Command{
+      {"image", "inspect"},
+      "IMAGE",
+      "show an image's default command, modules and entries",
+      "Reads IMAGE (a cpio initramfs, compressed or not) and prints the command\n"
+      "boot mode runs by default (/etc/minipod/argv, quoted so that --cmd takes\n"
+      "it back), the modules in load order (/etc/minipod/modules) and every\n"
+      "entry, directories with a trailing '/', links with their target.",
+      {},
+      RunImageInspect,
   });
   commands.push_back(Command{
       {"image", "kernel"},

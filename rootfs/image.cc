@@ -7,14 +7,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include <algorithm>
+#include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/absl/status_util.h"
 #include "rootfs/build_plan.h"
 #include "rootfs/image_argv.h"
+#include "rootfs/modules.h"
 
 namespace rootfs {
 namespace {
@@ -25,6 +31,26 @@ constexpr absl::string_view kPasswd =
     "root:x:0:0:root:/root:/bin/sh\n"
     "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
 constexpr absl::string_view kGroup = "root:x:0:\nnogroup:x:65534:\n";
+
+struct ArchiveReadDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+
+// A member's bytes, refused past limit.
+absl::StatusOr<std::string> ReadMember(struct archive* a, const std::string& image, absl::string_view name,
+                                       size_t limit) {
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    const la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+    if (n < 0) return absl::DataLossError(absl::StrCat(image, ": ", archive_error_string(a)));
+    if (n == 0) return data;
+    if (data.size() + static_cast<size_t>(n) > limit) {
+      return absl::FailedPreconditionError(absl::StrCat(image, ": ", name, " is larger than ", limit, " bytes"));
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+}
 
 bool IsDir(const std::string& path) {
   struct stat st;
@@ -70,6 +96,59 @@ absl::StatusOr<std::string> DefaultKernel(const std::string& dir) {
   std::sort(names.begin(), names.end(),
             [](const std::string& a, const std::string& b) { return ::strverscmp(a.c_str(), b.c_str()) < 0; });
   return absl::StrCat(dir == "/" ? "" : dir, "/", names.back());
+}
+
+absl::StatusOr<ImageContents> InspectImage(const std::string& path) {
+  std::unique_ptr<struct archive, ArchiveReadDeleter> a(archive_read_new());
+  if (a == nullptr) return absl::ResourceExhaustedError("archive_read_new");
+  archive_read_support_filter_gzip(a.get());
+  archive_read_support_filter_xz(a.get());
+  archive_read_support_filter_zstd(a.get());
+  archive_read_support_format_cpio(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), 64 << 10) != ARCHIVE_OK) {
+    const int err = archive_errno(a.get());
+    // libarchive reports an unknown format as EILSEQ.
+    if (err > 0 && err != EILSEQ) return common::ErrnoStatus(err, absl::StrCat("open(", path, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a cpio image (", archive_error_string(a.get()), ")"));
+  }
+  ImageContents out;
+  const std::string argv_name(kArgvPath.substr(1));
+  const std::string modules_name(kModuleListPath.substr(1));
+  for (;;) {
+    struct archive_entry* e = nullptr;
+    const int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+      if (out.entries.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(path, ": not a cpio image (", archive_error_string(a.get()), ")"));
+      }
+      return absl::DataLossError(absl::StrCat(path, ": ", archive_error_string(a.get())));
+    }
+    const char* name_c = archive_entry_pathname(e);
+    std::string name = name_c == nullptr ? "" : name_c;
+    if (absl::StartsWith(name, "./")) name.erase(0, 2);
+    if (name == argv_name) {
+      ASSIGN_OR_RETURN(const std::string bytes, ReadMember(a.get(), path, kArgvPath, kMaxArgvBytes));
+      absl::StatusOr<std::vector<std::string>> words = DecodeArgv(bytes);
+      if (!words.ok()) return common::Annotate(words.status(), absl::StrCat(path, ": ", kArgvPath));
+      out.has_command = true;
+      out.command = *std::move(words);
+    } else if (name == modules_name) {
+      ASSIGN_OR_RETURN(const std::string text, ReadMember(a.get(), path, kModuleListPath, 1 << 20));
+      out.modules = absl::StrSplit(text, '\n', absl::SkipEmpty());
+    }
+    std::string shown = absl::StrCat("/", name);
+    if (archive_entry_filetype(e) == AE_IFDIR) {
+      if (shown != "/") shown += "/";
+    } else if (archive_entry_filetype(e) == AE_IFLNK) {
+      const char* target = archive_entry_symlink(e);
+      absl::StrAppend(&shown, " -> ", target == nullptr ? "" : target);
+    }
+    out.entries.push_back(std::move(shown));
+  }
+  return out;
 }
 
 absl::StatusOr<BuildResult> BuildImage(const ImageConfig& c) {

@@ -49,6 +49,19 @@ struct ImageConfig {
 
 absl::StatusOr<BuildResult> BuildImage(const ImageConfig& config);
 
+// What `minipod image inspect` shows: the default command, the modules
+// the init loads, and every entry ("path", "dir/", "link -> target"), in
+// archive order. Reads the first cpio archive of path (compressed with
+// gzip, xz or zstd, or not); an argv or module list over its limit is an
+// error.
+struct ImageContents {
+  bool has_command = false;
+  std::vector<std::string> command;
+  std::vector<std::string> modules;
+  std::vector<std::string> entries;
+};
+absl::StatusOr<ImageContents> InspectImage(const std::string& path);
+
 // The newest dir/vmlinuz-* by version (as `sort -V` orders them), the
 // kernel `minipod vm` boots by default; NOT_FOUND when there is none.
 absl::StatusOr<std::string> DefaultKernel(const std::string& dir = "/boot");

@@ -1,5 +1,8 @@
 #include "rootfs/image_argv.h"
 
+#include <string_view>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace rootfs {
@@ -84,6 +87,33 @@ absl::StatusOr<std::vector<std::string>> SplitCommand(absl::string_view cmd) {
   if (in_word) words.push_back(std::move(word));
   if (words.empty()) return absl::InvalidArgumentError("no command: only blanks");
   return words;
+}
+
+std::string QuoteCommand(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) {
+    if (!out.empty()) out += ' ';
+    bool safe = !w.empty();
+    for (char c : w) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && std::string_view("-_./=:,+@%").find(c) == std::string_view::npos) {
+        safe = false;
+      }
+    }
+    if (safe) {
+      out += w;
+      continue;
+    }
+    out += '\'';
+    for (char c : w) {
+      if (c == '\'') {
+        out += "'\\''";
+      } else {
+        out += c;
+      }
+    }
+    out += '\'';
+  }
+  return out;
 }
 
 absl::StatusOr<std::string> EncodeArgv(const std::vector<std::string>& words) {

@@ -28,6 +28,10 @@ inline constexpr size_t kMaxArgvWords = 64;
 // is InvalidArgument.
 absl::StatusOr<std::vector<std::string>> SplitCommand(absl::string_view cmd);
 
+// The words as one --cmd that SplitCommand gives back: a word of only safe
+// characters as it is, any other in single quotes (a ' as '\''), "" as ''.
+std::string QuoteCommand(const std::vector<std::string>& words);
+
 // The file's bytes: "sh\0-c\0echo hi\0". No words, a word with a NUL byte,
 // more than kMaxArgvWords words or kMaxArgvBytes bytes is InvalidArgument.
 absl::StatusOr<std::string> EncodeArgv(const std::vector<std::string>& words);

@@ -1,6 +1,6 @@
 // `image build --cmd` splitting and the /etc/minipod/argv bytes: whatever
-// the splitter accepts encodes within the limits or is refused, and what
-// is encoded decodes to the same words.
+// the splitter accepts quotes back to the same words, encodes within the
+// limits or is refused, and what is encoded decodes to the same words.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const std::string& w : *words) {
       if (w.find('\0') != std::string::npos) __builtin_trap();
     }
+    // Quoting for `image inspect` splits back into the same words.
+    absl::StatusOr<std::vector<std::string>> again = rootfs::SplitCommand(rootfs::QuoteCommand(*words));
+    if (!again.ok() || *again != *words) __builtin_trap();
     absl::StatusOr<std::string> bytes = rootfs::EncodeArgv(*words);
     if (bytes.ok()) {
       if (bytes->size() > rootfs::kMaxArgvBytes) __builtin_trap();

@@ -76,6 +76,13 @@ TEST_F(ImageTest, HoldsTheInitTheCommandAndTheModules) {
   const std::string release = kernel.substr(kernel.find("vmlinuz-") + 8);
   EXPECT_THAT(Member(image, "etc/minipod/modules"),
               HasSubstr("/lib/modules/" + release + "/kernel/fs/overlayfs/overlay.ko\n"));
+  // image inspect shows the command quoted for --cmd, the modules and entries.
+  const ShResult inspect = RunSh(Minipod() + " image inspect " + image);
+  ASSERT_EQ(inspect.status, 0) << inspect.out;
+  EXPECT_THAT(inspect.out, HasSubstr("command: sh -c 'echo '\\''hi there'\\''; exit 3' '$x' ''\n"));
+  EXPECT_THAT(inspect.out, HasSubstr("modules: "));
+  EXPECT_THAT(inspect.out, HasSubstr("/overlayfs/overlay.ko\n"));
+  EXPECT_THAT(inspect.out, HasSubstr("  /sbin/init -> /init\n"));
   // Without --cmd there is no argv file; no minipod unless asked.
   const std::string plain = tmp_.Join("plain.cpio.zst");
   ASSERT_EQ(RunSh(Minipod() + " image build -o " + plain + " true").status, 0);

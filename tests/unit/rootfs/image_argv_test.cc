@@ -68,6 +68,21 @@ TEST(SplitCommandTest, RefusesUnbalancedQuotesAndEmptyCommands) {
   }
 }
 
+TEST(QuoteCommandTest, SplitGivesTheWordsBack) {
+  const Words cases[] = {
+      {"true"},
+      {"sh", "-c", "echo 'hi'; exit 3"},
+      {"a b", "", "'", "\"", "\\", "$x", "`y`", "\n", "tab\there", "ok/path=1,2:3@%+_."},
+  };
+  for (const Words& words : cases) {
+    const std::string quoted = QuoteCommand(words);
+    absl::StatusOr<Words> back = SplitCommand(quoted);
+    ASSERT_TRUE(back.ok()) << quoted << ": " << back.status();
+    EXPECT_EQ(*back, words) << quoted;
+  }
+  EXPECT_EQ(QuoteCommand({"sh", "-c", "it's"}), "sh -c 'it'\\''s'");
+}
+
 TEST(ArgvFileTest, EncodesEachWordWithANulAndDecodesBack) {
   absl::StatusOr<std::string> bytes = EncodeArgv({"sh", "-c", "echo hi", ""});
   ASSERT_TRUE(bytes.ok()) << bytes.status();
