@@ -1,5 +1,6 @@
 // What `rootfs build` and `image build` share around the library call:
-// SOURCE_DATE_EPOCH from the environment and the elapsed time they report.
+// the options with the same meaning, SOURCE_DATE_EPOCH from the environment
+// and the elapsed time they report.
 #pragma once
 
 #include <stdint.h>
@@ -9,8 +10,19 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/args.h"
 
 namespace minipod {
+
+inline constexpr cli::OptionSpec kAddOption{"add", 0, cli::ArgKind::kList, "SRC[:DST]",
+                                            "copy a file or tree into the image ('\\:' is a ':' in SRC)"};
+inline constexpr cli::OptionSpec kNssOption{"nss", 0, cli::ArgKind::kFlag, "",
+                                            "NSS modules and /etc files so id, whoami and getent work"};
+inline constexpr cli::OptionSpec kModuleOption{"module", 'm', cli::ArgKind::kList, "NAME",
+                                               "a kernel module (or alias) with its modules.dep closure"};
+inline constexpr cli::OptionSpec kStripOption{"strip", 0, cli::ArgKind::kFlag, "", "store stripped copies of ELF files"};
+inline constexpr cli::OptionSpec kAllowMissingOption{"allow-missing", 0, cli::ArgKind::kFlag, "",
+                                                     "warn about a missing library instead of failing"};
 
 // SOURCE_DATE_EPOCH (reproducible-builds.org), 0 when unset or empty.
 inline absl::StatusOr<int64_t> SourceDateEpoch() {
