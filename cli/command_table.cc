@@ -8,6 +8,7 @@ std::vector<Command> RunCommands();
 std::vector<Command> ContainerCommands();
 std::vector<Command> PodCommands();
 std::vector<Command> VmCommands();
+std::vector<Command> ImageCommands();
 
 const std::vector<Command>& Commands() {
   static const auto* commands = [] {
@@ -17,6 +18,7 @@ const std::vector<Command>& Commands() {
     for (Command& c : PodCommands()) all->push_back(std::move(c));
     for (Command& c : RootfsCommands()) all->push_back(std::move(c));
     for (Command& c : VmCommands()) all->push_back(std::move(c));
+    for (Command& c : ImageCommands()) all->push_back(std::move(c));
     return all;
   }();
   return *commands;

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/build_env.h"
 #include "cli/commands.h"
 #include "common/absl/self_path.h"
 #include "common/absl/status_util.h"
@@ -24,23 +25,6 @@ namespace minipod {
 namespace {
 
 using cli::ArgKind;
-
-absl::StatusOr<int64_t> SourceDateEpoch() {
-  const char* s = ::getenv("SOURCE_DATE_EPOCH");
-  if (s == nullptr || *s == '\0') return 0;
-  int64_t v = 0;
-  if (!absl::SimpleAtoi(s, &v) || v < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("SOURCE_DATE_EPOCH='", s, "' is not a time"));
-  }
-  return v;
-}
-
-double SecondsSince(const struct timespec& start) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<double>(now.tv_sec - start.tv_sec) +
-         static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9;
-}
 
 absl::StatusOr<int> RunBuild(const cli::ParsedArgs& args) {
   struct timespec start;
@@ -169,14 +153,14 @@ std::vector<Command> RootfsCommands() {
           {"output", 'o', ArgKind::kValue, "OUT", "the image to write"},
           {"format", 0, ArgKind::kValue, "FMT", "dir, cpio, tar or oci (default: from OUT)"},
           {"compress", 0, ArgKind::kValue, "ALGO", "none, gzip, zstd or xz (default: from OUT)"},
-          {"add", 0, ArgKind::kList, "SRC[:DST]", "copy a file or tree into the image ('\\:' is a ':' in SRC)"},
+          kAddOption,
           {"init", 0, ArgKind::kFlag, "", "minipod-init as /init and /sbin/init, plus /dev/console, /proc, /sys, /tmp, /run"},
-          {"nss", 0, ArgKind::kFlag, "", "NSS modules and /etc files so id, whoami and getent work"},
-          {"module", 'm', ArgKind::kList, "NAME", "a kernel module (or alias) with its modules.dep closure"},
+          kNssOption,
+          kModuleOption,
           {"kernel-release", 0, ArgKind::kValue, "R", "modules from /lib/modules/R (default: the running kernel)"},
           {"kernel-dir", 0, ArgKind::kValue, "DIR", "modules from DIR instead (holds modules.dep; its name is R)"},
-          {"strip", 0, ArgKind::kFlag, "", "store stripped copies of ELF files"},
-          {"allow-missing", 0, ArgKind::kFlag, "", "warn about a missing library instead of failing"},
+          kStripOption,
+          kAllowMissingOption,
           {"force", 'f', ArgKind::kFlag, "", "replace OUT if it exists (atomically; never through a mount)"},
       },
       RunBuild,

@@ -69,7 +69,8 @@ absl::StatusOr<std::string> AbsoluteFromCwd(const std::string& path) {
 
 absl::StatusOr<BuildResult> Build(const BuildConfig& c) {
   if (c.output.empty()) return absl::InvalidArgumentError("missing -o OUT");
-  if (c.binaries.empty() && c.adds.empty() && c.init_path.empty() && c.modules.empty() && !c.nss) {
+  if (c.binaries.empty() && c.adds.empty() && c.init_path.empty() && c.modules.empty() && !c.nss &&
+      c.placed.empty() && c.generated.empty()) {
     return absl::InvalidArgumentError("nothing to put in the image: give BIN, --add, --init, --nss or --module");
   }
   ASSIGN_OR_RETURN(const OutputSpec spec, ChooseOutput(c.output, c.format, c.compress));
@@ -103,6 +104,18 @@ absl::StatusOr<BuildResult> Build(const BuildConfig& c) {
       if (first_elf.empty() && d.rule == Rule::kInterp) first_elf = d.needed_by;
     }
   }
+  for (const BuildConfig::Placed& p : c.placed) {
+    ASSIGN_OR_RETURN(const Closure closure, resolver.Resolve(p.source));
+    for (const std::string& w : closure.warnings) Report(c, "warning", w);
+    // The file itself goes to dest; what the loader needs for it stays at
+    // the host's paths.
+    for (const Dependency& d : closure.tree) {
+      if (d.depth == 0 || d.path.empty()) continue;
+      RETURN_IF_ERROR(common::Annotate(manifest.AddHostPath(d.path).status(), p.source));
+    }
+    ASSIGN_OR_RETURN(const std::string dest, ResolveInImage(manifest, p.dest));
+    RETURN_IF_ERROR(manifest.AddFile(dest, p.source, p.mode));
+  }
   for (const std::string& a : c.adds) {
     ASSIGN_OR_RETURN(AddSpec add, ParseAddSpec(a));
     ASSIGN_OR_RETURN(add.source, AbsoluteFromCwd(add.source));
@@ -117,8 +130,22 @@ absl::StatusOr<BuildResult> Build(const BuildConfig& c) {
     for (const std::string& w : warnings) Report(c, "warning", w);
   }
   if (!c.init_path.empty()) RETURN_IF_ERROR(AddInitSkeleton(manifest, c.init_path));
+  for (const BuildConfig::Generated& g : c.generated) {
+    ASSIGN_OR_RETURN(const std::string dest, ResolveInImage(manifest, g.dest));
+    if (g.fallback && manifest.Contains(dest)) continue;
+    ASSIGN_OR_RETURN(const std::string staged, staging.WriteFile(dest.substr(dest.rfind('/') + 1), g.data, g.mode));
+    RETURN_IF_ERROR(manifest.AddFile(dest, staged, g.mode));
+  }
   RETURN_IF_ERROR(AddModules(c, manifest, staging));
-  if (c.strip) RETURN_IF_ERROR(StripElfFiles(manifest, staging).status());
+  if (c.strip) {
+    RETURN_IF_ERROR(StripElfFiles(manifest, staging).status());
+  } else {
+    std::vector<std::string> strip;
+    for (const BuildConfig::Placed& p : c.placed) {
+      if (p.strip) strip.push_back(ResolveInImage(manifest, p.dest).value_or(p.dest));
+    }
+    if (!strip.empty()) RETURN_IF_ERROR(StripElfFiles(manifest, staging, strip).status());
+  }
 
   BuildResult result;
   result.entries = manifest.entries().size();

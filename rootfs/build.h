@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <functional>
 #include <string>
@@ -34,6 +35,25 @@ struct BuildConfig {
   bool strip = false;
   bool allow_missing = false;
   bool force = false;
+  // Host files at chosen image paths (`image build --with-minipod`:
+  // /usr/bin/minipod), each with its loader closure at the host's paths.
+  struct Placed {
+    std::string source;
+    std::string dest;
+    mode_t mode = 0755;
+    bool strip = false;  // a stripped copy even without --strip
+  };
+  std::vector<Placed> placed;
+  // Files made for the image (/etc/minipod/argv). A `fallback` one is left
+  // out when the image already has that path (from --add or --nss); any
+  // other is an error then.
+  struct Generated {
+    std::string dest;
+    std::string data;
+    mode_t mode = 0644;
+    bool fallback = false;
+  };
+  std::vector<Generated> generated;
   int64_t epoch = 0;                     // SOURCE_DATE_EPOCH
   // Warnings and notes as they come ("warning: ...", "note: ..."); may be empty.
   std::function<void(absl::string_view)> report;

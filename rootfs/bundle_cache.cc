@@ -56,7 +56,7 @@ std::string Join(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
-absl::StatusOr<std::string> BundleCacheDir() {
+absl::StatusOr<std::string> CacheDir(absl::string_view user) {
   if (const char* c = ::getenv("MINIPOD_CACHE"); c != nullptr && *c != '\0') {
     if (*c != '/') return absl::InvalidArgumentError(absl::StrCat("MINIPOD_CACHE='", c, "' is not an absolute path"));
     return std::string(c);
@@ -65,8 +65,8 @@ absl::StatusOr<std::string> BundleCacheDir() {
   if (const char* x = ::getenv("XDG_CACHE_HOME"); x != nullptr && *x == '/') return absl::StrCat(x, "/minipod");
   if (const char* h = ::getenv("HOME"); h != nullptr && *h == '/') return absl::StrCat(h, "/.cache/minipod");
   if (const char* r = ::getenv("XDG_RUNTIME_DIR"); r != nullptr && *r == '/') return absl::StrCat(r, "/minipod-cache");
-  return absl::FailedPreconditionError(
-      "--bundle: no private directory for the cache: set MINIPOD_CACHE, XDG_CACHE_HOME or HOME to a directory you own");
+  return absl::FailedPreconditionError(absl::StrCat(
+      user, ": no private directory for the cache: set MINIPOD_CACHE, XDG_CACHE_HOME or HOME to a directory you own"));
 }
 
 absl::StatusOr<common::UniqueFd> OpenPrivateDir(const std::string& path) {

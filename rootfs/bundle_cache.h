@@ -9,15 +9,18 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/unique_fd.h"
 
 namespace rootfs {
 
-// The cache directory for the caller: $MINIPOD_CACHE; else, for root,
+// minipod's cache directory for the caller: $MINIPOD_CACHE; else, for root,
 // /var/cache/minipod; else $XDG_CACHE_HOME/minipod, ~/.cache/minipod or
 // $XDG_RUNTIME_DIR/minipod-cache. Never a shared, guessable path: with
-// none of those set it is an error saying which variable to set.
-absl::StatusOr<std::string> BundleCacheDir();
+// none of those set it is an error, naming `user` (the option or command
+// that needs the cache), saying which variable to set.
+absl::StatusOr<std::string> CacheDir(absl::string_view user);
+inline absl::StatusOr<std::string> BundleCacheDir() { return CacheDir("--bundle"); }
 
 // Opens (creating missing parts with mode 0700) the directory path so that
 // nobody but the caller and root can have put anything on the way: every

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,10 +54,11 @@ absl::Status RunStrip(const std::vector<std::string>& args) {
 
 }  // namespace
 
-absl::StatusOr<size_t> StripElfFiles(Manifest& manifest, Staging& staging) {
+absl::StatusOr<size_t> StripElfFiles(Manifest& manifest, Staging& staging, const std::vector<std::string>& only) {
   std::vector<std::pair<std::string, std::string>> plan;  // image path, stripped copy
   for (const auto& [path, entry] : manifest.entries()) {
     if (entry.kind != Entry::Kind::kFile) continue;
+    if (!only.empty() && std::find(only.begin(), only.end(), path) == only.end()) continue;
     const int type = ElfType(entry.source);
     if (type != ET_EXEC && type != ET_DYN && type != ET_REL) continue;
     const std::string out = staging.NewPath(path);

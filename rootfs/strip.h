@@ -5,13 +5,17 @@
 // their symbols and lose debug information only (--strip-debug).
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "rootfs/manifest.h"
 #include "rootfs/staging.h"
 
 namespace rootfs {
 
-// Returns the number of files stripped.
-absl::StatusOr<size_t> StripElfFiles(Manifest& manifest, Staging& staging);
+// Returns the number of files stripped. With `only`, just those image paths.
+absl::StatusOr<size_t> StripElfFiles(Manifest& manifest, Staging& staging,
+                                     const std::vector<std::string>& only = {});
 
 }  // namespace rootfs

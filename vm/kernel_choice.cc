@@ -1,5 +1,6 @@
 // The kernel `minipod vm` boots: --kernel or the newest /boot/vmlinuz-*,
-// checked readable; its release; and the PVH seam. open/stat/readdir only.
+// checked readable; its release; and the PVH vmlinux to boot instead when
+// the kernel has one (rootfs/kernel_image.h). open/stat/readdir only here.
 #include "vm/kernel_choice.h"
 
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include "common/absl/dir_stream.h"
 #include "common/absl/status_util.h"
 #include "common/unique_fd.h"
+#include "rootfs/kernel_image.h"
 
 namespace vm {
 namespace {
@@ -112,11 +114,16 @@ absl::StatusOr<KernelChoice> ChooseKernel(const std::string& kernel, bool no_pvh
   return choice;
 }
 
-// The seam for rootfs::CachedPvhKernel (rootfs/kernel_image.h): it extracts
-// and caches the vmlinux of a bzImage whose kernel has a PVH note. Until
-// that library is linked in, no kernel has one here, so the bzImage boots.
+// rootfs::CachedPvhKernel extracts the vmlinux of a bzImage once and keeps
+// it in the caller's private cache. A cache that cannot be used (no home, a
+// full disk, a directory that is not ours) costs speed, not the boot: it is
+// reported as FAILED_PRECONDITION like a kernel without the PVH note, and
+// the bzImage boots.
 absl::StatusOr<std::string> PvhKernel(const std::string& kernel) {
-  return absl::FailedPreconditionError(absl::StrCat(kernel, ": PVH boot not available in this build"));
+  absl::StatusOr<std::string> vmlinux = rootfs::CachedPvhKernel(kernel);
+  if (vmlinux.ok() || absl::IsFailedPrecondition(vmlinux.status())) return vmlinux;
+  return absl::FailedPreconditionError(
+      absl::StrCat("no PVH vmlinux for ", kernel, ": ", vmlinux.status().message()));
 }
 
 }  // namespace vm

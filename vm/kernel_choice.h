@@ -38,7 +38,8 @@ absl::StatusOr<KernelChoice> ChooseKernel(const std::string& kernel, bool no_pvh
                                           const std::string& boot_dir = "/boot");
 
 // The cached uncompressed vmlinux of kernel, for QEMU's PVH entry;
-// FAILED_PRECONDITION when the kernel has no PVH note (or none can be made).
+// FAILED_PRECONDITION when the kernel has no PVH note or the cache cannot
+// hold one (the bzImage boots then).
 absl::StatusOr<std::string> PvhKernel(const std::string& kernel);
 
 }  // namespace vm
