@@ -10,6 +10,9 @@
 #                            a gzip initramfs: minipod-init as /init, minipod,
 #                            minipod-init and minipod-monitor in /usr/bin,
 #                            /bin/busybox, the overlay module
+#   vm_run_qemu IMAGE LOG TIMEOUT APPEND
+#                            QEMU as vm_boot runs it, APPEND added to the
+#                            kernel command line; returns QEMU's status
 #   vm_boot IMAGE LOG TIMEOUT CMD
 #                            boots IMAGE running CMD (one word list, split by
 #                            the init as a shell would split it, without
@@ -49,13 +52,17 @@ vm_build_image() {
     --add "$vm_busybox:/bin/busybox" "$@"
 }
 
+# vm_run_qemu IMAGE LOG TIMEOUT APPEND: QEMU booting IMAGE, bounded; its status.
+vm_run_qemu() {
+  timeout -k 5 "$3" "$vm_qemu" -nodefaults -nographic -no-reboot -m 512 -smp 2 "${vm_accel[@]}" \
+    -kernel "$vm_kernel" -initrd "$1" -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -append "console=ttyS0 panic=-1 quiet $4" </dev/null >"$2" 2>&1
+}
+
 vm_boot() {
   local image=$1 log=$2 timeout=$3 cmd=$4
   vm_status= vm_error=
-  timeout -k 5 "$timeout" "$vm_qemu" -nodefaults -nographic -no-reboot -m 512 -smp 2 "${vm_accel[@]}" \
-    -kernel "$vm_kernel" -initrd "$image" -serial stdio \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -append "console=ttyS0 panic=-1 quiet minipod.cmd=\"$cmd\"" </dev/null >"$log" 2>&1
+  vm_run_qemu "$image" "$log" "$timeout" "minipod.cmd=\"$cmd\""
   local got=$?
   if ((got == 124 || got == 137)); then
     vm_error="no power-off within ${timeout}s"
