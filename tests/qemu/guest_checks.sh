@@ -75,6 +75,13 @@ else
   else
     pass "chroot: refused in a container whose root sits on the initramfs, and in exec"
   fi
+  out=$(minipod run --cap-add SYS_CHROOT --bundle /bin/busybox -- busybox true 2>&1)
+  status=$?
+  if [ $status = 125 ] && echo "$out" | grep -q "runs from its initramfs"; then
+    pass "--cap-add SYS_CHROOT: refused (125)"
+  else
+    fail "--cap-add SYS_CHROOT: status $status, output: $out"
+  fi
 fi
 cg_a=$(cgroup_of "${a:-1}")
 minipod pod rm -f checks >/dev/null || fail "pod rm -f"

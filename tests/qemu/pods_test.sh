@@ -43,7 +43,7 @@ boot checks guest_checks.sh
 grep -E '^(PASS|FAIL): ' "$tmp/checks.txt"
 for want in "mnt: each container its own" "uts: each container its own" "pid: each container its own" \
   "net: the pod's, shared" "ipc: the pod's, shared" "cgroup: the VM's" "user: the VM's" "exec: in container a" \
-  "chroot: refused" "pod rm -f: no container and no cgroup" "--memory 32m: OOM kill, status 137, reported" \
+  "chroot: refused" "--cap-add SYS_CHROOT: refused (125)" "pod rm -f: no container and no cgroup" "--memory 32m: OOM kill, status 137, reported" \
   "--memory 32m: memory.max 33554432, exec OOM-killed (137), memory.events oom_kill" \
   "--pids 8: fork beyond the limit fails" "--cpus 0.5: cpu.max '50000 100000'" "no cgroup left"; do
   grep -qF "PASS: $want" "$tmp/checks.txt" || fail "checks: no 'PASS: $want' on the console"
