@@ -1,4 +1,4 @@
-# Shared by the qemu tests, scripts/demo and scripts/bench/boot.sh: find
+# Shared by the qemu tests, scripts/demo and scripts/bench/images.sh: find
 # what a boot needs, build a guest image holding minipod, and boot it with
 # the host's kernel, reading back the guest command's status. Sourced, not
 # run. The one place that knows how an image is made and booted.

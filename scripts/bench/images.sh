@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/bench/boot.sh: initramfs images booted with the host's kernel under
-# QEMU (TCG unless /dev/kvm is usable): their size (gzip -9 and zstd -19)
+# scripts/bench/images.sh: initramfs images booted with the host's kernel
+# under QEMU (TCG unless /dev/kvm is usable): their size (gzip -9, zstd -19)
 # and the time from QEMU's start to its exit with the guest's status, for
 #   1. ours, one command: minipod-init as /init and busybox, `busybox true`;
 #   2. ours, the pod demo: minipod too, running scripts/demo-guest.sh (a pod
