@@ -111,13 +111,19 @@ bool MountAll() {
 // Opens the console on fds 0-2 through the devtmpfs node: the kernel opened
 // the image's own node, which /dev now hides, so ttyname() would find no
 // terminal; an image without that node starts its init with no fds at all.
+// PID 1 starts in no session of its own: setsid() first, then the console
+// becomes our controlling terminal (we never exit, so it is never hung up,
+// see RunCommand).
 void OpenConsole() {
-  const int fd = OpenAt("/dev/console", O_RDWR | O_NOCTTY);
+  (void)::setsid();
+  const int fd = OpenAt("/dev/console", O_RDWR);
   if (fd < 0) return;
   for (int i = 0; i < 3; ++i) {
     if (fd != i) ::dup2(fd, i);
   }
   if (fd > 2) ::close(fd);
+  // Opening /dev/console never makes it a controlling terminal.
+  (void)::ioctl(STDIN_FILENO, TIOCSCTTY, 0);
 }
 
 // Reads a small file into buf as a string; false when it cannot.
@@ -240,9 +246,11 @@ int RunCommand(char** command, char** envp) {
   Config config;
   ResetRewrites(config);
   config.command = command;
-  // setsid + TIOCSCTTY on fd 0, the console: the command gets a
-  // controlling terminal, so ^C and job control work in a shell.
-  config.placement = Placement::kNewSession;
+  // Its own process group in the foreground of the console, our controlling
+  // terminal: ^C and job control work in a shell. Not a session of its own:
+  // the exit of a session leader hangs its terminal up, and a serial
+  // console's hangup throws away the output not yet sent.
+  config.placement = Placement::kOwnGroup;
   // When the command ends, SIGTERM to every other process (kill(-1) as
   // PID 1), the grace period, then SIGKILL.
   config.grace_ms = kShutdownGraceMs;
@@ -270,6 +278,8 @@ void TellHost(int status) {
   unsigned char probe;
   __asm__ volatile("inb %w1, %0" : "=a"(probe) : "Nd"(static_cast<unsigned short>(kDebugExitPort)));
   if (probe != 0) return;
+  // QEMU exits at the write: the console's output first (tcdrain).
+  (void)::ioctl(STDOUT_FILENO, TCSBRK, 1);
   const unsigned char value = static_cast<unsigned char>(status);
   __asm__ volatile("outb %0, %w1" : : "a"(value), "Nd"(static_cast<unsigned short>(kDebugExitPort)));
 #else

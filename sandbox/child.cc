@@ -273,7 +273,7 @@ void WaitForGo(int sync_fd) {
   if (::setsid() < 0) ChildFail(efd, Step::kSetsid, errno);
   size_t failed = 0;
   if (const int err = ApplyMountsInChild(p.mounts, &failed); err != 0) ChildFail(efd, Step::kMounts, err, failed);
-  if (const int err = PivotRootInChild(); err != 0) ChildFail(efd, Step::kPivot, err);
+  if (const int err = PivotRootInChild(p.pivot_from_rootfs); err != 0) ChildFail(efd, Step::kPivot, err);
   // The host name only of a uts namespace we made: never the host's or a joined one's.
   if (p.ns[NsType::kUts].mode == NsMode::kNew && ::sethostname(p.hostname, strlen(p.hostname)) != 0) {
     ChildFail(efd, Step::kHostname, errno);

@@ -110,6 +110,9 @@ struct ChildPlan {
   // a user namespace: its id maps are written after the clone and the
   // joins and mounts need them.
   bool go_before_exec = false;
+  // Our root is the initramfs's rootfs (RootIsRootfs): PivotRootInChild's
+  // detour.
+  bool pivot_from_rootfs = false;
   ExecPlan exec;
 };
 

@@ -171,6 +171,21 @@ absl::Status Sandbox::Create() {
       exec.caps &= own;
     }
   }
+  // On a machine running from its initramfs a chroot climbs out of any
+  // root (RootIsRootfs): no CAP_SYS_CHROOT, and the seccomp filter and the
+  // state that exec reads follow.
+  ASSIGN_OR_RETURN(plan_.pivot_from_rootfs, OurRootIsRootfs());
+  if (plan_.pivot_from_rootfs && (exec.caps & CapBit(CAP_SYS_CHROOT)) != 0) {
+    for (const std::string& a : config_.cap_add) {
+      const std::string upper = absl::AsciiStrToUpper(a);
+      if (upper == "SYS_CHROOT" || upper == "CAP_SYS_CHROOT") {
+        return absl::FailedPreconditionError(
+            "--cap-add SYS_CHROOT: this machine runs from its initramfs, which a chroot inside the container would "
+            "reach");
+      }
+    }
+    exec.caps &= ~CapBit(CAP_SYS_CHROOT);
+  }
   exec.last_cap = LastCap();
   ASSIGN_OR_RETURN(seccomp_, BuildSeccomp(config_.seccomp, exec.caps));
   ASSIGN_OR_RETURN(const Limits limits, ParseLimits(config_.memory, config_.pids, config_.cpus));

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/absl/file_util.h"
 #include "common/absl/status_util.h"
 #include "common/absl/self_path.h"
 
@@ -738,7 +739,39 @@ int ApplyMountsInChild(absl::Span<const MountStep> steps, size_t* failed_step) {
   return 0;
 }
 
-int PivotRootInChild() {
+bool RootIsRootfs(absl::string_view mountinfo) {
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+    // ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+    const std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+    if (f.size() < 5 || f[4] != "/") continue;
+    const size_t dash = line.find(" - ");
+    if (dash != absl::string_view::npos && absl::StartsWith(line.substr(dash + 3), "rootfs ")) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<bool> OurRootIsRootfs() {
+  ASSIGN_OR_RETURN(const std::string mountinfo, common::ReadFileToString("/proc/self/mountinfo"));
+  return RootIsRootfs(mountinfo);
+}
+
+int PivotRootInChild(bool from_rootfs) {
+  if (from_rootfs) {
+    // The rootfs has no parent mount, so pivot_root refuses to move it
+    // (EINVAL). A recursive copy of it stacked on "/" and made our root is
+    // an ordinary mount: pivot_root works from there, and the copy goes
+    // with the old root.
+    const long tree = ::syscall(SYS_open_tree, AT_FDCWD, "/", kOpenTreeClone | O_CLOEXEC | AT_RECURSIVE);
+    if (tree < 0) return errno;
+    const int fd = static_cast<int>(tree);
+    int err = 0;
+    if (::syscall(SYS_move_mount, fd, "", AT_FDCWD, "/", kMoveMountFEmptyPath) != 0 || ::fchdir(fd) != 0 ||
+        ::chroot(".") != 0) {
+      err = errno;
+    }
+    ::close(fd);
+    if (err != 0) return err;
+  }
   // pivot_root(".", ".") stacks the old root under the new one at "/";
   // detaching it leaves only the new root, as runc does.
   if (::chdir(kNewRoot) != 0) return errno;

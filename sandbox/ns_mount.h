@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "common/unique_fd.h"
 #include "sandbox/run_config.h"
@@ -144,8 +145,19 @@ std::string DescribeStep(const MountStep& step);
 // host path changed between the parent's check and the child's open.
 int ApplyMountsInChild(absl::Span<const MountStep> steps, size_t* failed_step);
 
+// Pure: whether our root, as /proc/self/mountinfo's text shows it, is the
+// kernel's rootfs: the machine runs from its initramfs (minipod-init --boot
+// does not switch root). That mount is the mount namespace's first and has
+// no parent: pivot_root cannot move it, and whatever root a container gets
+// is stacked on it, so "chroot(subdir); chdir(..)" climbs out of any such
+// root into the initramfs: a container there goes without CAP_SYS_CHROOT.
+bool RootIsRootfs(absl::string_view mountinfo);
+// The same for our own /proc/self/mountinfo.
+absl::StatusOr<bool> OurRootIsRootfs();
+
 // Child side: makes kNewRoot the root (pivot_root(".", ".") and a lazy
-// unmount of the old root stacked under it), cwd "/". Returns 0 or errno.
-int PivotRootInChild();
+// unmount of the old root stacked under it), cwd "/"; from_rootfs (see
+// RootIsRootfs) first makes a copy of "/" our root. Returns 0 or errno.
+int PivotRootInChild(bool from_rootfs);
 
 }  // namespace sandbox

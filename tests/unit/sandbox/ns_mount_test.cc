@@ -265,5 +265,26 @@ TEST(PlanMounts, DescribeStepNamesPathsInsideTheSandbox) {
   EXPECT_EQ(DescribeStep(steps[0]), "make / private");
 }
 
+// Booted from an initramfs, the root is the kernel's rootfs (the guest of
+// the qemu suite); on a host it is never visible, hidden below the real root.
+TEST(RootIsRootfs, OnlyARootfsMountedOnSlash) {
+  const std::string initramfs =
+      "1 1 0:2 / / rw - rootfs rootfs rw,size=120288k,nr_inodes=30072\n"
+      "17 1 0:16 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n"
+      "22 1 0:21 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw\n";
+  EXPECT_TRUE(RootIsRootfs(initramfs));
+  const std::string host =
+      "24 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro\n"
+      "25 24 0:22 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n";
+  EXPECT_FALSE(RootIsRootfs(host));
+  // A container's overlay root, and a rootfs that is not our root.
+  EXPECT_FALSE(RootIsRootfs("612 540 0:55 / / rw - overlay overlay rw,lowerdir=/l\n"
+                            "613 612 0:60 / /mnt rw - rootfs rootfs rw\n"));
+  // A mount point or source named like the marker is not one.
+  EXPECT_FALSE(RootIsRootfs("30 1 0:40 / /rootfs rw - tmpfs rootfs rw\n"));
+  EXPECT_FALSE(RootIsRootfs(""));
+  EXPECT_FALSE(RootIsRootfs("garbage\n1 1\n"));
+}
+
 }  // namespace
 }  // namespace sandbox
