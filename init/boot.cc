@@ -73,14 +73,13 @@ char g_modules[8192];
 // older headers.
 constexpr unsigned kModuleCompressed = 4;
 
-void Print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void Print(const char* fmt, ...) {
+void Print(Text fmt, ...) {
   char buf[256];
   common::Formatter f(buf, sizeof buf - 1);
   f.Str("minipod: ");
   va_list ap;
   va_start(ap, fmt);
-  f.VPrintf(fmt, ap);
+  f.VPrintf(GetText(fmt), ap);
   va_end(ap);
   size_t n = f.size();
   buf[n++] = '\n';
@@ -101,7 +100,7 @@ bool MountAll() {
     if (::mount(m.type, m.target, m.type, m.flags, m.data) == 0) {
       g_mounted[i] = true;
     } else if (errno != EBUSY) {  // EBUSY: already there (a kernel-mounted /dev)
-      Print("mount %s on %s: %s", m.type, m.target, ErrorText(errno));
+      Print(Text::kMountOn, m.type, m.target, ErrorText(errno));
       if (m.fatal) ok = false;
     }
   }
@@ -153,19 +152,19 @@ void EnableControllers() {
     common::Formatter f(item, sizeof item);
     f.Printf("+%.*s", static_cast<int>(p - word), word);
     if (::write(fd, f.data(), f.size()) < 0) {
-      Print("cgroup controller %s: %s", item + 1, ErrorText(errno));
+      Print(Text::kCgroupController, item + 1, ErrorText(errno));
     }
   }
 }
 
 void SetHostname(const char* name) {
-  if (::sethostname(name, strlen(name)) != 0) Print("hostname %s: %s", name, ErrorText(errno));
+  if (::sethostname(name, strlen(name)) != 0) Print(Text::kHostname, name, ErrorText(errno));
 }
 
 void LoopbackUp() {
   const int s = static_cast<int>(::syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (s < 0) {
-    Print("loopback: socket: %s", ErrorText(errno));
+    Print(Text::kLoopbackSocket, ErrorText(errno));
     return;
   }
   common::UniqueFd owned(s);
@@ -176,7 +175,7 @@ void LoopbackUp() {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
     if (::ioctl(s, SIOCSIFFLAGS, &ifr) == 0) return;
   }
-  Print("loopback: %s", ErrorText(errno));
+  Print(Text::kLoopback, ErrorText(errno));
 }
 
 // `minipod rootfs build --module`'s list (rootfs/modules.h): one absolute
@@ -197,7 +196,7 @@ void LoadModules() {
     const int fd = OpenAt(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || (::syscall(SYS_finit_module, fd, "", compressed ? kModuleCompressed : 0) != 0 &&
                    errno != EEXIST)) {
-      Print("module %s: %s", path, ErrorText(errno));
+      Print(Text::kModule, path, ErrorText(errno));
     }
     if (fd >= 0) ::close(fd);
   }
@@ -234,7 +233,7 @@ char** BuildEnv(char** envp) {
 
 int RunCommand(char** command, char** envp) {
   if (g_spec.workdir != nullptr && ::chdir(g_spec.workdir) != 0) {
-    Print("workdir %s: %s", g_spec.workdir, ErrorText(errno));
+    Print(Text::kWorkdir, g_spec.workdir, ErrorText(errno));
     return kSetupFailed;
   }
   Config config;
@@ -290,7 +289,7 @@ int Boot(int argc, char** argv, char** envp) {
   // Anywhere else, the mounts would hide the host's /proc, /dev, /run and
   // /tmp, and the power-off would not be ours to do.
   if (::getpid() != 1) {
-    Print("--boot: not PID 1");
+    Print(Text::kBootNotPID1);
     return kExitUsage;
   }
   int arg = 1;
@@ -301,25 +300,25 @@ int Boot(int argc, char** argv, char** envp) {
   const bool mounted = MountAll();
   OpenConsole();
   if (ReadSmall("/proc/cmdline", g_cmdline, sizeof g_cmdline)) ParseKernelCmdline(g_cmdline, g_spec);
-  if (g_spec.error != nullptr) Print("kernel command line: %s", g_spec.error);
+  if (g_spec.error != nullptr) Print(Text::kKernelCommandLine, g_spec.error);
   EnableControllers();
   SetHostname(g_spec.hostname != nullptr ? g_spec.hostname : "minipod");
   LoopbackUp();
   LoadModules();
   char** command = arg < argc ? argv + arg : g_spec.argc > 0 ? g_spec.argv : nullptr;
   if (!mounted) {
-    Print("not running the command");
+    Print(Text::kNotRunningTheCommand);
   } else if (command == nullptr) {
-    Print("no command (minipod.cmd=)");
+    Print(Text::kNoCommandMinipodCmd);
   } else {
     status = RunCommand(command, envp);
   }
   UnmountAll();
-  Print("exit status %d", status);
+  Print(Text::kExitStatus, status);
   TellHost(status);
   ::reboot(RB_POWER_OFF);
   // Still here (no CAP_SYS_BOOT?): an init that exits panics the kernel.
-  Print("power off: %s", ErrorText(errno));
+  Print(Text::kPowerOff, ErrorText(errno));
   for (;;) ::pause();
 }
 

@@ -49,7 +49,7 @@ constexpr LongOption kMinipodLong[] = {
 };
 
 ParseResult Fail(common::Formatter& out, const char* prog, int code) {
-  out.Printf("Try '%s --help' for more information.\n", prog);
+  PrintText(out, Text::kTryHelpForMore, prog);
   return ParseResult{false, code, STDERR_FILENO};
 }
 
@@ -60,7 +60,7 @@ ParseResult Invalid(common::Formatter& out, const char* prog, const char* what,
   for (const LongOption& o : kMinipodLong) {
     if (o.id == option_id) option = o.name;
   }
-  out.Printf("%s: invalid %s '%s' for --%s\n", prog, what, arg, option);
+  PrintText(out, Text::kInvalidFor, prog, what, arg, option);
   return Fail(out, prog, kExitUsage);
 }
 
@@ -187,7 +187,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
         PrintText(out, Text::kMinipodUsage, prog);
         return ParseResult{false, 0, STDOUT_FILENO};
       case 'V':
-        out.Printf("minipod-init %s\n", kVersion);
+        PrintText(out, Text::kMinipodVersion, kVersion);
         return ParseResult{false, 0, STDOUT_FILENO};
       case kOptSetsid:
         setsid = true;
@@ -227,7 +227,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
     }
   }
   if (config.backoff_max_ms < config.backoff_initial_ms) {
-    out.Printf("%s: --backoff-max is shorter than --backoff-initial\n", prog);
+    PrintText(out, Text::kBackoffMaxIsShorter, prog);
     return Fail(out, prog, kExitUsage);
   }
   if (setsid) {
@@ -243,7 +243,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
   }
   if (scan.OperandCount() == 0) {
     if (config.restart != RestartPolicy::kNever || backoff_given) {
-      out.Printf("%s: --restart and --backoff-* need a COMMAND\n", prog);
+      PrintText(out, Text::kRestartAndBackoffNeed, prog);
       return Fail(out, prog, kExitUsage);
     }
     config.command = nullptr;  // pause mode
