@@ -27,6 +27,8 @@ enum LongId : int {
   kOptBackoffMax,
   kOptBackoffReset,
   kOptStatusFd,
+  kOptWaitAll,
+  kOptTermDelay,
 };
 
 constexpr LongOption kMinipodLong[] = {
@@ -46,6 +48,8 @@ constexpr LongOption kMinipodLong[] = {
     {"backoff-max", true, kOptBackoffMax},
     {"backoff-reset", true, kOptBackoffReset},
     {"status-fd", true, kOptStatusFd},
+    {"wait-all", false, kOptWaitAll},
+    {"term-delay", true, kOptTermDelay},
 };
 
 ParseResult Fail(common::Formatter& out, const char* prog, int code) {
@@ -110,19 +114,37 @@ const char* GetEnv(char** envp, const char* name) {
 ParseResult ParseCommandLine(int argc, char** argv, char** envp, Config& config,
                              common::Formatter& out) {
   ResetRewrites(config);
+  ParseResult parsed;
   switch (PersonalityFromArgv0(argc > 0 ? argv[0] : nullptr)) {
     case Personality::kTini:
-      return ParseTini(argc, argv, envp, config, out);
-    case Personality::kDumbInit:
-      return ParseDumbInit(argc, argv, envp, config, out);
-    case Personality::kCatatonit:
-      return ParseCatatonit(argc, argv, envp, config, out);
-    case Personality::kPause:
-      return ParsePause(argc, argv, envp, config, out);
-    case Personality::kMinipod:
+      parsed = ParseTini(argc, argv, envp, config, out);
       break;
+    case Personality::kDumbInit:
+      parsed = ParseDumbInit(argc, argv, envp, config, out);
+      break;
+    case Personality::kCatatonit:
+      parsed = ParseCatatonit(argc, argv, envp, config, out);
+      break;
+    case Personality::kPause:
+      parsed = ParsePause(argc, argv, envp, config, out);
+      break;
+    case Personality::kMinipod:
+      return ParseMinipod(argc, argv, envp, config, out);
   }
-  return ParseMinipod(argc, argv, envp, config, out);
+  if (!parsed.run) return parsed;
+  // The personalities keep their tools' command lines; minipod's additions
+  // come from the environment.
+  if (const char* v = GetEnv(envp, "MINIPOD_WAIT_ALL"); v != nullptr && strcmp(v, "1") == 0) {
+    config.wait_all = true;
+  }
+  if (const char* v = GetEnv(envp, "MINIPOD_TERM_DELAY"); v != nullptr) {
+    config.term_delay_ms = ParseDurationMs(v);
+    if (config.term_delay_ms < 0) {
+      PrintText(out, Text::kInvalidTermDelayEnv, config.program_name, v);
+      return ParseResult{false, kExitUsage, STDERR_FILENO};
+    }
+  }
+  return parsed;
 }
 
 ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
@@ -192,7 +214,11 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
       case kOptSetsid:
         setsid = true;
         break;
+      case kOptWaitAll:
+        config.wait_all = true;
+        break;
       case kOptGrace:
+      case kOptTermDelay:
       case kOptBackoffInitial:
       case kOptBackoffMax:
       case kOptBackoffReset: {
@@ -201,10 +227,11 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
           return Invalid(out, prog, "duration", arg, opt);
         }
         if (opt == kOptGrace) config.grace_ms = ms;
+        if (opt == kOptTermDelay) config.term_delay_ms = ms;
         if (opt == kOptBackoffInitial) config.backoff_initial_ms = ms;
         if (opt == kOptBackoffMax) config.backoff_max_ms = ms;
         if (opt == kOptBackoffReset) config.backoff_reset_ms = ms;
-        backoff_given = backoff_given || opt != kOptGrace;
+        backoff_given = backoff_given || (opt != kOptGrace && opt != kOptTermDelay);
         break;
       }
       case kOptStatusFd:

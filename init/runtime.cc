@@ -100,6 +100,10 @@ class Loop {
   // Starts the command; false when it could not be started at all.
   bool Start();
   void OnSignal(const signalfd_siginfo& info);
+  // What a received signal does once any --term-delay is over.
+  void Deliver(int sig);
+  // Ends --term-delay's hold: the held signal goes out now.
+  void ReleaseTerm();
   void OnChildExit(int wait_status);
   void Reap();
   void Forward(int sig);
@@ -129,6 +133,8 @@ class Loop {
   long long kill_at_ = kNever;     // grace after a forwarded TERM/INT
   long long restart_at_ = kNever;  // back-off before the next run
   long long drain_until_ = kNever; // grace for descendants
+  long long term_at_ = kNever;     // --term-delay: when the held signal goes
+  int held_sig_ = 0;               // the signal held, as received
   bool reap_pending_ = true;   // SIGCHLD seen (or start-up): waitpid until empty
   bool ignore_once_[kMaxSignalNumber + 1] = {};
 };
@@ -192,17 +198,26 @@ void Loop::OnSignal(const signalfd_siginfo& info) {
         Say(Level::kError, Text::kShuttingDownGotSignal,
             sig == SIGINT ? "Interrupt" : "Terminated");
       }
-      finished_ = true;
-    } else if (config_.style == MessageStyle::kPause) {
-      // pause.c leaves the other signals at their default action: let the
-      // kernel apply it (terminate, stop, or nothing for PID 1 and for
-      // signals that were ignored when we started).
-      const KernelSigMask one = SignalBit(sig);
-      (void)SetKernelSigMask(SIG_UNBLOCK, &one, nullptr);
-      (void)sys::Kill(::getpid(), sig);
-      (void)SetKernelSigMask(SIG_BLOCK, &one, nullptr);
+      if (!config_.wait_all) {
+        finished_ = true;
+        return;
+      }
+      // --wait-all: pass it on to every descendant (after any
+      // --term-delay) and end when none is left.
+      draining_ = true;
+      reap_pending_ = true;
+    } else {
+      if (config_.style == MessageStyle::kPause) {
+        // pause.c leaves the other signals at their default action: let the
+        // kernel apply it (terminate, stop, or nothing for PID 1 and for
+        // signals that were ignored when we started).
+        const KernelSigMask one = SignalBit(sig);
+        (void)SetKernelSigMask(SIG_UNBLOCK, &one, nullptr);
+        (void)sys::Kill(::getpid(), sig);
+        (void)SetKernelSigMask(SIG_BLOCK, &one, nullptr);
+      }
+      return;
     }
-    return;
   }
   if (sig > 0 && sig <= kMaxSignalNumber && ignore_once_[sig]) {
     ignore_once_[sig] = false;  // the tty hand-off's own SIGHUP/SIGCONT
@@ -218,6 +233,38 @@ void Loop::OnSignal(const signalfd_siginfo& info) {
   if (terminate && config_.restart != RestartPolicy::kNever && !stopping_) {
     Say(Level::kInfo, Text::kGotSIGStoppingSupervision, sig == SIGTERM ? "TERM" : "INT");
     stopping_ = true;
+  }
+  if (config_.term_delay_ms > 0 && ForwardedAs(config_, sig) == SIGTERM &&
+      (child_ != 0 || draining_)) {
+    if (term_at_ == kNever) {
+      held_sig_ = sig;
+      term_at_ = sys::MonotonicMs() + config_.term_delay_ms;
+      Say(Level::kInfo, Text::kHoldingSigterm, static_cast<long long>(config_.term_delay_ms));
+    } else {
+      ReleaseTerm();  // a second one: no more waiting
+    }
+    return;
+  }
+  if (term_at_ != kNever && sig == SIGINT) ReleaseTerm();
+  Deliver(sig);
+}
+
+void Loop::ReleaseTerm() {
+  term_at_ = kNever;
+  Deliver(held_sig_);
+}
+
+void Loop::Deliver(int sig) {
+  const bool terminate = sig == SIGTERM || sig == SIGINT;
+  if (draining_ && config_.wait_all) {
+    // --wait-all after the main child: TERM and INT reach every descendant.
+    if (const int to = ForwardedAs(config_, sig); terminate && to != 0) {
+      SignalDescendants(to, child_group_);
+      if (config_.grace_ms >= 0 && drain_until_ == kNever) {
+        drain_until_ = sys::MonotonicMs() + config_.grace_ms;
+      }
+    }
+    return;
   }
   if (child_ == 0 && !draining_) {
     if (terminate && restart_at_ != kNever) finished_ = true;  // waiting to restart
@@ -268,8 +315,14 @@ void Loop::OnChildExit(int wait_status) {
     Say(Level::kInfo, Text::kRestartingInLldms, delay);
     return;
   }
+  child_group_ = group;
+  if (config_.wait_all) {
+    // Nothing is signalled: Reap() ends the loop at ECHILD.
+    draining_ = true;
+    Say(Level::kInfo, Text::kWaitingForEveryDescendant);
+    return;
+  }
   if (config_.grace_ms >= 0) {
-    child_group_ = group;
     BeginDrain();
     return;
   }
@@ -304,7 +357,7 @@ void Loop::Reap() {
 
 long long Loop::NextDeadline() const {
   long long d = kNever;
-  const long long deadlines[] = {kill_at_, restart_at_, drain_until_};
+  const long long deadlines[] = {kill_at_, restart_at_, drain_until_, term_at_};
   for (long long t : deadlines) {
     if (t != kNever && (d == kNever || t < d)) d = t;
   }
@@ -314,6 +367,7 @@ long long Loop::NextDeadline() const {
 void Loop::CheckDeadlines() {
   if (NextDeadline() == kNever) return;  // no clock read on the common path
   const long long now = sys::MonotonicMs();
+  if (term_at_ != kNever && now >= term_at_) ReleaseTerm();
   if (kill_at_ != kNever && now >= kill_at_) {
     kill_at_ = kNever;
     if (child_ != 0) {
