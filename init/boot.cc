@@ -63,12 +63,21 @@ constexpr Mount kMounts[] = {
 };
 constexpr int kMountCount = sizeof kMounts / sizeof kMounts[0];
 
+// minipod.root= is mounted here, in the initramfs, and becomes the root.
+char g_root_dir[] = "/newroot";
+constexpr char k9pOptions[] = "trans=virtio,version=9p2000.L,msize=262144";
+constexpr size_t kMaxArgvFile = 4096;
+
 // Static: the init has no heap, and its stack stays small.
 char g_cmdline[4096];
 BootSpec g_spec;
 char* g_env[BootSpec::kMaxEnv + 64 + 2];
-bool g_mounted[kMountCount];
+// [0]: the initramfs's own mounts; [1]: those inside minipod.root.
+bool g_mounted[2][kMountCount];
+bool g_chrooted;
+int g_shares_mounted;
 char g_modules[8192];
+char g_argv_file[kMaxArgvFile + 2];
 // finit_module's MODULE_INIT_COMPRESSED_FILE (5.17+), spelled out for
 // older headers.
 constexpr unsigned kModuleCompressed = 4;
@@ -92,19 +101,56 @@ int OpenAt(const char* path, int flags) {
 }
 
 // Mounts the API filesystems; false when a fatal one failed.
-bool MountAll() {
+bool MountAll(bool* mounted) {
   bool ok = true;
   for (int i = 0; i < kMountCount; ++i) {
     const Mount& m = kMounts[i];
     (void)::mkdir(m.target, 0755);
     if (::mount(m.type, m.target, m.type, m.flags, m.data) == 0) {
-      g_mounted[i] = true;
+      mounted[i] = true;
     } else if (errno != EBUSY) {  // EBUSY: already there (a kernel-mounted /dev)
       Print(Text::kMountOn, m.type, m.target, ErrorText(errno));
       if (m.fatal) ok = false;
     }
   }
   return ok;
+}
+
+// Mounts 9p TAG at dir, creating the missing directories.
+bool Mount9p(const char* tag, char* dir, bool rw) {
+  for (char* p = dir + 1;; ++p) {
+    if (*p != '/' && *p != '\0') continue;
+    const char c = *p;
+    *p = '\0';
+    (void)::mkdir(dir, 0755);
+    *p = c;
+    if (c == '\0') break;
+  }
+  const unsigned long flags = MS_NOSUID | MS_NODEV | (rw ? 0 : MS_RDONLY);
+  if (::mount(tag, dir, "9p", flags, k9pOptions) == 0) return true;
+  Print(Text::kMountOn, tag, dir, ErrorText(errno));
+  return false;
+}
+
+// minipod.root= (mounted, made the root, then given its own API
+// filesystems) and minipod.share= (inside that root); false when one
+// failed: the command is not run.
+bool MountGuest() {
+  if (g_spec.root != nullptr) {
+    if (!Mount9p(g_spec.root, g_root_dir, false)) return false;
+    if (::chdir(g_root_dir) != 0 || ::chroot(".") != 0) {
+      Print(Text::kChrootFailed, g_root_dir, ErrorText(errno));
+      return false;
+    }
+    g_chrooted = true;
+    if (!MountAll(g_mounted[1])) return false;
+  }
+  for (int i = 0; i < g_spec.sharec; ++i) {
+    const Share& share = g_spec.shares[i];
+    if (!Mount9p(share.tag, share.dir, share.rw)) return false;
+    g_shares_mounted = i + 1;
+  }
+  return true;
 }
 
 // Opens the console on fds 0-2 through the devtmpfs node: the kernel opened
@@ -119,10 +165,11 @@ void OpenConsole() {
   if (fd > 2) ::close(fd);
 }
 
-// Reads a small file into buf as a string; false when it cannot.
-bool ReadSmall(const char* path, char* buf, size_t size) {
+// Reads a small file into buf as a string; returns its length (at most
+// size - 1), or -1 when it cannot.
+long ReadSmall(const char* path, char* buf, size_t size) {
   const int fd = OpenAt(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) return -1;
   common::UniqueFd owned(fd);
   size_t len = 0;
   while (len + 1 < size) {
@@ -131,14 +178,14 @@ bool ReadSmall(const char* path, char* buf, size_t size) {
     len += static_cast<size_t>(n.value);
   }
   buf[len] = '\0';
-  return true;
+  return static_cast<long>(len);
 }
 
 // Every controller of the root cgroup, enabled for its children one by one
 // (one refused controller must not keep the others off).
 void EnableControllers() {
   char list[512];
-  if (!ReadSmall("/sys/fs/cgroup/cgroup.controllers", list, sizeof list)) return;
+  if (ReadSmall("/sys/fs/cgroup/cgroup.controllers", list, sizeof list) < 0) return;
   const int fd = OpenAt("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
   if (fd < 0) return;
   common::UniqueFd owned(fd);
@@ -171,9 +218,9 @@ void LoopbackUp() {
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, "lo", 3);
-  if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+  if (common::sys::Ioctl(s, SIOCGIFFLAGS, reinterpret_cast<unsigned long>(&ifr)).ok()) {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    if (::ioctl(s, SIOCSIFFLAGS, &ifr) == 0) return;
+    if (common::sys::Ioctl(s, SIOCSIFFLAGS, reinterpret_cast<unsigned long>(&ifr)).ok()) return;
   }
   Print(Text::kLoopback, ErrorText(errno));
 }
@@ -184,7 +231,7 @@ void LoopbackUp() {
 // already loaded (EEXIST) is fine; any other failure is printed and the boot
 // goes on: the command may not need it.
 void LoadModules() {
-  if (!ReadSmall("/etc/minipod/modules", g_modules, sizeof g_modules)) return;
+  if (ReadSmall("/etc/minipod/modules", g_modules, sizeof g_modules) < 0) return;
   char* p = g_modules;
   while (*p != '\0') {
     char* path = p;
@@ -245,15 +292,20 @@ int RunCommand(char** command, char** envp) {
   // When the command ends, SIGTERM to every other process (kill(-1) as
   // PID 1), the grace period, then SIGKILL.
   config.grace_ms = kShutdownGraceMs;
+  config.wait_all = g_spec.wait_all;
+  config.term_delay_ms = g_spec.term_delay_ms;
   const int status = Run(config, BuildEnv(envp));
   (void)::chdir("/");
   return status;
 }
 
+// What the init can still reach: inside minipod.root once chrooted there.
 void UnmountAll() {
   ::sync();
+  for (int i = g_shares_mounted - 1; i >= 0; --i) (void)::umount2(g_spec.shares[i].dir, MNT_DETACH);
+  const bool* mounted = g_mounted[g_chrooted ? 1 : 0];
   for (int i = kMountCount - 1; i >= 0; --i) {
-    if (!g_mounted[i]) continue;
+    if (!mounted[i]) continue;
     // /dev stays busy with the console open: detach it instead.
     if (::umount2(kMounts[i].target, 0) != 0) (void)::umount2(kMounts[i].target, MNT_DETACH);
   }
@@ -297,16 +349,30 @@ int Boot(int argc, char** argv, char** envp) {
   if (arg < argc && strcmp(argv[arg], "--") == 0) ++arg;
 
   int status = kSetupFailed;
-  const bool mounted = MountAll();
+  const bool mounted = MountAll(g_mounted[0]);
   OpenConsole();
-  if (ReadSmall("/proc/cmdline", g_cmdline, sizeof g_cmdline)) ParseKernelCmdline(g_cmdline, g_spec);
+  if (ReadSmall("/proc/cmdline", g_cmdline, sizeof g_cmdline) >= 0) ParseKernelCmdline(g_cmdline, g_spec);
   if (g_spec.error != nullptr) Print(Text::kKernelCommandLine, g_spec.error);
+  // The image's default command, when neither argv nor minipod.cmd= gave one.
+  if (arg >= argc && g_spec.argc == 0) {
+    const long n = ReadSmall("/etc/minipod/argv", g_argv_file, sizeof g_argv_file);
+    if (n >= 0) {
+      g_spec.error = nullptr;
+      if (n > static_cast<long>(kMaxArgvFile)) {
+        g_spec.error = "/etc/minipod/argv: longer than 4096 bytes";
+      } else {
+        ParseArgvFile(g_argv_file, static_cast<size_t>(n), g_spec);
+      }
+      if (g_spec.error != nullptr) Print(Text::kLine, g_spec.error);
+    }
+  }
   EnableControllers();
   SetHostname(g_spec.hostname != nullptr ? g_spec.hostname : "minipod");
   LoopbackUp();
   LoadModules();
+  const bool ready = mounted && MountGuest();
   char** command = arg < argc ? argv + arg : g_spec.argc > 0 ? g_spec.argv : nullptr;
-  if (!mounted) {
+  if (!ready) {
     Print(Text::kNotRunningTheCommand);
   } else if (command == nullptr) {
     Print(Text::kNoCommandMinipodCmd);
