@@ -1,9 +1,11 @@
 // Boot mode: the init as PID 1 of a VM. It mounts the API filesystems,
 // enables the cgroup v2 controllers for children, names the machine, brings
-// loopback up, loads the image's kernel modules, runs one command on the console through the ordinary event
-// loop (Run()), and then stops everything, unmounts, reports the status on
-// the console and to QEMU's isa-debug-exit device, and powers off. PID 1
-// never returns from here: the kernel panics when its init exits.
+// loopback up, loads the image's kernel modules, mounts the 9p root and
+// shares the kernel command line asks for, runs one command (argv, else
+// minipod.cmd=, else /etc/minipod/argv) on the console through the ordinary
+// event loop (Run()), and then stops everything, unmounts, reports the
+// status on the console and to QEMU's isa-debug-exit device, and powers off.
+// PID 1 never returns from here: the kernel panics when its init exits.
 #include "init/boot.h"
 
 #include <fcntl.h>
