@@ -135,7 +135,6 @@ class Loop {
   long long drain_until_ = kNever; // grace for descendants
   long long term_at_ = kNever;     // --term-delay: when the held signal goes
   int held_sig_ = 0;               // the signal held, as received
-  int term_sent_ = 0;  // a SIGTERM/SIGINT forwarded to the running command
   bool reap_pending_ = true;   // SIGCHLD seen (or start-up): waitpid until empty
   bool ignore_once_[kMaxSignalNumber + 1] = {};
 };
@@ -273,7 +272,6 @@ void Loop::Deliver(int sig) {
     return;
   }
   Forward(sig);
-  if (terminate && child_ != 0) term_sent_ = sig;
   if (terminate && config_.grace_ms >= 0 && kill_at_ == kNever && child_ != 0) {
     kill_at_ = sys::MonotonicMs() + config_.grace_ms;
   }
@@ -322,9 +320,6 @@ void Loop::OnChildExit(int wait_status) {
     // Nothing is signalled: Reap() ends the loop at ECHILD.
     draining_ = true;
     Say(Level::kInfo, Text::kWaitingForEveryDescendant);
-    // A SIGTERM/SIGINT the command got (perhaps as it was exiting) is for
-    // everything it leaves behind too.
-    if (term_sent_ != 0) Deliver(term_sent_);
     return;
   }
   if (config_.grace_ms >= 0) {
