@@ -77,14 +77,17 @@ inline SysResult Poll(struct pollfd* fds, nfds_t n, int timeout_ms) {
 }
 
 inline SysResult Prctl(int option, unsigned long arg2) {
-  return FromRet(::prctl(option, arg2, 0UL, 0UL, 0UL));
+  // The raw calls here skip libc's variadic wrappers (bytes in the init).
+  return FromRet(::syscall(SYS_prctl, option, arg2, 0UL, 0UL, 0UL));
 }
 
 inline SysResult SetSid() { return FromRet(::setsid()); }
 inline SysResult SetPgid(pid_t pid, pid_t pgid) { return FromRet(::setpgid(pid, pgid)); }
-inline SysResult TcSetPgrp(int fd, pid_t pgrp) { return FromRet(::tcsetpgrp(fd, pgrp)); }
+inline SysResult TcSetPgrp(int fd, pid_t pgrp) {
+  return FromRet(::syscall(SYS_ioctl, fd, TIOCSPGRP, &pgrp));
+}
 inline SysResult Ioctl(int fd, unsigned long req, unsigned long arg) {
-  return FromRet(::ioctl(fd, req, arg));
+  return FromRet(::syscall(SYS_ioctl, fd, req, arg));
 }
 inline SysResult Chdir(const char* path) { return FromRet(::chdir(path)); }
 

@@ -1,9 +1,11 @@
 // Boot mode: the init as PID 1 of a VM. It mounts the API filesystems,
 // enables the cgroup v2 controllers for children, names the machine, brings
-// loopback up, loads the image's kernel modules, runs one command on the console through the ordinary event
-// loop (Run()), and then stops everything, unmounts, reports the status on
-// the console and to QEMU's isa-debug-exit device, and powers off. PID 1
-// never returns from here: the kernel panics when its init exits.
+// loopback up, loads the image's kernel modules, mounts the 9p root and
+// shares the kernel command line asks for, runs one command (argv, else
+// minipod.cmd=, else /etc/minipod/argv) on the console through the ordinary
+// event loop (Run()), and then stops everything, unmounts, reports the
+// status on the console and to QEMU's isa-debug-exit device, and powers off.
+// PID 1 never returns from here: the kernel panics when its init exits.
 #include "init/boot.h"
 
 #include <fcntl.h>
@@ -63,24 +65,32 @@ constexpr Mount kMounts[] = {
 };
 constexpr int kMountCount = sizeof kMounts / sizeof kMounts[0];
 
+// minipod.root= is mounted here, in the initramfs, and becomes the root.
+char g_root_dir[] = "/newroot";
+constexpr char k9pOptions[] = "trans=virtio,version=9p2000.L,msize=262144";
+constexpr size_t kMaxArgvFile = 4096;
+
 // Static: the init has no heap, and its stack stays small.
 char g_cmdline[4096];
 BootSpec g_spec;
 char* g_env[BootSpec::kMaxEnv + 64 + 2];
-bool g_mounted[kMountCount];
+// [0]: the initramfs's own mounts; [1]: those inside minipod.root.
+bool g_mounted[2][kMountCount];
+bool g_chrooted;
+int g_shares_mounted;
 char g_modules[8192];
+char g_argv_file[kMaxArgvFile + 2];
 // finit_module's MODULE_INIT_COMPRESSED_FILE (5.17+), spelled out for
 // older headers.
 constexpr unsigned kModuleCompressed = 4;
 
-void Print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void Print(const char* fmt, ...) {
+void Print(Text fmt, ...) {
   char buf[256];
   common::Formatter f(buf, sizeof buf - 1);
   f.Str("minipod: ");
   va_list ap;
   va_start(ap, fmt);
-  f.VPrintf(fmt, ap);
+  f.VPrintf(GetText(fmt), ap);
   va_end(ap);
   size_t n = f.size();
   buf[n++] = '\n';
@@ -93,19 +103,56 @@ int OpenAt(const char* path, int flags) {
 }
 
 // Mounts the API filesystems; false when a fatal one failed.
-bool MountAll() {
+bool MountAll(bool* mounted) {
   bool ok = true;
   for (int i = 0; i < kMountCount; ++i) {
     const Mount& m = kMounts[i];
     (void)::mkdir(m.target, 0755);
     if (::mount(m.type, m.target, m.type, m.flags, m.data) == 0) {
-      g_mounted[i] = true;
+      mounted[i] = true;
     } else if (errno != EBUSY) {  // EBUSY: already there (a kernel-mounted /dev)
-      Print("mount %s on %s: %s", m.type, m.target, ErrorText(errno));
+      Print(Text::kMountOn, m.type, m.target, ErrorText(errno));
       if (m.fatal) ok = false;
     }
   }
   return ok;
+}
+
+// Mounts 9p TAG at dir, creating the missing directories.
+bool Mount9p(const char* tag, char* dir, bool rw) {
+  for (char* p = dir + 1;; ++p) {
+    if (*p != '/' && *p != '\0') continue;
+    const char c = *p;
+    *p = '\0';
+    (void)::mkdir(dir, 0755);
+    *p = c;
+    if (c == '\0') break;
+  }
+  const unsigned long flags = MS_NOSUID | MS_NODEV | (rw ? 0 : MS_RDONLY);
+  if (::mount(tag, dir, "9p", flags, k9pOptions) == 0) return true;
+  Print(Text::kMountOn, tag, dir, ErrorText(errno));
+  return false;
+}
+
+// minipod.root= (mounted, made the root, then given its own API
+// filesystems) and minipod.share= (inside that root); false when one
+// failed: the command is not run.
+bool MountGuest() {
+  if (g_spec.root != nullptr) {
+    if (!Mount9p(g_spec.root, g_root_dir, false)) return false;
+    if (::chdir(g_root_dir) != 0 || ::chroot(".") != 0) {
+      Print(Text::kChrootFailed, g_root_dir, ErrorText(errno));
+      return false;
+    }
+    g_chrooted = true;
+    if (!MountAll(g_mounted[1])) return false;
+  }
+  for (int i = 0; i < g_spec.sharec; ++i) {
+    const Share& share = g_spec.shares[i];
+    if (!Mount9p(share.tag, share.dir, share.rw)) return false;
+    g_shares_mounted = i + 1;
+  }
+  return true;
 }
 
 // Opens the console on fds 0-2 through the devtmpfs node: the kernel opened
@@ -126,10 +173,11 @@ void OpenConsole() {
   (void)::ioctl(STDIN_FILENO, TIOCSCTTY, 0);
 }
 
-// Reads a small file into buf as a string; false when it cannot.
-bool ReadSmall(const char* path, char* buf, size_t size) {
+// Reads a small file into buf as a string; returns its length (at most
+// size - 1), or -1 when it cannot.
+long ReadSmall(const char* path, char* buf, size_t size) {
   const int fd = OpenAt(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) return -1;
   common::UniqueFd owned(fd);
   size_t len = 0;
   while (len + 1 < size) {
@@ -138,14 +186,14 @@ bool ReadSmall(const char* path, char* buf, size_t size) {
     len += static_cast<size_t>(n.value);
   }
   buf[len] = '\0';
-  return true;
+  return static_cast<long>(len);
 }
 
 // Every controller of the root cgroup, enabled for its children one by one
 // (one refused controller must not keep the others off).
 void EnableControllers() {
   char list[512];
-  if (!ReadSmall("/sys/fs/cgroup/cgroup.controllers", list, sizeof list)) return;
+  if (ReadSmall("/sys/fs/cgroup/cgroup.controllers", list, sizeof list) < 0) return;
   const int fd = OpenAt("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
   if (fd < 0) return;
   common::UniqueFd owned(fd);
@@ -159,30 +207,30 @@ void EnableControllers() {
     common::Formatter f(item, sizeof item);
     f.Printf("+%.*s", static_cast<int>(p - word), word);
     if (::write(fd, f.data(), f.size()) < 0) {
-      Print("cgroup controller %s: %s", item + 1, ErrorText(errno));
+      Print(Text::kCgroupController, item + 1, ErrorText(errno));
     }
   }
 }
 
 void SetHostname(const char* name) {
-  if (::sethostname(name, strlen(name)) != 0) Print("hostname %s: %s", name, ErrorText(errno));
+  if (::sethostname(name, strlen(name)) != 0) Print(Text::kHostname, name, ErrorText(errno));
 }
 
 void LoopbackUp() {
   const int s = static_cast<int>(::syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (s < 0) {
-    Print("loopback: socket: %s", ErrorText(errno));
+    Print(Text::kLoopbackSocket, ErrorText(errno));
     return;
   }
   common::UniqueFd owned(s);
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, "lo", 3);
-  if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+  if (common::sys::Ioctl(s, SIOCGIFFLAGS, reinterpret_cast<unsigned long>(&ifr)).ok()) {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    if (::ioctl(s, SIOCSIFFLAGS, &ifr) == 0) return;
+    if (common::sys::Ioctl(s, SIOCSIFFLAGS, reinterpret_cast<unsigned long>(&ifr)).ok()) return;
   }
-  Print("loopback: %s", ErrorText(errno));
+  Print(Text::kLoopback, ErrorText(errno));
 }
 
 // `minipod rootfs build --module`'s list (rootfs/modules.h): one absolute
@@ -191,7 +239,7 @@ void LoopbackUp() {
 // already loaded (EEXIST) is fine; any other failure is printed and the boot
 // goes on: the command may not need it.
 void LoadModules() {
-  if (!ReadSmall("/etc/minipod/modules", g_modules, sizeof g_modules)) return;
+  if (ReadSmall("/etc/minipod/modules", g_modules, sizeof g_modules) < 0) return;
   char* p = g_modules;
   while (*p != '\0') {
     char* path = p;
@@ -203,7 +251,7 @@ void LoadModules() {
     const int fd = OpenAt(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || (::syscall(SYS_finit_module, fd, "", compressed ? kModuleCompressed : 0) != 0 &&
                    errno != EEXIST)) {
-      Print("module %s: %s", path, ErrorText(errno));
+      Print(Text::kModule, path, ErrorText(errno));
     }
     if (fd >= 0) ::close(fd);
   }
@@ -240,7 +288,7 @@ char** BuildEnv(char** envp) {
 
 int RunCommand(char** command, char** envp) {
   if (g_spec.workdir != nullptr && ::chdir(g_spec.workdir) != 0) {
-    Print("workdir %s: %s", g_spec.workdir, ErrorText(errno));
+    Print(Text::kWorkdir, g_spec.workdir, ErrorText(errno));
     return kSetupFailed;
   }
   Config config;
@@ -254,15 +302,20 @@ int RunCommand(char** command, char** envp) {
   // When the command ends, SIGTERM to every other process (kill(-1) as
   // PID 1), the grace period, then SIGKILL.
   config.grace_ms = kShutdownGraceMs;
+  config.wait_all = g_spec.wait_all;
+  config.term_delay_ms = g_spec.term_delay_ms;
   const int status = Run(config, BuildEnv(envp));
   (void)::chdir("/");
   return status;
 }
 
+// What the init can still reach: inside minipod.root once chrooted there.
 void UnmountAll() {
   ::sync();
+  for (int i = g_shares_mounted - 1; i >= 0; --i) (void)::umount2(g_spec.shares[i].dir, MNT_DETACH);
+  const bool* mounted = g_mounted[g_chrooted ? 1 : 0];
   for (int i = kMountCount - 1; i >= 0; --i) {
-    if (!g_mounted[i]) continue;
+    if (!mounted[i]) continue;
     // /dev stays busy with the console open: detach it instead.
     if (::umount2(kMounts[i].target, 0) != 0) (void)::umount2(kMounts[i].target, MNT_DETACH);
   }
@@ -300,7 +353,7 @@ int Boot(int argc, char** argv, char** envp) {
   // Anywhere else, the mounts would hide the host's /proc, /dev, /run and
   // /tmp, and the power-off would not be ours to do.
   if (::getpid() != 1) {
-    Print("--boot: not PID 1");
+    Print(Text::kBootNotPID1);
     return kExitUsage;
   }
   int arg = 1;
@@ -308,28 +361,42 @@ int Boot(int argc, char** argv, char** envp) {
   if (arg < argc && strcmp(argv[arg], "--") == 0) ++arg;
 
   int status = kSetupFailed;
-  const bool mounted = MountAll();
+  const bool mounted = MountAll(g_mounted[0]);
   OpenConsole();
-  if (ReadSmall("/proc/cmdline", g_cmdline, sizeof g_cmdline)) ParseKernelCmdline(g_cmdline, g_spec);
-  if (g_spec.error != nullptr) Print("kernel command line: %s", g_spec.error);
+  if (ReadSmall("/proc/cmdline", g_cmdline, sizeof g_cmdline) >= 0) ParseKernelCmdline(g_cmdline, g_spec);
+  if (g_spec.error != nullptr) Print(Text::kKernelCommandLine, g_spec.error);
+  // The image's default command, when neither argv nor minipod.cmd= gave one.
+  if (arg >= argc && g_spec.argc == 0) {
+    const long n = ReadSmall("/etc/minipod/argv", g_argv_file, sizeof g_argv_file);
+    if (n >= 0) {
+      g_spec.error = nullptr;
+      if (n > static_cast<long>(kMaxArgvFile)) {
+        g_spec.error = "/etc/minipod/argv: longer than 4096 bytes";
+      } else {
+        ParseArgvFile(g_argv_file, static_cast<size_t>(n), g_spec);
+      }
+      if (g_spec.error != nullptr) Print(Text::kLine, g_spec.error);
+    }
+  }
   EnableControllers();
   SetHostname(g_spec.hostname != nullptr ? g_spec.hostname : "minipod");
   LoopbackUp();
   LoadModules();
+  const bool ready = mounted && MountGuest();
   char** command = arg < argc ? argv + arg : g_spec.argc > 0 ? g_spec.argv : nullptr;
-  if (!mounted) {
-    Print("not running the command");
+  if (!ready) {
+    Print(Text::kNotRunningTheCommand);
   } else if (command == nullptr) {
-    Print("no command (minipod.cmd=)");
+    Print(Text::kNoCommandMinipodCmd);
   } else {
     status = RunCommand(command, envp);
   }
   UnmountAll();
-  Print("exit status %d", status);
+  Print(Text::kExitStatus, status);
   TellHost(status);
   ::reboot(RB_POWER_OFF);
   // Still here (no CAP_SYS_BOOT?): an init that exits panics the kernel.
-  Print("power off: %s", ErrorText(errno));
+  Print(Text::kPowerOff, ErrorText(errno));
   for (;;) ::pause();
 }
 

@@ -8,8 +8,9 @@ namespace init {
 bool WantsBoot(int argc, char** argv);
 
 // Sets the machine up, runs the command from argv (after --boot and an
-// optional --) or else from the kernel command line, shuts everything down
-// and powers off; never returns as PID 1. Not PID 1: refuses, returns 2.
+// optional --), else from the kernel command line, else from
+// /etc/minipod/argv, shuts everything down and powers off; never returns as
+// PID 1. Not PID 1: refuses, returns 2.
 int Boot(int argc, char** argv, char** envp);
 
 }  // namespace init

@@ -72,6 +72,13 @@ struct Config {
   // Shutdown: SIGKILL the child's group this long after SIGTERM/SIGINT was
   // forwarded, and wait this long for descendants after the child exits.
   int64_t grace_ms = kNoGrace;
+  // --wait-all: when the main child ends, signal nothing and wait until no
+  // descendant is left (waitpid's ECHILD); a SIGTERM/SIGINT then goes to
+  // every one of them. The status is still the main child's.
+  bool wait_all = false;
+  // --term-delay: a signal forwarded as SIGTERM is held this long first; a
+  // second one, or a SIGINT, releases it at once. 0: none.
+  int64_t term_delay_ms = 0;
   // dumb-init (setsid mode) sends SIGTERM, rewritten, to the child's group
   // when the child exits.
   bool term_group_on_exit = false;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/format.h"
+#include "init/timing.h"
 
 namespace init {
 namespace {
@@ -54,23 +55,84 @@ void SplitCommand(char* value, BootSpec& spec) {
   spec.argv[spec.argc] = nullptr;
 }
 
+// TAG:DIR[:rw] (or :ro): the tag up to the first colon, DIR absolute.
+void AddShare(char* value, BootSpec& spec) {
+  char* colon = const_cast<char*>(common::FindChar(value, ':'));
+  if (colon == nullptr || colon == value || colon[1] != '/') {
+    spec.error = "minipod.share: expected TAG:/DIR[:rw]";
+    return;
+  }
+  if (spec.sharec == BootSpec::kMaxShares) {
+    spec.error = "minipod.share: too many";
+    return;
+  }
+  *colon = '\0';
+  char* dir = colon + 1;
+  const size_t n = strlen(dir);
+  Share& share = spec.shares[spec.sharec++];
+  if (n > 3 && (strcmp(dir + n - 3, ":rw") == 0 || strcmp(dir + n - 3, ":ro") == 0)) {
+    share.rw = dir[n - 1] == 'w';
+    dir[n - 3] = '\0';
+  }
+  share.tag = value;
+  share.dir = dir;
+}
+
+// The keys after "minipod.", in the order of Apply()'s switch.
+enum Key { kCmd, kEnv, kWorkdir, kHostname, kShare, kRoot, kTermDelay, kWaitAll, kOther };
+constexpr char kKeys[] = "cmd=\0env=\0workdir=\0hostname=\0share=\0root=\0term_delay=\0wait_all";
+
 void Apply(char* param, BootSpec& spec) {
-  if (char* v = After(param, "minipod.cmd=")) {
-    SplitCommand(v, spec);
-  } else if (char* e = After(param, "minipod.env=")) {
-    const char* eq = common::FindChar(e, '=');
-    if (eq == nullptr || eq == e) {
-      spec.error = "minipod.env: expected K=V";
-    } else if (spec.envc == BootSpec::kMaxEnv) {
-      spec.error = "minipod.env: too many entries";
-    } else {
-      spec.env[spec.envc++] = e;
-      spec.env[spec.envc] = nullptr;
+  char* v = After(param, "minipod.");
+  if (v == nullptr) return;
+  int key = 0;
+  for (const char* k = kKeys; key < kOther; k += strlen(k) + 1, ++key) {
+    if (char* rest = After(v, k)) {
+      v = rest;
+      break;
     }
-  } else if (char* w = After(param, "minipod.workdir=")) {
-    spec.workdir = w;
-  } else if (char* h = After(param, "minipod.hostname=")) {
-    spec.hostname = h;
+  }
+  switch (key) {
+    case kCmd:
+      SplitCommand(v, spec);
+      break;
+    case kEnv: {
+      const char* eq = common::FindChar(v, '=');
+      if (eq == nullptr || eq == v) {
+        spec.error = "minipod.env: expected K=V";
+      } else if (spec.envc == BootSpec::kMaxEnv) {
+        spec.error = "minipod.env: too many entries";
+      } else {
+        spec.env[spec.envc++] = v;
+        spec.env[spec.envc] = nullptr;
+      }
+      break;
+    }
+    case kWorkdir:
+      spec.workdir = v;
+      break;
+    case kHostname:
+      spec.hostname = v;
+      break;
+    case kShare:
+      AddShare(v, spec);
+      break;
+    case kRoot:
+      spec.root = *v != '\0' ? v : nullptr;
+      break;
+    case kTermDelay:
+      spec.term_delay_ms = ParseDurationMs(v);
+      if (spec.term_delay_ms < 0) {
+        spec.error = "minipod.term_delay: expected a duration";
+        spec.term_delay_ms = 0;
+      }
+      break;
+    case kWaitAll:  // a flag, or =1 / =0
+      if (*v == '\0' || strcmp(v, "=1") == 0) spec.wait_all = true;
+      if (strcmp(v, "=0") == 0) spec.wait_all = false;
+      break;
+    default:
+      break;
   }
 }
 
@@ -100,6 +162,26 @@ void ParseKernelCmdline(char* line, BootSpec& spec) {
     Apply(param, spec);
     if (end) return;
   }
+}
+
+void ParseArgvFile(char* data, size_t len, BootSpec& spec) {
+  spec.argc = 0;
+  spec.argv[0] = nullptr;
+  if (len == 0 || data[len - 1] != '\0') {
+    spec.error = "/etc/minipod/argv: expected NUL-terminated words";
+    return;
+  }
+  int n = 0;
+  for (size_t i = 0; i < len; i += strlen(data + i) + 1) {
+    if (n == BootSpec::kMaxArgs) {
+      spec.error = "/etc/minipod/argv: too many words";
+      spec.argv[0] = nullptr;
+      return;
+    }
+    spec.argv[n++] = data + i;
+  }
+  spec.argc = n;
+  spec.argv[n] = nullptr;
 }
 
 }  // namespace init

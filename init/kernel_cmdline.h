@@ -1,7 +1,10 @@
 // The boot mode's reading of the kernel command line (/proc/cmdline): what
 // to run (minipod.cmd=), its environment (minipod.env=K=V, repeatable), its
-// working directory (minipod.workdir=) and the hostname (minipod.hostname=).
-// Pure and in place, no heap; builds for musl and glibc.
+// working directory (minipod.workdir=), the hostname (minipod.hostname=),
+// 9p shares (minipod.share=TAG:DIR[:rw], repeatable), a 9p root
+// (minipod.root=TAG), minipod.wait_all[=1|0] and minipod.term_delay=D; and
+// of the image's default command, /etc/minipod/argv. Pure and in place, no
+// heap; builds for musl and glibc.
 //
 // Quoting, in two levels:
 //  1. Parameters are separated by spaces, tabs and newlines, as the kernel
@@ -18,8 +21,16 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 namespace init {
+
+// A 9p file system to mount: minipod.share=TAG:DIR[:rw] (DIR absolute).
+struct Share {
+  const char* tag = nullptr;
+  char* dir = nullptr;
+  bool rw = false;
+};
 
 struct BootSpec {
   static constexpr int kMaxArgs = 64;
@@ -32,6 +43,12 @@ struct BootSpec {
   int envc = 0;
   const char* workdir = nullptr;
   const char* hostname = nullptr;
+  static constexpr int kMaxShares = 8;
+  Share shares[kMaxShares];
+  int sharec = 0;
+  const char* root = nullptr;  // minipod.root=: the 9p tag of the root
+  bool wait_all = false;
+  int64_t term_delay_ms = 0;
   // The first problem met (too many words, an env entry without "K="), or
   // nullptr; parsing goes on past it so the rest still applies.
   const char* error = nullptr;
@@ -40,5 +57,10 @@ struct BootSpec {
 // Parses the NUL-terminated line, rewriting it in place (the strings in spec
 // point into it).
 void ParseKernelCmdline(char* line, BootSpec& spec);
+
+// /etc/minipod/argv: every word followed by one NUL byte, at most kMaxArgs
+// words; data[len] must be NUL. Fills spec.argv and spec.argc, or sets
+// spec.error (empty, too many words, a last word without its NUL).
+void ParseArgvFile(char* data, size_t len, BootSpec& spec);
 
 }  // namespace init

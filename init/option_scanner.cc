@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "init/texts.h"
+
 namespace init {
 
 const char* OptionScanner::FindShort(char c) const {
@@ -56,7 +58,7 @@ int OptionScanner::ShortOption(common::Formatter& err) {
   const char* spec = FindShort(c);
   if (spec == nullptr) {
     error_option_ = c;
-    err.Printf("%s: invalid option -- '%c'\n", argv_[0], c);
+    PrintText(err, Text::kInvalidOption, argv_[0], c);
     return kError;
   }
   if (spec[1] != ':') return c;
@@ -66,7 +68,7 @@ int OptionScanner::ShortOption(common::Formatter& err) {
     arg_ = argv_[next_++];  // "-p 15", even when it starts with '-'
   } else {
     error_option_ = c;
-    err.Printf("%s: option requires an argument -- '%c'\n", argv_[0], c);
+    PrintText(err, Text::kOptionNeedsArgument, argv_[0], c);
     cluster_ = nullptr;
     return kError;
   }
@@ -92,7 +94,7 @@ int OptionScanner::LongOpt(const char* body, common::Formatter& err) {
   }
   if (ambiguous) {
     // glibc lists every candidate.
-    err.Printf("%s: option '--%.*s' is ambiguous; possibilities:", argv_[0],
+    PrintText(err, Text::kOptionIsAmbiguousPossibilities, argv_[0],
                static_cast<int>(len), body);
     for (size_t i = 0; i < nlong_; ++i) {
       if (strncmp(longopts_[i].name, body, len) == 0) err.Printf(" '--%s'", longopts_[i].name);
@@ -101,12 +103,12 @@ int OptionScanner::LongOpt(const char* body, common::Formatter& err) {
     return kError;
   }
   if (match == nullptr) {
-    err.Printf("%s: unrecognized option '--%s'\n", argv_[0], body);
+    PrintText(err, Text::kUnrecognizedOption, argv_[0], body);
     return kError;
   }
   if (!match->has_arg) {
     if (eq != nullptr) {
-      err.Printf("%s: option '--%s' doesn't allow an argument\n", argv_[0], match->name);
+      PrintText(err, Text::kOptionNoArgument, argv_[0], match->name);
       return kError;
     }
     return match->id;
@@ -116,7 +118,7 @@ int OptionScanner::LongOpt(const char* body, common::Formatter& err) {
   } else if (next_ < argc_) {
     arg_ = argv_[next_++];
   } else {
-    err.Printf("%s: option '--%s' requires an argument\n", argv_[0], match->name);
+    PrintText(err, Text::kLongOptionNeedsArgument, argv_[0], match->name);
     return kError;
   }
   return match->id;

@@ -27,6 +27,8 @@ enum LongId : int {
   kOptBackoffMax,
   kOptBackoffReset,
   kOptStatusFd,
+  kOptWaitAll,
+  kOptTermDelay,
 };
 
 constexpr LongOption kMinipodLong[] = {
@@ -46,10 +48,12 @@ constexpr LongOption kMinipodLong[] = {
     {"backoff-max", true, kOptBackoffMax},
     {"backoff-reset", true, kOptBackoffReset},
     {"status-fd", true, kOptStatusFd},
+    {"wait-all", false, kOptWaitAll},
+    {"term-delay", true, kOptTermDelay},
 };
 
 ParseResult Fail(common::Formatter& out, const char* prog, int code) {
-  out.Printf("Try '%s --help' for more information.\n", prog);
+  PrintText(out, Text::kTryHelpForMore, prog);
   return ParseResult{false, code, STDERR_FILENO};
 }
 
@@ -60,7 +64,7 @@ ParseResult Invalid(common::Formatter& out, const char* prog, const char* what,
   for (const LongOption& o : kMinipodLong) {
     if (o.id == option_id) option = o.name;
   }
-  out.Printf("%s: invalid %s '%s' for --%s\n", prog, what, arg, option);
+  PrintText(out, Text::kInvalidFor, prog, what, arg, option);
   return Fail(out, prog, kExitUsage);
 }
 
@@ -110,19 +114,37 @@ const char* GetEnv(char** envp, const char* name) {
 ParseResult ParseCommandLine(int argc, char** argv, char** envp, Config& config,
                              common::Formatter& out) {
   ResetRewrites(config);
+  ParseResult parsed;
   switch (PersonalityFromArgv0(argc > 0 ? argv[0] : nullptr)) {
     case Personality::kTini:
-      return ParseTini(argc, argv, envp, config, out);
-    case Personality::kDumbInit:
-      return ParseDumbInit(argc, argv, envp, config, out);
-    case Personality::kCatatonit:
-      return ParseCatatonit(argc, argv, envp, config, out);
-    case Personality::kPause:
-      return ParsePause(argc, argv, envp, config, out);
-    case Personality::kMinipod:
+      parsed = ParseTini(argc, argv, envp, config, out);
       break;
+    case Personality::kDumbInit:
+      parsed = ParseDumbInit(argc, argv, envp, config, out);
+      break;
+    case Personality::kCatatonit:
+      parsed = ParseCatatonit(argc, argv, envp, config, out);
+      break;
+    case Personality::kPause:
+      parsed = ParsePause(argc, argv, envp, config, out);
+      break;
+    case Personality::kMinipod:
+      return ParseMinipod(argc, argv, envp, config, out);
   }
-  return ParseMinipod(argc, argv, envp, config, out);
+  if (!parsed.run) return parsed;
+  // The personalities keep their tools' command lines; minipod's additions
+  // come from the environment.
+  if (const char* v = GetEnv(envp, "MINIPOD_WAIT_ALL"); v != nullptr && strcmp(v, "1") == 0) {
+    config.wait_all = true;
+  }
+  if (const char* v = GetEnv(envp, "MINIPOD_TERM_DELAY"); v != nullptr) {
+    config.term_delay_ms = ParseDurationMs(v);
+    if (config.term_delay_ms < 0) {
+      PrintText(out, Text::kInvalidTermDelayEnv, config.program_name, v);
+      return ParseResult{false, kExitUsage, STDERR_FILENO};
+    }
+  }
+  return parsed;
 }
 
 ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
@@ -187,12 +209,16 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
         PrintText(out, Text::kMinipodUsage, prog);
         return ParseResult{false, 0, STDOUT_FILENO};
       case 'V':
-        out.Printf("minipod-init %s\n", kVersion);
+        PrintText(out, Text::kMinipodVersion, kVersion);
         return ParseResult{false, 0, STDOUT_FILENO};
       case kOptSetsid:
         setsid = true;
         break;
+      case kOptWaitAll:
+        config.wait_all = true;
+        break;
       case kOptGrace:
+      case kOptTermDelay:
       case kOptBackoffInitial:
       case kOptBackoffMax:
       case kOptBackoffReset: {
@@ -201,10 +227,11 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
           return Invalid(out, prog, "duration", arg, opt);
         }
         if (opt == kOptGrace) config.grace_ms = ms;
+        if (opt == kOptTermDelay) config.term_delay_ms = ms;
         if (opt == kOptBackoffInitial) config.backoff_initial_ms = ms;
         if (opt == kOptBackoffMax) config.backoff_max_ms = ms;
         if (opt == kOptBackoffReset) config.backoff_reset_ms = ms;
-        backoff_given = backoff_given || opt != kOptGrace;
+        backoff_given = backoff_given || (opt != kOptGrace && opt != kOptTermDelay);
         break;
       }
       case kOptStatusFd:
@@ -227,7 +254,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
     }
   }
   if (config.backoff_max_ms < config.backoff_initial_ms) {
-    out.Printf("%s: --backoff-max is shorter than --backoff-initial\n", prog);
+    PrintText(out, Text::kBackoffMaxIsShorter, prog);
     return Fail(out, prog, kExitUsage);
   }
   if (setsid) {
@@ -243,7 +270,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
   }
   if (scan.OperandCount() == 0) {
     if (config.restart != RestartPolicy::kNever || backoff_given) {
-      out.Printf("%s: --restart and --backoff-* need a COMMAND\n", prog);
+      PrintText(out, Text::kRestartAndBackoffNeed, prog);
       return Fail(out, prog, kExitUsage);
     }
     config.command = nullptr;  // pause mode

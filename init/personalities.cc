@@ -120,7 +120,7 @@ ParseResult TiniUsage(Formatter& out, const char* argv0, int code) {
 }
 
 ParseResult TiniFatal(Formatter& out, char option, const char* arg) {
-  out.Printf("[FATAL tini (%d)] Not a valid option for -%c: %s\n", static_cast<int>(getpid()),
+  PrintText(out, Text::kTiniInvalidOptionArg, static_cast<int>(getpid()),
              option, arg);
   return Exit(1, STDERR_FILENO);
 }
@@ -158,7 +158,7 @@ bool DumbInitRewrite(const char* arg, int& from, int& to) {
 constexpr LongOption kCatatonitLong[] = {{"version", false, 'V'}};
 
 ParseResult CatatonitError(Formatter& out, const char* what, bool usage) {
-  out.Printf("ERROR (catatonit:%d): %s\n", static_cast<int>(getpid()), what);
+  PrintText(out, Text::kCatatonitErrorLine, static_cast<int>(getpid()), what);
   if (usage) out.Str(GetText(Text::kCatatonitUsage));
   return Exit(1, STDERR_FILENO);
 }
@@ -281,7 +281,7 @@ ParseResult ParseDumbInit(int argc, char** argv, char** envp, Config& config,
     }
   }
   if (scan.OperandCount() == 0) {
-    out.Printf("Usage: %s [option] program [args]\nTry %s --help for full usage.\n", argv[0],
+    PrintText(out, Text::kDumbInitShortUsage, argv[0],
                argv[0]);
     return Exit(1, STDERR_FILENO);
   }
@@ -289,11 +289,11 @@ ParseResult ParseDumbInit(int argc, char** argv, char** envp, Config& config,
   // dumb-init prints errors only, or (debug) everything.
   if (const char* e = GetEnv(envp, "DUMB_INIT_DEBUG"); e != nullptr && strcmp(e, "1") == 0) {
     config.verbosity = 3;
-    out.Str("[dumb-init] Running in debug mode.\n");
+    out.Str(GetText(Text::kDumbInitRunningIn));
   }
   if (const char* e = GetEnv(envp, "DUMB_INIT_SETSID"); e != nullptr && strcmp(e, "0") == 0) {
     setsid = false;
-    if (config.verbosity != 0) out.Str("[dumb-init] Not running in setsid mode.\n");
+    if (config.verbosity != 0) out.Str(GetText(Text::kDumbInitNotRunning));
   }
 
   if (setsid) {
@@ -343,7 +343,7 @@ ParseResult ParseCatatonit(int argc, char** argv, char** envp, Config& config,
         return Exit(0, STDOUT_FILENO);
       case 'V':
         // tini's wording on purpose: docker info parses "tini version X".
-        out.Printf("tini version 0.1.7_catatonit - minipod-init %s\n", kVersion);
+        PrintText(out, Text::kCatatonitVersion, kVersion);
         return Exit(0, STDOUT_FILENO);
       default:  // glibc's diagnostic is already in out
         out.Str(GetText(Text::kCatatonitUsage));
@@ -365,7 +365,7 @@ ParseResult ParsePause(int argc, char** argv, char** /*envp*/, Config& config,
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (a[0] == '-' && (a[1] | 0x20) == 'v' && a[2] == '\0') {
-      out.Printf("pause.c 3.10 - minipod-init %s\n", kVersion);
+      PrintText(out, Text::kPauseVersion, kVersion);
       return Exit(0, STDOUT_FILENO);
     }
   }

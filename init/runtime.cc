@@ -100,6 +100,10 @@ class Loop {
   // Starts the command; false when it could not be started at all.
   bool Start();
   void OnSignal(const signalfd_siginfo& info);
+  // What a received signal does once any --term-delay is over.
+  void Deliver(int sig);
+  // Ends --term-delay's hold: the held signal goes out now.
+  void ReleaseTerm();
   void OnChildExit(int wait_status);
   void Reap();
   void Forward(int sig);
@@ -129,6 +133,8 @@ class Loop {
   long long kill_at_ = kNever;     // grace after a forwarded TERM/INT
   long long restart_at_ = kNever;  // back-off before the next run
   long long drain_until_ = kNever; // grace for descendants
+  long long term_at_ = kNever;     // --term-delay: when the held signal goes
+  int held_sig_ = 0;               // the signal held, as received
   bool reap_pending_ = true;   // SIGCHLD seen (or start-up): waitpid until empty
   bool ignore_once_[kMaxSignalNumber + 1] = {};
 };
@@ -141,7 +147,7 @@ pid_t Loop::ForwardTarget() const {
 bool Loop::Start() {
   const SpawnResult s = Spawn(config_, original_mask_, envp_);
   if (s.pid < 0) {
-    Say(Level::kError, "fork: %s", ErrorText(s.fork_err));
+    Say(Level::kError, Text::kFork, ErrorText(s.fork_err));
     exit_code_ = config_.exit_setup_failed;
     return false;
   }
@@ -154,7 +160,7 @@ bool Loop::Start() {
     stopping_ = true;
     return true;  // the child exits with 126/127; Reap() collects it
   }
-  Say(Level::kInfo, "Spawned child process '%s' with pid '%d'", config_.command[0],
+  Say(Level::kInfo, Text::kSpawnedChildProcessWith, config_.command[0],
       static_cast<int>(s.pid));
   if (config_.chdir_root) (void)sys::Chdir("/");
   if (config_.close_inherited_fds) CloseFdsExcept(sfd_);
@@ -165,18 +171,18 @@ void Loop::Forward(int sig) {
   char name[16];
   const int to = ForwardedAs(config_, sig);
   if (to == 0) {
-    Say(Level::kDebug, "not forwarding %s", SigName(sig, name));
+    Say(Level::kDebug, Text::kNotForwarding, SigName(sig, name));
     return;
   }
   if (child_ == 0 && !(config_.forward_to_group && child_group_ > 0)) {
-    Say(Level::kDebug, "no child to forward %s to", SigName(sig, name));
+    Say(Level::kDebug, Text::kNoChildToForward, SigName(sig, name));
     return;
   }
   const pid_t target = ForwardTarget();
   if (common::SysResult r = sys::Kill(target, to); !r.ok() && r.err != ESRCH) {
-    Say(Level::kWarn, "kill(%d, %d): %s", static_cast<int>(target), to, ErrorText(r.err));
+    Say(Level::kWarn, Text::kKill, static_cast<int>(target), to, ErrorText(r.err));
   } else {
-    Say(Level::kDebug, "forwarded %s as %d to %d", SigName(sig, name), to,
+    Say(Level::kDebug, Text::kForwardedAsTo, SigName(sig, name), to,
         static_cast<int>(target));
   }
 }
@@ -189,20 +195,29 @@ void Loop::OnSignal(const signalfd_siginfo& info) {
     if (terminate) {
       if (config_.pause_message) {
         // strsignal()'s words for the two signals, without its table.
-        Say(Level::kError, "Shutting down, got signal: %s",
+        Say(Level::kError, Text::kShuttingDownGotSignal,
             sig == SIGINT ? "Interrupt" : "Terminated");
       }
-      finished_ = true;
-    } else if (config_.style == MessageStyle::kPause) {
-      // pause.c leaves the other signals at their default action: let the
-      // kernel apply it (terminate, stop, or nothing for PID 1 and for
-      // signals that were ignored when we started).
-      const KernelSigMask one = SignalBit(sig);
-      (void)SetKernelSigMask(SIG_UNBLOCK, &one, nullptr);
-      (void)sys::Kill(::getpid(), sig);
-      (void)SetKernelSigMask(SIG_BLOCK, &one, nullptr);
+      if (!config_.wait_all) {
+        finished_ = true;
+        return;
+      }
+      // --wait-all: pass it on to every descendant (after any
+      // --term-delay) and end when none is left.
+      draining_ = true;
+      reap_pending_ = true;
+    } else {
+      if (config_.style == MessageStyle::kPause) {
+        // pause.c leaves the other signals at their default action: let the
+        // kernel apply it (terminate, stop, or nothing for PID 1 and for
+        // signals that were ignored when we started).
+        const KernelSigMask one = SignalBit(sig);
+        (void)SetKernelSigMask(SIG_UNBLOCK, &one, nullptr);
+        (void)sys::Kill(::getpid(), sig);
+        (void)SetKernelSigMask(SIG_BLOCK, &one, nullptr);
+      }
+      return;
     }
-    return;
   }
   if (sig > 0 && sig <= kMaxSignalNumber && ignore_once_[sig]) {
     ignore_once_[sig] = false;  // the tty hand-off's own SIGHUP/SIGCONT
@@ -216,8 +231,40 @@ void Loop::OnSignal(const signalfd_siginfo& info) {
     return;
   }
   if (terminate && config_.restart != RestartPolicy::kNever && !stopping_) {
-    Say(Level::kInfo, "got SIG%s: stopping supervision", sig == SIGTERM ? "TERM" : "INT");
+    Say(Level::kInfo, Text::kGotSIGStoppingSupervision, sig == SIGTERM ? "TERM" : "INT");
     stopping_ = true;
+  }
+  if (config_.term_delay_ms > 0 && ForwardedAs(config_, sig) == SIGTERM &&
+      (child_ != 0 || draining_)) {
+    if (term_at_ == kNever) {
+      held_sig_ = sig;
+      term_at_ = sys::MonotonicMs() + config_.term_delay_ms;
+      Say(Level::kInfo, Text::kHoldingSigterm, static_cast<long long>(config_.term_delay_ms));
+    } else {
+      ReleaseTerm();  // a second one: no more waiting
+    }
+    return;
+  }
+  if (term_at_ != kNever && sig == SIGINT) ReleaseTerm();
+  Deliver(sig);
+}
+
+void Loop::ReleaseTerm() {
+  term_at_ = kNever;
+  Deliver(held_sig_);
+}
+
+void Loop::Deliver(int sig) {
+  const bool terminate = sig == SIGTERM || sig == SIGINT;
+  if (draining_ && config_.wait_all) {
+    // --wait-all after the main child: TERM and INT reach every descendant.
+    if (const int to = ForwardedAs(config_, sig); terminate && to != 0) {
+      SignalDescendants(to, child_group_);
+      if (config_.grace_ms >= 0 && drain_until_ == kNever) {
+        drain_until_ = sys::MonotonicMs() + config_.grace_ms;
+      }
+    }
+    return;
   }
   if (child_ == 0 && !draining_) {
     if (terminate && restart_at_ != kNever) finished_ = true;  // waiting to restart
@@ -234,7 +281,7 @@ void Loop::BeginDrain() {
   // The child is gone; give everything it left behind the grace period.
   draining_ = true;
   drain_until_ = sys::MonotonicMs() + config_.grace_ms;
-  Say(Level::kInfo, "waiting up to %lldms for remaining processes",
+  Say(Level::kInfo, Text::kWaitingUpToLldms,
       static_cast<long long>(config_.grace_ms));
   SignalDescendants(SIGTERM, child_group_);
 }
@@ -245,10 +292,10 @@ void Loop::OnChildExit(int wait_status) {
   int code = common::ExitCodeFromWaitStatus(wait_status);
   last_wait_status_ = wait_status;
   if (WIFSIGNALED(wait_status)) {
-    Say(Level::kInfo, "Main child exited with signal (with signal '%s')",
+    Say(Level::kInfo, Text::kMainChildExitedWith,
         SigName(WTERMSIG(wait_status), name));
   } else {
-    Say(Level::kInfo, "Main child exited normally (with status '%d')", code);
+    Say(Level::kInfo, Text::kMainChildExitedNormally, code);
   }
   if (IsExpectedExit(config_, code)) code = 0;
   exit_code_ = code;
@@ -265,11 +312,17 @@ void Loop::OnChildExit(int wait_status) {
   if (restart) {
     const long long delay = backoff_.NextDelay(now - started_ms_);
     restart_at_ = now + delay;
-    Say(Level::kInfo, "restarting in %lldms", delay);
+    Say(Level::kInfo, Text::kRestartingInLldms, delay);
+    return;
+  }
+  child_group_ = group;
+  if (config_.wait_all) {
+    // Nothing is signalled: Reap() ends the loop at ECHILD.
+    draining_ = true;
+    Say(Level::kInfo, Text::kWaitingForEveryDescendant);
     return;
   }
   if (config_.grace_ms >= 0) {
-    child_group_ = group;
     BeginDrain();
     return;
   }
@@ -294,9 +347,9 @@ void Loop::Reap() {
     if (pid == child_) {
       OnChildExit(status);
     } else if (config_.warn_on_reap) {
-      Say(Level::kWarn, "Reaped zombie process with pid=%d", static_cast<int>(pid));
+      Say(Level::kWarn, Text::kReapedZombieProcessWith, static_cast<int>(pid));
     } else {
-      Say(Level::kDebug, "reaped orphan %d (status %d)", static_cast<int>(pid),
+      Say(Level::kDebug, Text::kReapedOrphanStatus, static_cast<int>(pid),
           common::ExitCodeFromWaitStatus(status));
     }
   }
@@ -304,7 +357,7 @@ void Loop::Reap() {
 
 long long Loop::NextDeadline() const {
   long long d = kNever;
-  const long long deadlines[] = {kill_at_, restart_at_, drain_until_};
+  const long long deadlines[] = {kill_at_, restart_at_, drain_until_, term_at_};
   for (long long t : deadlines) {
     if (t != kNever && (d == kNever || t < d)) d = t;
   }
@@ -314,22 +367,23 @@ long long Loop::NextDeadline() const {
 void Loop::CheckDeadlines() {
   if (NextDeadline() == kNever) return;  // no clock read on the common path
   const long long now = sys::MonotonicMs();
+  if (term_at_ != kNever && now >= term_at_) ReleaseTerm();
   if (kill_at_ != kNever && now >= kill_at_) {
     kill_at_ = kNever;
     if (child_ != 0) {
-      Say(Level::kWarn, "grace period over: killing process group %d",
+      Say(Level::kWarn, Text::kGraceKillGroup,
           static_cast<int>(child_group_ > 0 ? child_group_ : child_));
       (void)sys::Kill(child_group_ > 0 ? -child_group_ : child_, SIGKILL);
     }
   }
   if (drain_until_ != kNever && now >= drain_until_) {
     if (!killed_all_) {
-      Say(Level::kWarn, "grace period over: killing remaining processes");
+      Say(Level::kWarn, Text::kGraceKillRest);
       SignalDescendants(SIGKILL, child_group_);
       killed_all_ = true;
       drain_until_ = now + kKillSettleMs;
     } else {
-      Say(Level::kWarn, "processes left that do not die; exiting anyway");
+      Say(Level::kWarn, Text::kProcessesLeftThatDo);
       finished_ = true;
     }
   }
@@ -383,7 +437,7 @@ int Loop::Run() {
   if (config_.command != nullptr && !Start()) return exit_code_;
   while (!finished_) {
     if (!WaitForSignals(NextDeadline())) {
-      Say(Level::kWarn, "reading signals failed: %s", ErrorText(errno));
+      Say(Level::kWarn, Text::kReadingSignalsFailed, ErrorText(errno));
     }
     Reap();
     CheckDeadlines();
@@ -414,13 +468,13 @@ int Run(const Config& config, char** envp) {
   // restores original_mask, all 64 bits of it, before execve.
   KernelSigMask original_mask = 0;
   if (common::SysResult r = SetKernelSigMask(SIG_BLOCK, &kInitBlocked, &original_mask); !r.ok()) {
-    Say(Level::kError, "sigprocmask: %s", ErrorText(r.err));
+    Say(Level::kError, Text::kSigprocmask, ErrorText(r.err));
     return config.exit_setup_failed;
   }
   const common::SysResult sfd =
       common::FromRet(::syscall(SYS_signalfd4, -1, &kInitBlocked, kKernelSigMaskBytes, SFD_CLOEXEC));
   if (!sfd.ok()) {
-    Say(Level::kError, "signalfd: %s", ErrorText(sfd.err));
+    Say(Level::kError, Text::kSignalfd, ErrorText(sfd.err));
     return config.exit_setup_failed;
   }
   common::UniqueFd signal_fd(static_cast<int>(sfd.value));
@@ -433,7 +487,7 @@ int Run(const Config& config, char** envp) {
   if (config.pdeathsig != 0) {
     if (common::SysResult r = sys::Prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(config.pdeathsig));
         !r.ok()) {
-      Say(Level::kError, "prctl(PR_SET_PDEATHSIG, %d): %s", config.pdeathsig, ErrorText(r.err));
+      Say(Level::kError, Text::kPrctlPRSETPDEATHSIG, config.pdeathsig, ErrorText(r.err));
       return config.exit_setup_failed;
     }
   }
@@ -445,10 +499,10 @@ int Run(const Config& config, char** envp) {
   if (subreaper && !pid1) {
     if (common::SysResult r = sys::Prctl(PR_SET_CHILD_SUBREAPER, 1); !r.ok()) {
       if (config.style == MessageStyle::kCatatonit) {
-        Say(Level::kError, "failed to set child-reaper as non-pid1: %s", ErrorText(r.err));
+        Say(Level::kError, Text::kFailedToSetChild, ErrorText(r.err));
         return config.exit_setup_failed;
       }
-      Say(Level::kWarn, "prctl(PR_SET_CHILD_SUBREAPER): %s", ErrorText(r.err));
+      Say(Level::kWarn, Text::kPrctlPRSETCHILD, ErrorText(r.err));
       subreaper = false;
     }
   }
@@ -456,16 +510,16 @@ int Run(const Config& config, char** envp) {
     switch (config.style) {
       case MessageStyle::kMinipod:
         if (config.subreaper == Subreaper::kWhenNotPid1 && subreaper) {
-          Say(Level::kWarn, "not PID 1: registered as a child subreaper to reap orphans");
+          Say(Level::kWarn, Text::kNotPID1Registered);
         }
         break;
       case MessageStyle::kTini:
         if (!subreaper) {
-          Say(Level::kWarn, "%s", GetText(Text::kTiniNotReaper));
+          Say(Level::kWarn, Text::kTiniNotReaper);
         }
         break;
       case MessageStyle::kPause:
-        if (pause) Say(Level::kError, "Warning: pause should be the first process");
+        if (pause) Say(Level::kError, Text::kWarningPauseShouldBe);
         break;
       default:
         break;

@@ -60,7 +60,7 @@ void ConfigureSay(const Config& config) {
   common::g_log.name = config.program_name;
 }
 
-void Say(common::Level level, const char* fmt, ...) {
+void Say(common::Level level, Text fmt, ...) {
   if (level != common::Level::kError && static_cast<int>(level) > g_verbosity) return;
   const int saved_errno = errno;
   char buf[1024];
@@ -84,7 +84,7 @@ void Say(common::Level level, const char* fmt, ...) {
   }
   va_list ap;
   va_start(ap, fmt);
-  f.VPrintf(fmt, ap);
+  f.VPrintf(GetText(fmt), ap);
   va_end(ap);
   size_t len = f.size();
   buf[len++] = '\n';

@@ -131,7 +131,7 @@ int ChildMain(void* p) {
       break;
     case Placement::kNewSession:
       if (common::SysResult r = common::sys::SetSid(); !r.ok()) {
-        Say(common::Level::kError, "Unable to setsid (errno=%d %s). Exiting.", r.err,
+        Say(common::Level::kError, Text::kUnableToSetsidErrno, r.err,
             ErrorText(r.err));
         args.exec_err = r.err;
         ::_exit(config.exit_setup_failed);
@@ -162,16 +162,16 @@ int ChildMain(void* p) {
   args.exec_err = err;
   switch (config.style) {
     case MessageStyle::kTini:
-      Say(common::Level::kError, "exec %s failed: %s", config.command[0], ErrorText(err));
+      Say(common::Level::kError, Text::kExecFailed, config.command[0], ErrorText(err));
       break;
     case MessageStyle::kDumbInit:
-      Say(common::Level::kError, "%s: %s", config.command[0], ErrorText(err));
+      Say(common::Level::kError, Text::kNameColonError, config.command[0], ErrorText(err));
       break;
     case MessageStyle::kCatatonit:
-      Say(common::Level::kError, "failed to exec pid1: %s", ErrorText(err));
+      Say(common::Level::kError, Text::kFailedToExecPid1, ErrorText(err));
       break;
     default:
-      Say(common::Level::kError, "cannot run '%s': %s", config.command[0], ErrorText(err));
+      Say(common::Level::kError, Text::kCannotRun, config.command[0], ErrorText(err));
       break;
   }
   ::_exit(ExecFailureExitCode(config, err));

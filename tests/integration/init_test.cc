@@ -348,6 +348,100 @@ TEST_P(InitTest, WithoutGraceTheInitExitsWithTheChild) {
 // ---------------------------------------------------------------------------
 // -r and -e.
 
+// --wait-all: the main child's leftovers are waited for, not signalled.
+TEST_P(InitTest, WaitAllWaitsForABackgroundProcessWithoutSignallingIt) {
+  auto p = StartInit({"--wait-all", "--grace", "10s", "--", Sigrec(), "--exit", "5", "--fork",
+                      "--exit", "0", "--sleep-ms", "300"});
+  const Result r = p->Wait();
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 5) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("grandchild exit 0")) << Describe(r);
+  EXPECT_THAT(r.out, Not(HasSubstr("grandchild TERM"))) << Describe(r);
+  // Still running when the init exited, it would be here now.
+  EXPECT_THAT(Descendants(getpid()), IsEmpty()) << "the init exited before the background process";
+}
+
+TEST_P(InitTest, WaitAllForwardsTermToEveryDescendant) {
+  auto p = StartInit({"-v", "--wait-all", "--", Sigrec(), "--exit", "5", "--fork", "--exit-on", "TERM:0"});
+  // Once the init has reaped the command: a SIGTERM before that is the
+  // command's alone.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        p->Pump(Ms(50));
+        return p->err().find("waiting for every descendant") != std::string::npos;
+      },
+      Ms(10'000)))
+      << p->out() << p->err();
+  ASSERT_TRUE(p->Running()) << "did not wait for the background process";
+  ASSERT_TRUE(p->Signal(SIGTERM));
+  const Result r = p->Wait();
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 5) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("grandchild exit 0")) << Describe(r);
+  EXPECT_THAT(Descendants(getpid()), IsEmpty());
+}
+
+// --term-delay 1h: only a second SIGTERM (or a SIGINT) lets the first one go.
+class TermDelayTest : public InitTest {
+ protected:
+  // Starts the init, sends SIGTERM, and waits until the init says it holds it.
+  std::unique_ptr<Proc> StartHolding(const std::vector<std::string>& command) {
+    auto p = StartInit(Concat({"-v", "--term-delay", "1h", "--"}, command));
+    EXPECT_TRUE(p->WaitForLine("child ready")) << p->err();
+    EXPECT_TRUE(p->Signal(SIGTERM));
+    EXPECT_TRUE(Eventually(
+        [&] {
+          p->Pump(Ms(50));
+          return p->err().find("holding SIGTERM for 3600000ms") != std::string::npos;
+        },
+        Ms(10'000)))
+        << p->err();
+    return p;
+  }
+};
+
+TEST_P(TermDelayTest, SecondSigtermReleasesTheFirst) {
+  auto p = StartHolding({Sigrec(), "--exit-on", "TERM:7", "--exit-on", "USR2:9"});
+  // Other signals still pass, and the held SIGTERM has not.
+  ASSERT_TRUE(p->Signal(SIGUSR1));
+  ASSERT_TRUE(p->WaitForLine("child USR1")) << p->out() << p->err();
+  EXPECT_EQ(p->CountLines("child exit"), 0) << p->out();
+  ASSERT_TRUE(p->Signal(SIGTERM));
+  const Result r = p->Wait();
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 7) << Describe(r);
+}
+
+TEST_P(TermDelayTest, SigintReleasesTheHeldSigterm) {
+  auto p = StartHolding({Sigrec(), "--exit-on", "TERM:7", "--ignore", "INT"});
+  ASSERT_TRUE(p->Signal(SIGINT));
+  const Result r = p->Wait();
+  ASSERT_TRUE(r.exited) << Describe(r);
+  EXPECT_EQ(r.exit_code, 7) << Describe(r);
+}
+
+TEST_P(TermDelayTest, PersonalitiesTakeItFromTheEnvironment) {
+  SpawnOptions o;
+  o.path = InitPath();
+  o.argv = {"tini", "-v", "--", Sigrec(), "--exit-on", "TERM:7", "--exit-on", "USR1:8"};
+  o.env = {"MINIPOD_TERM_DELAY=1h"};
+  o.where = where();
+  auto p = Proc::Start(o);
+  ASSERT_TRUE(p->started());
+  ASSERT_TRUE(p->WaitForLine("child ready")) << p->err();
+  ASSERT_TRUE(p->Signal(SIGTERM));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        p->Pump(Ms(50));
+        return p->out().find("holding SIGTERM") != std::string::npos;  // tini: INFO to stdout
+      },
+      Ms(10'000)))
+      << p->out() << p->err();
+  ASSERT_TRUE(p->Signal(SIGTERM));
+  const Result r = p->Wait();
+  EXPECT_EQ(r.exit_code, 7) << Describe(r);
+}
+
 TEST_P(InitTest, RewriteTurnsOneSignalIntoAnother) {
   for (const std::vector<std::string>& flag :
        {std::vector<std::string>{"-r", "USR1:USR2"}, {"-r", "10:12"}, {"--rewrite", "SIGUSR1:SIGUSR2"}}) {
@@ -676,6 +770,8 @@ TEST_P(Pid1Test, CommandModeReapsOrphansHandedToPid1) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Where, InitTest, testing::Values(Where::kSubreaper, Where::kPidNs), WhereParamName);
+INSTANTIATE_TEST_SUITE_P(Where, TermDelayTest, testing::Values(Where::kSubreaper, Where::kPidNs),
+                         WhereParamName);
 INSTANTIATE_TEST_SUITE_P(Where, Pid1Test, testing::Values(Where::kPidNs), WhereParamName);
 
 // ---------------------------------------------------------------------------

@@ -139,5 +139,83 @@ TEST(KernelCmdline, TabsAndNewlinesSeparate) {
   EXPECT_THAT(p->env, IsEmpty());
 }
 
+TEST(KernelCmdline, SharesRootWaitAllTermDelay) {
+  auto p = Parse("minipod.share=data:/mnt/data minipod.share=out:/tmp/a/out:rw "
+                 "minipod.share=x:/srv/a:b:ro minipod.root=hostroot minipod.wait_all "
+                 "minipod.term_delay=1.5s");
+  EXPECT_EQ(p->spec.error, nullptr);
+  ASSERT_EQ(p->spec.sharec, 3);
+  EXPECT_STREQ(p->spec.shares[0].tag, "data");
+  EXPECT_STREQ(p->spec.shares[0].dir, "/mnt/data");
+  EXPECT_FALSE(p->spec.shares[0].rw);
+  EXPECT_STREQ(p->spec.shares[1].tag, "out");
+  EXPECT_STREQ(p->spec.shares[1].dir, "/tmp/a/out");
+  EXPECT_TRUE(p->spec.shares[1].rw);
+  EXPECT_STREQ(p->spec.shares[2].dir, "/srv/a:b");  // only a last :rw/:ro is a flag
+  EXPECT_FALSE(p->spec.shares[2].rw);
+  EXPECT_STREQ(p->spec.root, "hostroot");
+  EXPECT_TRUE(p->spec.wait_all);
+  EXPECT_EQ(p->spec.term_delay_ms, 1500);
+}
+
+TEST(KernelCmdline, WaitAllForms) {
+  EXPECT_TRUE(Parse("minipod.wait_all=1")->spec.wait_all);
+  EXPECT_FALSE(Parse("minipod.wait_all minipod.wait_all=0")->spec.wait_all);
+  EXPECT_FALSE(Parse("minipod.wait_allx")->spec.wait_all);
+  EXPECT_FALSE(Parse("")->spec.wait_all);
+  EXPECT_EQ(Parse("")->spec.root, nullptr);
+  EXPECT_EQ(Parse("minipod.root=")->spec.root, nullptr);
+}
+
+TEST(KernelCmdline, MalformedSharesAndDelays) {
+  for (const char* bad : {"minipod.share=data", "minipod.share=:/x", "minipod.share=t:rel",
+                          "minipod.share="}) {
+    auto p = Parse(bad);
+    EXPECT_EQ(p->spec.sharec, 0) << bad;
+    EXPECT_STREQ(p->spec.error, "minipod.share: expected TAG:/DIR[:rw]") << bad;
+  }
+  std::string nine;
+  for (int i = 0; i < 9; ++i) nine += "minipod.share=t" + std::to_string(i) + ":/d ";
+  auto p = Parse(nine);
+  EXPECT_EQ(p->spec.sharec, BootSpec::kMaxShares);
+  EXPECT_STREQ(p->spec.error, "minipod.share: too many");
+  auto d = Parse("minipod.term_delay=2s minipod.term_delay=soon");
+  EXPECT_STREQ(d->spec.error, "minipod.term_delay: expected a duration");
+  EXPECT_EQ(d->spec.term_delay_ms, 0);
+}
+
+// /etc/minipod/argv as ParseArgvFile() sees it: the file's bytes plus a NUL.
+std::unique_ptr<Parsed> ParseArgv(const std::string& bytes) {
+  auto p = std::make_unique<Parsed>();
+  p->buf = bytes;
+  ParseArgvFile(p->buf.data(), bytes.size(), p->spec);
+  for (int i = 0; i < p->spec.argc; ++i) p->argv.emplace_back(p->spec.argv[i]);
+  EXPECT_EQ(p->spec.argv[p->spec.argc], nullptr);
+  return p;
+}
+
+TEST(ArgvFile, WordsEndWithNul) {
+  using namespace std::string_literals;
+  auto p = ParseArgv("sh\0-c\0echo 'hi' \"there\"\n\0"s);
+  EXPECT_EQ(p->spec.error, nullptr);
+  EXPECT_THAT(p->argv, ElementsAre("sh", "-c", "echo 'hi' \"there\"\n"));
+  EXPECT_THAT(ParseArgv("a\0\0b\0"s)->argv, ElementsAre("a", "", "b"));
+}
+
+TEST(ArgvFile, MalformedOrTooLong) {
+  using namespace std::string_literals;
+  for (const std::string& bad : {""s, "sh"s, "sh\0-c"s}) {
+    auto p = ParseArgv(bad);
+    EXPECT_EQ(p->spec.argc, 0);
+    EXPECT_STREQ(p->spec.error, "/etc/minipod/argv: expected NUL-terminated words");
+  }
+  std::string many;
+  for (int i = 0; i < BootSpec::kMaxArgs; ++i) many += "w"s + '\0';
+  EXPECT_EQ(ParseArgv(many)->spec.argc, BootSpec::kMaxArgs);
+  auto p = ParseArgv(many + "w"s + '\0');
+  EXPECT_EQ(p->spec.argc, 0);
+  EXPECT_STREQ(p->spec.error, "/etc/minipod/argv: too many words");
+}
+
 }  // namespace
 }  // namespace init

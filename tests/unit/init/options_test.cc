@@ -116,6 +116,50 @@ TEST(MinipodOptionsTest, EveryOption) {
   EXPECT_EQ(p.program, "minipod-init");
 }
 
+TEST(MinipodOptionsTest, WaitAllAndTermDelay) {
+  Parsed none = Parse({"minipod-init", "x"});
+  EXPECT_FALSE(none.config.wait_all);
+  EXPECT_EQ(none.config.term_delay_ms, 0);
+  Parsed p = Parse({"minipod-init", "--wait-all", "--term-delay", "1m30s", "x"});
+  ASSERT_TRUE(p.result.run) << p.text;
+  EXPECT_TRUE(p.config.wait_all);
+  EXPECT_EQ(p.config.term_delay_ms, 90'000);
+  // Both mean something in pause mode and under supervision too.
+  Parsed pause = Parse({"minipod-init", "--wait-all", "--term-delay=250ms"});
+  ASSERT_TRUE(pause.result.run) << pause.text;
+  EXPECT_TRUE(pause.pause);
+  EXPECT_EQ(pause.config.term_delay_ms, 250);
+  EXPECT_TRUE(Parse({"minipod-init", "--restart", "always", "--wait-all", "x"}).result.run);
+  // The environment is for the personalities: minipod's own options win.
+  EXPECT_FALSE(Parse({"minipod-init", "x"}, {"MINIPOD_WAIT_ALL=1"}).config.wait_all);
+  const std::string help = Parse({"minipod-init", "-h"}).text;
+  EXPECT_NE(help.find("--wait-all"), std::string::npos);
+  EXPECT_NE(help.find("--term-delay D"), std::string::npos);
+}
+
+TEST(PersonalityEnvTest, WaitAllAndTermDelayFromTheEnvironment) {
+  for (const char* argv0 : {"tini", "dumb-init", "catatonit"}) {
+    SCOPED_TRACE(argv0);
+    Parsed p = Parse({argv0, "x"}, {"MINIPOD_WAIT_ALL=1", "MINIPOD_TERM_DELAY=2s"});
+    ASSERT_TRUE(p.result.run) << p.text;
+    EXPECT_TRUE(p.config.wait_all);
+    EXPECT_EQ(p.config.term_delay_ms, 2000);
+    Parsed off = Parse({argv0, "x"}, {"MINIPOD_WAIT_ALL=0"});
+    EXPECT_FALSE(off.config.wait_all);
+    EXPECT_EQ(off.config.term_delay_ms, 0);
+    Parsed bad = Parse({argv0, "x"}, {"MINIPOD_TERM_DELAY=soon"});
+    EXPECT_FALSE(bad.result.run);
+    EXPECT_EQ(bad.result.exit_code, kExitUsage);
+    EXPECT_NE(bad.text.find("invalid duration 'soon' in MINIPOD_TERM_DELAY"), std::string::npos)
+        << bad.text;
+  }
+  Parsed pause = Parse({"pause"}, {"MINIPOD_WAIT_ALL=1"});
+  ASSERT_TRUE(pause.result.run) << pause.text;
+  EXPECT_TRUE(pause.config.wait_all);
+  // A personality's own usage error comes first, as before.
+  EXPECT_EQ(Parse({"tini", "-Z"}, {"MINIPOD_TERM_DELAY=soon"}).text.find("MINIPOD"), std::string::npos);
+}
+
 TEST(MinipodOptionsTest, SetsidIsDumbInitJobControl) {
   Parsed p = Parse({"minipod-init", "--setsid", "-r", "TSTP:USR1", "sh"});
   ASSERT_TRUE(p.result.run);
@@ -182,6 +226,8 @@ TEST(MinipodOptionsTest, BadInputIsOneLinePlusHintAndExit2) {
       {{"minipod-init", "--status-fd", "-1", "x"}, "invalid file descriptor '-1'"},
       {{"minipod-init", "--status-fd", "", "x"}, "invalid file descriptor ''"},
       {{"minipod-init", "--status-fd"}, "option '--status-fd' requires an argument"},
+      {{"minipod-init", "--term-delay", "later", "x"}, "invalid duration 'later' for --term-delay"},
+      {{"minipod-init", "--wait-all=1", "x"}, "option '--wait-all' doesn't allow an argument"},
   };
   for (const BadCase& c : cases) {
     Parsed p = Parse(c.args);
