@@ -1,26 +1,30 @@
 #!/bin/bash
 # Pods and cgroup v2 limits inside a VM that boots the host's kernel with
-# minipod-init as PID 1 and minipod in its initramfs (the host may be cgroup
-# v1: the guest is pure v2). Two boots: guest_checks.sh (the namespace
+# minipod-init as PID 1 and minipod in its initramfs (`minipod image build
+# --with-minipod`, booted by `minipod vm`; the host may be cgroup v1: the
+# guest is pure v2). Two boots: guest_checks.sh (the namespace
 # matrix compared through /proc/PID/ns, --memory / --pids / --cpus, the
 # cgroups removed afterwards), and the demo's guest part (its namespace
 # table asserted here from the console). Each boot is bounded; exits 77
 # (skipped) with the reason when QEMU, a kernel, its modules or busybox is
 # missing.
-# Usage: pods_test.sh MINIPOD MINIPOD_INIT MINIPOD_MONITOR
+# Usage: pods_test.sh MINIPOD (minipod-init and minipod-monitor next to it or
+# in the build tree)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
-minipod=$1 init_bin=$2 monitor_bin=$3
+minipod=$1
 boot_timeout=${MINIPOD_QEMU_TIMEOUT:-240}
 
-vm_probe || { echo "SKIP: $vm_missing"; exit 77; }
+vm_probe "$minipod" || { echo "SKIP: $vm_missing"; exit 77; }
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-vm_build_image "$tmp/guest.cpio.gz" "$minipod" "$init_bin" "$monitor_bin" \
+# The PVH vmlinux minipod vm extracts is cached in the test's directory.
+export MINIPOD_CACHE=$tmp/cache
+vm_build_image "$tmp/guest.cpio.gz" \
   --add "$here/guest_checks.sh:/usr/share/minipod/guest_checks.sh" \
   --add "$here/../../scripts/demo-guest.sh:/usr/share/minipod/demo-guest.sh" >"$tmp/build.log" 2>&1 ||
   { cat "$tmp/build.log"; echo "FAIL: building the guest image"; exit 1; }
@@ -29,7 +33,7 @@ vm_build_image "$tmp/guest.cpio.gz" "$minipod" "$init_bin" "$monitor_bin" \
 boot() {
   local name=$1 script=$2 start=$SECONDS
   local log=$tmp/$name.log
-  if ! vm_boot "$tmp/guest.cpio.gz" "$log" "$boot_timeout" "busybox sh /usr/share/minipod/$script"; then
+  if ! vm_boot "$tmp/guest.cpio.gz" "$log" "$boot_timeout" -- busybox sh "/usr/share/minipod/$script"; then
     fail "$name: $vm_error"
   elif ((vm_status != 0)); then
     fail "$name: the guest's status is $vm_status"
