@@ -161,6 +161,10 @@ std::string QemuOptionValue(absl::string_view value) {
 
 std::string KernelCmdline(const QemuPlan& plan) {
   std::string cmdline = "console=ttyS0 panic=-1";
+  // Under TCG on a busy host the emulated IO-APIC timer can tick too
+  // slowly for the kernel's boot-time check, which then panics before the
+  // init runs; KVM keeps real time.
+  if (!plan.kvm) absl::StrAppend(&cmdline, " no_timer_check");
   if (!WantsKernelMessages(plan.user_append)) absl::StrAppend(&cmdline, " quiet");
   if (plan.host_root) absl::StrAppend(&cmdline, " minipod.root=", kHostRootTag);
   for (size_t i = 0; i < plan.shares.size(); ++i) {

@@ -64,8 +64,9 @@ struct QemuPlan {
   std::string user_append;  // --append, last on the kernel command line
 };
 
-// "console=ttyS0 panic=-1 quiet minipod.root=hostroot
-// minipod.share=share0:/mnt[:rw] ... USER_APPEND". `quiet` is left out when
+// "console=ttyS0 panic=-1 [no_timer_check] quiet minipod.root=hostroot
+// minipod.share=share0:/mnt[:rw] ... USER_APPEND" (no_timer_check under
+// TCG only). `quiet` is left out when
 // the user's part asks for kernel messages (loglevel=, debug,
 // ignore_loglevel).
 std::string KernelCmdline(const QemuPlan& plan);

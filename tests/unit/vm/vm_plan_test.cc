@@ -83,12 +83,12 @@ QemuPlan BasePlan() {
 
 TEST(KernelCmdline, DefaultsSharesRootAndUserLast) {
   QemuPlan p = BasePlan();
-  EXPECT_EQ(KernelCmdline(p), "console=ttyS0 panic=-1 quiet");
+  EXPECT_EQ(KernelCmdline(p), "console=ttyS0 panic=-1 no_timer_check quiet");
   p.host_root = true;
   p.shares = {{"/h1", "/mnt/a", false}, {"/h2", "/out", true}};
   p.user_append = "minipod.env=A=1";
   EXPECT_EQ(KernelCmdline(p),
-            "console=ttyS0 panic=-1 quiet minipod.root=hostroot minipod.share=share0:/mnt/a "
+            "console=ttyS0 panic=-1 no_timer_check quiet minipod.root=hostroot minipod.share=share0:/mnt/a "
             "minipod.share=share1:/out:rw minipod.env=A=1");
 }
 
@@ -110,7 +110,7 @@ TEST(QemuArgv, TcgWithoutShares) {
                           "-smp", "1", "-accel", "tcg", "-cpu", "max", "-kernel",
                           "/boot/vmlinuz-6.1.0-57-amd64", "-initrd", "/proc/self/fd/3", "-chardev",
                           "stdio,id=console,signal=off", "-serial", "chardev:console", "-device",
-                          "isa-debug-exit,iobase=0xf4,iosize=0x04", "-append", "console=ttyS0 panic=-1 quiet"));
+                          "isa-debug-exit,iobase=0xf4,iosize=0x04", "-append", "console=ttyS0 panic=-1 no_timer_check quiet"));
 }
 
 TEST(QemuArgv, KvmSharesAndHostRoot) {
