@@ -176,7 +176,10 @@ std::string KernelCmdline(const QemuPlan& plan) {
 }
 
 std::vector<std::string> QemuArgv(const QemuPlan& plan) {
-  std::vector<std::string> argv = {plan.qemu, "-nodefaults", "-nographic", "-no-reboot",
+  // -display none, not -nographic: with -nographic QEMU has the firmware
+  // write to the serial port too, and its escape codes and boot lines would
+  // come before the guest's first line.
+  std::vector<std::string> argv = {plan.qemu, "-nodefaults", "-display", "none", "-no-reboot",
                                    "-m", plan.memory, "-smp", absl::StrCat(plan.cpus)};
   if (plan.kvm) {
     argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});

@@ -2,9 +2,10 @@
 # scripts/bench/boot.sh: initramfs images booted with the host's kernel
 # under QEMU (TCG unless /dev/kvm is usable): their size (cpio, gzip -9,
 # zstd -19) and the wall time from QEMU's start to the guest's status, for
-#   one    ours, one command: `minipod image build busybox --cmd 'busybox
-#          true'` (minipod-init as /init, busybox), booted by `minipod vm`
-#          from the PVH vmlinux (its default) and from the bzImage (--no-pvh);
+#   one    ours, one command: `minipod image build --strip --cmd 'uname -r'
+#          uname` (minipod-init as /init, the host's uname with the glibc it
+#          loads), booted by `minipod vm` from the PVH vmlinux (its default)
+#          and from the bzImage (--no-pvh);
 #   demo   ours, the pod demo: `--with-minipod` and scripts/demo-guest.sh (a
 #          pod of two containers, a memory-limited one), `minipod vm`;
 #   bb     busybox-static alone with a shell script as /init doing what
@@ -52,7 +53,7 @@ export MINIPOD_CACHE=$tmp/cache
 limit=240
 
 echo "building the images" >&2
-"$minipod" image build -o "$tmp/one.cpio" --kernel "$vm_kernel" --cmd "busybox true" "$vm_busybox" >/dev/null
+"$minipod" image build -o "$tmp/one.cpio" --strip --kernel "$vm_kernel" --cmd "uname -r" uname >/dev/null
 vm_build_image "$tmp/demo.cpio" --add "$repo_root/scripts/demo-guest.sh:/usr/share/minipod/demo-guest.sh" \
   --cmd "busybox sh /usr/share/minipod/demo-guest.sh" >/dev/null
 mkdir -p "$tmp/bb/bin" "$tmp/bb/dev" "$tmp/bb/proc" "$tmp/bb/sys"
@@ -63,7 +64,7 @@ cat >"$tmp/bb/init" <<'INIT'
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox mount -t devtmpfs devtmpfs /dev
-/bin/busybox true
+/bin/busybox uname -r
 echo "init: exit status $?"
 /bin/busybox poweroff -f
 INIT
@@ -86,8 +87,8 @@ boot_ms() {
   case $1 in
     # The command again on minipod vm's line, for an init that does not
     # read the image's yet.
-    one-pvh) vm_boot "$tmp/one.cpio.gz" "$tmp/log" "$limit" -- busybox true ;;
-    one-bz) vm_boot "$tmp/one.cpio.gz" "$tmp/log" "$limit" --no-pvh -- busybox true ;;
+    one-pvh) vm_boot "$tmp/one.cpio.gz" "$tmp/log" "$limit" -- uname -r ;;
+    one-bz) vm_boot "$tmp/one.cpio.gz" "$tmp/log" "$limit" --no-pvh -- uname -r ;;
     demo) vm_boot "$tmp/demo.cpio.gz" "$tmp/log" "$limit" -- busybox sh /usr/share/minipod/demo-guest.sh ;;
     bb)
       timeout -k 5 "$limit" "$vm_qemu" -nodefaults -nographic -no-reboot -m 512M -smp 1 "${vm_accel[@]}" \
@@ -137,7 +138,7 @@ echo "Load average before: $load_before; after: $load_after. PVH vmlinux extract
 echo
 echo "| image | cpio (B) | gzip -9 (B) | zstd -19 (B) |"
 echo "|---|--:|--:|--:|"
-echo "| ours, one command: minipod-init + busybox | $(size "$tmp/one.cpio") | $(size "$tmp/one.cpio.gz") | $(size "$tmp/one.cpio.zst") |"
+echo "| ours, one command: minipod-init + uname + glibc | $(size "$tmp/one.cpio") | $(size "$tmp/one.cpio.gz") | $(size "$tmp/one.cpio.zst") |"
 echo "| ours, the pod demo: + minipod, minipod-monitor, overlay.ko, the script | $(size "$tmp/demo.cpio") | $(size "$tmp/demo.cpio.gz") | $(size "$tmp/demo.cpio.zst") |"
 echo "| busybox-static + a shell-script /init | $(size "$tmp/bb.cpio") | $(size "$tmp/bb.cpio.gz") | $(size "$tmp/bb.cpio.zst") |"
 echo "| Debian's initrd ($debian_what), as shipped | | $debian_size | |"

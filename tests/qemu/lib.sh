@@ -13,15 +13,9 @@
 #                            /usr/lib/minipod), the overlay module, passwd and
 #                            group, /bin/busybox; the ARGS add to it (--add,
 #                            --cmd, ...)
-#   vm_command CMD [ARG]...  sets vm_cmd to the `minipod vm` arguments that
-#                            run CMD: `-- CMD ARG...`, or, when the
-#                            minipod-init next to minipod does not read
-#                            /etc/minipod/argv, `--append minipod.cmd="..."`
-#                            (the words joined by blanks)
 #   vm_boot IMAGE LOG TIMEOUT [VM ARGS...] [-- CMD [ARG]...]
 #                            `minipod vm --timeout TIMEOUTs` booting IMAGE
-#                            (running CMD through vm_command, else the
-#                            image's command); its
+#                            (running CMD, else the image's command); its
 #                            output (the console, then minipod vm's own lines)
 #                            goes to LOG; sets vm_status to the guest
 #                            command's status (minipod vm's exit status,
@@ -43,24 +37,7 @@ vm_probe() {
   vm_busybox=$(command -v busybox) || { vm_missing="busybox not installed (apt install busybox-static)"; return 1; }
   vm_accel=(-accel tcg)
   if [[ -r /dev/kvm && -w /dev/kvm ]]; then vm_accel=(-accel kvm -cpu host); fi
-  # Where minipod finds its init: next to itself, or in the build tree.
-  local dir=${vm_minipod%/*} init
-  vm_init_reads_argv=no
-  for init in "$dir/minipod-init" "$dir/../init/minipod-init" "$dir/../lib/minipod/minipod-init"; do
-    if [[ -x $init ]]; then
-      grep -qaF /etc/minipod/argv "$init" && vm_init_reads_argv=yes
-      break
-    fi
-  done
   return 0
-}
-
-vm_command() {
-  if [[ $vm_init_reads_argv == yes ]]; then
-    vm_cmd=(-- "$@")
-  else
-    vm_cmd=(--append "minipod.cmd=\"$*\"")
-  fi
 }
 
 vm_build_image() {
@@ -81,15 +58,8 @@ vm_boot() {
     args+=("$1")
     shift
   done
-  if (($#)); then
-    shift
-    vm_command "$@"
-  else
-    vm_cmd=()
-  fi
-  # `--` and CMD follow IMAGE; --append is an option before it.
-  local after=()
-  if [[ ${vm_cmd[0]:-} == -- ]]; then after=("${vm_cmd[@]}"); else args+=("${vm_cmd[@]}"); fi
+  # `--` and CMD follow IMAGE.
+  local after=("$@")
   # The outer timeout only guards against minipod vm itself hanging.
   timeout -k 5 "$((timeout + 30))" "$vm_minipod" vm --timeout "${timeout}s" --kernel "$vm_kernel" "${args[@]}" "$image" "${after[@]}" \
     </dev/null >"$log" 2>&1

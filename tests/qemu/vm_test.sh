@@ -33,14 +33,6 @@ image=$tmp/boot.cpio
 "$minipod" rootfs build -o "$image" --init "$busybox" >"$tmp/build.log" 2>&1 ||
   { cat "$tmp/build.log"; echo "FAIL: rootfs build"; exit 1; }
 
-# What the init built here understands (the strings it parses).
-init_knows() { grep -qaF -- "$1" "$init_bin"; }
-argv_ok=yes share_ok=yes root_ok=yes
-init_knows /etc/minipod/argv || argv_ok="minipod-init does not read /etc/minipod/argv yet"
-init_knows minipod.share || share_ok="minipod-init does not mount minipod.share= yet"
-# minipod.root= came with minipod.share= (the init keeps only "root=" after
-# its "minipod." prefix, so the share's message stands for both).
-[[ $share_ok == yes ]] || root_ok="minipod-init does not know minipod.root= yet"
 modules_ok=yes
 [[ -f /lib/modules/$release/modules.dep ]] || modules_ok="no /lib/modules/$release/modules.dep for the 9p modules"
 
@@ -63,18 +55,12 @@ vm() {
   return 0
 }
 
-# The guest's command: through `-- CMD` (/etc/minipod/argv) when the init
-# reads it, else on the kernel command line as the init has always taken it.
+# The guest's command goes through `-- CMD` (/etc/minipod/argv).
 run_cmd() {  # run_cmd NAME WANT SHELL_SCRIPT [vm options...]
   local name=$1 want=$2 script=$3
   shift 3
-  if [[ $argv_ok == yes ]]; then
-    vm "$name" "$want" "$@" "$image" -- busybox sh -c "$script"
-  else
-    vm "$name" "$want" "$@" --append "minipod.cmd=\"busybox sh -c '$script'\"" "$image"
-  fi
+  vm "$name" "$want" "$@" "$image" -- busybox sh -c "$script"
 }
-[[ $argv_ok == yes ]] || echo "note: commands go through minipod.cmd=: $argv_ok"
 
 # No boot needed: a missing QEMU and a bad kernel are one clear line, 125.
 PATH=/nonexistent "$minipod" vm --timeout 10s "$image" -- true </dev/null >"$tmp/noqemu.out" 2>"$tmp/noqemu.err"
@@ -93,21 +79,13 @@ status=$?
 # Statuses. 137 and 9 both read 19 from QEMU: the console line decides.
 run_cmd exit3 3 'exit 3'
 run_cmd sigkill 137 'kill -9 $$'
-if [[ $argv_ok == yes ]]; then
-  vm missing 127 "$image" -- /no/such/command
-else
-  vm missing 127 --append "minipod.cmd=/no/such/command" "$image"
-fi
+vm missing 127 "$image" -- /no/such/command
 
 # A guest that hangs: 124 after --timeout, with the console's last lines.
 hang_limit=$((limit / 2))
 hang_failures=$failures
 start=$SECONDS
-if [[ $argv_ok == yes ]]; then
-  cmd=("$image" -- busybox sh -c 'echo before-the-hang; sleep 100000')
-else
-  cmd=(--append "minipod.cmd=\"busybox sh -c 'echo before-the-hang; sleep 100000'\"" "$image")
-fi
+cmd=("$image" -- busybox sh -c 'echo before-the-hang; sleep 100000')
 timeout -k 5 "$((hang_limit + 30))" "$minipod" vm --timeout "${hang_limit}s" "${cmd[@]}" </dev/null \
   >"$tmp/hang.out" 2>"$tmp/hang.err"
 status=$?
@@ -127,8 +105,8 @@ fi
 
 # --share: read a host file, write through :rw, and a read-only share
 # refuses writes.
-if [[ $share_ok != yes || $modules_ok != yes ]]; then
-  echo "share: skipped: ${share_ok/yes/} ${modules_ok/yes/}"
+if [[ $modules_ok != yes ]]; then
+  echo "share: skipped: $modules_ok"
 else
   mkdir "$tmp/in" "$tmp/out"
   echo from-the-host >"$tmp/in/hello"
@@ -140,8 +118,8 @@ else
 fi
 
 # --host-root: the host's own /etc/os-release, and no write to the host.
-if [[ $root_ok != yes || $modules_ok != yes || $argv_ok != yes ]]; then
-  echo "host-root: skipped: ${root_ok/yes/} ${modules_ok/yes/} ${argv_ok/yes/}"
+if [[ $modules_ok != yes ]]; then
+  echo "host-root: skipped: $modules_ok"
 else
   marker=minipod-vm-test-$$
   if vm hostroot 0 --host-root -- /bin/sh -c \

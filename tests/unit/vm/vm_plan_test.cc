@@ -106,7 +106,7 @@ TEST(KernelCmdline, QuietLeftOutWhenTheUserAsksForMessages) {
 TEST(QemuArgv, TcgWithoutShares) {
   QemuPlan p = BasePlan();
   EXPECT_THAT(QemuArgv(p),
-              ElementsAre("/usr/bin/qemu-system-x86_64", "-nodefaults", "-nographic", "-no-reboot", "-m", "512M",
+              ElementsAre("/usr/bin/qemu-system-x86_64", "-nodefaults", "-display", "none", "-no-reboot", "-m", "512M",
                           "-smp", "1", "-accel", "tcg", "-cpu", "max", "-kernel",
                           "/boot/vmlinuz-6.1.0-57-amd64", "-initrd", "/proc/self/fd/3", "-chardev",
                           "stdio,id=console,signal=off", "-serial", "chardev:console", "-device",
