@@ -11,7 +11,8 @@
 #   bb     busybox-static alone with a shell script as /init doing what
 #          `one` does (mount /proc, /sys, /dev; run the command; print its
 #          status; poweroff -f), packed by GNU cpio and booted the usual way:
-#          QEMU by hand, the bzImage, the same memory and CPUs as minipod vm;
+#          QEMU by hand, the bzImage, on the machine minipod vm makes (memory,
+#          CPUs, CPU model, console);
 # and the size of Debian's own initrd. Rounds alternate the boots; medians;
 # ratios against the targets (the one-command image smaller than busybox's
 # with the same compression; boot to status at most busybox's from the
@@ -77,6 +78,8 @@ done
 t0=$(date +%s%N)
 "$minipod" image kernel --pvh "$vm_kernel" >/dev/null
 extract_ms=$((($(date +%s%N) - t0) / 1000000))
+bb_accel=("${vm_accel[@]}")
+[[ ${vm_accel[1]} == tcg ]] && bb_accel+=(-cpu max)
 
 # boot_ms WHAT: milliseconds from QEMU's start to the status: minipod vm's
 # exit with the guest's status 0, or, for busybox, QEMU's exit at the
@@ -85,13 +88,14 @@ boot_ms() {
   local start end
   start=$(date +%s%N)
   case $1 in
-    # The command again on minipod vm's line, for an init that does not
-    # read the image's yet.
-    one-pvh) vm_boot "$tmp/one.cpio.gz" "$tmp/log" "$limit" -- uname -r ;;
-    one-bz) vm_boot "$tmp/one.cpio.gz" "$tmp/log" "$limit" --no-pvh -- uname -r ;;
-    demo) vm_boot "$tmp/demo.cpio.gz" "$tmp/log" "$limit" -- busybox sh /usr/share/minipod/demo-guest.sh ;;
+    # The images' own commands (/etc/minipod/argv).
+    one-pvh) vm_boot "$tmp/one.cpio.gz" "$tmp/log" "$limit" ;;
+    one-bz) vm_boot "$tmp/one.cpio.gz" "$tmp/log" "$limit" --no-pvh ;;
+    demo) vm_boot "$tmp/demo.cpio.gz" "$tmp/log" "$limit" ;;
     bb)
-      timeout -k 5 "$limit" "$vm_qemu" -nodefaults -nographic -no-reboot -m 512M -smp 1 "${vm_accel[@]}" \
+      # The machine minipod vm makes: same memory, CPUs, CPU model and
+      # console; only the image and its /init differ.
+      timeout -k 5 "$limit" "$vm_qemu" -nodefaults -display none -no-reboot -m 512M -smp 1 "${bb_accel[@]}" \
         -kernel "$vm_kernel" -initrd "$tmp/bb.cpio.gz" -serial stdio -append "console=ttyS0 panic=-1 quiet no_timer_check" \
         </dev/null >"$tmp/log" 2>&1 || true
       grep -q "init: exit status 0" "$tmp/log" || { echo "$0: the busybox image did not run its command" >&2; return 1; }
