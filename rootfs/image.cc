@@ -77,25 +77,66 @@ absl::StatusOr<std::string> ModulesRelease(const ImageConfig& c) {
 
 }  // namespace
 
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+bool VersionLess(absl::string_view a, absl::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (IsDigit(a[i]) && IsDigit(b[j])) {
+      // Numbers: skip leading zeros, then the longer is larger, then bytes.
+      while (i < a.size() && a[i] == '0') ++i;
+      while (j < b.size() && b[j] == '0') ++j;
+      size_t ei = i, ej = j;
+      while (ei < a.size() && IsDigit(a[ei])) ++ei;
+      while (ej < b.size() && IsDigit(b[ej])) ++ej;
+      if (ei - i != ej - j) return ei - i < ej - j;
+      const int c = a.substr(i, ei - i).compare(b.substr(j, ej - j));
+      if (c != 0) return c < 0;
+      i = ei;
+      j = ej;
+      continue;
+    }
+    if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+    ++i;
+    ++j;
+  }
+  return a.size() - i < b.size() - j;
+}
+
+std::string NewestVmlinuz(const std::vector<std::string>& names) {
+  std::string best;
+  for (const std::string& n : names) {
+    if (!absl::StartsWith(n, "vmlinuz-") || n.size() == 8) continue;
+    if (best.empty() || VersionLess(best, n)) best = n;
+  }
+  return best;
+}
+
 std::string KernelReleaseFromPath(absl::string_view path) {
   const size_t slash = path.rfind('/');
-  absl::string_view base = slash == absl::string_view::npos ? path : path.substr(slash + 1);
-  if (!absl::ConsumePrefix(&base, "vmlinuz-") || base.empty()) return "";
-  return std::string(base);
+  absl::string_view name = slash == absl::string_view::npos ? path : path.substr(slash + 1);
+  if (!absl::ConsumePrefix(&name, "vmlinuz-") && !absl::ConsumePrefix(&name, "vmlinux-")) return "";
+  if (name.empty() || name == "." || name == ".." || name.size() > 200) return "";
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return "";
+  }
+  return std::string(name);
 }
 
 absl::StatusOr<std::string> DefaultKernel(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return common::ErrnoStatus(errno, absl::StrCat("opendir(", dir, ")"));
   std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(d)) {
-    if (!KernelReleaseFromPath(e->d_name).empty()) names.emplace_back(e->d_name);
-  }
+  while (struct dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
   ::closedir(d);
-  if (names.empty()) return absl::NotFoundError(absl::StrCat("no ", dir, "/vmlinuz-* kernel"));
-  std::sort(names.begin(), names.end(),
-            [](const std::string& a, const std::string& b) { return ::strverscmp(a.c_str(), b.c_str()) < 0; });
-  return absl::StrCat(dir == "/" ? "" : dir, "/", names.back());
+  const std::string newest = NewestVmlinuz(names);
+  if (newest.empty()) return absl::NotFoundError(absl::StrCat("no ", dir, "/vmlinuz-* kernel"));
+  return absl::StrCat(dir == "/" ? "" : dir, "/", newest);
 }
 
 absl::StatusOr<ImageContents> InspectImage(const std::string& path) {

@@ -62,12 +62,21 @@ struct ImageContents {
 };
 absl::StatusOr<ImageContents> InspectImage(const std::string& path);
 
-// The newest dir/vmlinuz-* by version (as `sort -V` orders them), the
-// kernel `minipod vm` boots by default; NOT_FOUND when there is none.
+// Orders version strings as `sort -V` does for kernel names: runs of digits
+// compare as numbers, everything else byte by byte.
+bool VersionLess(absl::string_view a, absl::string_view b);
+
+// The newest of names ("vmlinuz-6.1.0-57-amd64", ...) by VersionLess;
+// empty when none starts with "vmlinuz-".
+std::string NewestVmlinuz(const std::vector<std::string>& names);
+
+// The newest dir/vmlinuz-* by version, the kernel `minipod vm` boots and
+// `image build` takes its modules for by default; NOT_FOUND when there is
+// none.
 absl::StatusOr<std::string> DefaultKernel(const std::string& dir = "/boot");
 
-// "6.1.0-57-amd64" for ".../vmlinuz-6.1.0-57-amd64"; "" when the file name
-// is not vmlinuz-RELEASE.
+// R of ".../vmlinuz-R" (or vmlinux-R); empty when the name has another form
+// or R could not be a directory name.
 std::string KernelReleaseFromPath(absl::string_view path);
 
 }  // namespace rootfs

@@ -9,20 +9,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "rootfs/image.h"
 
 namespace vm {
 
-// Orders version strings as `sort -V` does for kernel names: runs of digits
-// compare as numbers, everything else byte by byte.
-bool VersionLess(absl::string_view a, absl::string_view b);
-
-// The newest of names ("vmlinuz-6.1.0-57-amd64", ...) by VersionLess;
-// empty when none starts with "vmlinuz-".
-std::string NewestVmlinuz(const std::vector<std::string>& names);
-
-// R of ".../vmlinuz-R" (or vmlinux-R); empty when the name has another form
-// or R could not be a directory name.
-std::string KernelReleaseFromPath(absl::string_view path);
+// The pickers `image build` shares (rootfs/image.h).
+using rootfs::KernelReleaseFromPath;
+using rootfs::NewestVmlinuz;
+using rootfs::VersionLess;
 
 struct KernelChoice {
   std::string image;    // the bzImage: --kernel or /boot's newest
