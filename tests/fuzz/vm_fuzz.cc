@@ -55,9 +55,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       plan.shares = {*share};
       const std::string cmdline = vm::KernelCmdline(plan);
       // One word more than the defaults: the share's.
-      size_t words = 1;
-      for (char c : cmdline) words += c == ' ';
-      if (words != 4 || absl::StrContains(cmdline, "\"")) __builtin_trap();
+      const auto count_words = [](const std::string& line) {
+        size_t n = 1;
+        for (char c : line) n += c == ' ';
+        return n;
+      };
+      if (count_words(cmdline) != count_words(vm::KernelCmdline(vm::QemuPlan{})) + 1 ||
+          absl::StrContains(cmdline, "\"")) {
+        __builtin_trap();
+      }
       if (share->host_dir.empty() || share->guest_dir.empty() || share->guest_dir[0] != '/') __builtin_trap();
       const std::string v = vm::QemuOptionValue(share->host_dir);
       for (size_t i = 0; i < v.size(); ++i) {
