@@ -11,7 +11,7 @@
 #include "cli/commands.h"
 #include "common/absl/self_path.h"
 #include "common/absl/status_util.h"
-#include "init/timing.h"
+#include "common/duration.h"
 #include "rootfs/build.h"
 #include "vm/runner.h"
 #include "vm/vm_plan.h"
@@ -47,7 +47,7 @@ absl::StatusOr<vm::VmConfig> VmConfigFromArgs(const cli::ParsedArgs& args) {
   }
   if (args.Has("timeout")) {
     c.timeout_text = args.Value("timeout");
-    c.timeout_ms = init::ParseDurationMs(c.timeout_text.c_str());
+    c.timeout_ms = common::ParseDurationMs(c.timeout_text.c_str());
     if (c.timeout_ms < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("--timeout '", c.timeout_text, "': want a duration such as 90s, 5m or 1m30s"));

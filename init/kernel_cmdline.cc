@@ -5,8 +5,8 @@
 
 #include <string.h>
 
+#include "common/duration.h"
 #include "common/format.h"
-#include "init/timing.h"
 
 namespace init {
 namespace {
@@ -121,7 +121,7 @@ void Apply(char* param, BootSpec& spec) {
       spec.root = *v != '\0' ? v : nullptr;
       break;
     case kTermDelay:
-      spec.term_delay_ms = ParseDurationMs(v);
+      spec.term_delay_ms = common::ParseDurationMs(v);
       if (spec.term_delay_ms < 0) {
         spec.error = "minipod.term_delay: expected a duration";
         spec.term_delay_ms = 0;

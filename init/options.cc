@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/duration.h"
 #include "common/signal_set.h"
 #include "init/option_scanner.h"
 #include "init/texts.h"
-#include "init/timing.h"
 
 namespace init {
 namespace {
@@ -138,7 +138,7 @@ ParseResult ParseCommandLine(int argc, char** argv, char** envp, Config& config,
     config.wait_all = true;
   }
   if (const char* v = GetEnv(envp, "MINIPOD_TERM_DELAY"); v != nullptr) {
-    config.term_delay_ms = ParseDurationMs(v);
+    config.term_delay_ms = common::ParseDurationMs(v);
     if (config.term_delay_ms < 0) {
       PrintText(out, Text::kInvalidTermDelayEnv, config.program_name, v);
       return ParseResult{false, kExitUsage, STDERR_FILENO};
@@ -222,7 +222,7 @@ ParseResult ParseMinipod(int argc, char** argv, char** /*envp*/, Config& config,
       case kOptBackoffInitial:
       case kOptBackoffMax:
       case kOptBackoffReset: {
-        const int64_t ms = ParseDurationMs(arg);
+        const int64_t ms = common::ParseDurationMs(arg);
         if (ms < 0) {
           return Invalid(out, prog, "duration", arg, opt);
         }

@@ -1,8 +1,8 @@
-#include "init/timing.h"
+#include "common/duration.h"
 
 #include <gtest/gtest.h>
 
-namespace init {
+namespace common {
 namespace {
 
 TEST(ParseDurationTest, Table) {
@@ -23,4 +23,4 @@ TEST(ParseDurationTest, Table) {
 }
 
 }  // namespace
-}  // namespace init
+}  // namespace common

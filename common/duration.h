@@ -1,11 +1,12 @@
-// Durations on the command line, as pure constexpr arithmetic so the unit
-// tests can pin every edge (the restart back-off is common/backoff.h).
-// Builds for musl and glibc.
+// Durations on the command line (minipod-init's --grace, --term-delay,
+// minipod.term_delay=; minipod vm --timeout), as pure constexpr arithmetic
+// so the unit tests can pin every edge (the restart back-off is
+// common/backoff.h). Builds for musl and glibc.
 #pragma once
 
 #include <stdint.h>
 
-namespace init {
+namespace common {
 
 inline constexpr int64_t kMaxDurationMs = int64_t{365} * 24 * 3600 * 1000;
 
@@ -73,4 +74,4 @@ static_assert(ParseDurationMs("s") == -1);
 static_assert(ParseDurationMs("5x") == -1);
 static_assert(ParseDurationMs("1s2") == -1);
 
-}  // namespace init
+}  // namespace common
