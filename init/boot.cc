@@ -42,27 +42,52 @@ constexpr int64_t kShutdownGraceMs = 2'000;
 // QEMU's isa-debug-exit, as `-device isa-debug-exit,iobase=0xf4,iosize=0x04`.
 constexpr unsigned kDebugExitPort = 0xf4;
 
+// The mount table, packed (pointers would cost eight bytes each): every
+// string once in kMountText, each mount four bytes of offsets and flags.
 // The source is the type's name (the kernel ignores it for these).
+constexpr char kMountText[] =
+    "/proc\0proc\0/sys\0sysfs\0/dev\0devtmpfs\0mode=0755\0/dev/pts\0devpts\0"
+    "mode=0620,ptmxmode=0666\0/dev/shm\0tmpfs\0mode=1777\0/run\0/tmp\0/sys/fs/cgroup\0"
+    "cgroup2\0nsdelegate";
+static_assert(sizeof kMountText <= 255);
+constexpr uint8_t kNoData = 255;
+
+// The offset of word (a whole string) in kMountText; a typo does not compile.
+consteval uint8_t At(const char* word) {
+  size_t n = 0;
+  while (word[n] != '\0') ++n;
+  for (size_t at = 0; at + n < sizeof kMountText; ++at) {
+    size_t i = 0;
+    while (i < n && kMountText[at + i] == word[i]) ++i;
+    if (i == n && kMountText[at + n] == '\0' && (at == 0 || kMountText[at - 1] == '\0')) {
+      return static_cast<uint8_t>(at);
+    }
+  }
+  // Not found: a read past the end, which stops the compilation.
+  return static_cast<uint8_t>(kMountText[sizeof kMountText + n]);
+}
+
 struct Mount {
-  const char* target;
-  const char* type;
-  const char* data;
-  unsigned char flags;  // MS_NOSUID | MS_NODEV | MS_NOEXEC fit in a byte
-  bool fatal;           // the command is not run without it
+  uint8_t target;
+  uint8_t type;
+  uint8_t data;   // kNoData: none
+  uint8_t flags;  // MS_NOSUID | MS_NODEV | MS_NOEXEC fit in a byte
 };
 static_assert((MS_NOSUID | MS_NODEV | MS_NOEXEC) < 256);
 
-constexpr unsigned long kSafe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+constexpr uint8_t kSafe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 constexpr Mount kMounts[] = {
-    {"/proc", "proc", nullptr, kSafe, true},
-    {"/sys", "sysfs", nullptr, kSafe, true},
-    {"/dev", "devtmpfs", "mode=0755", MS_NOSUID, true},
-    {"/dev/pts", "devpts", "mode=0620,ptmxmode=0666", MS_NOSUID | MS_NOEXEC, false},
-    {"/dev/shm", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV, false},
-    {"/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV, false},
-    {"/tmp", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV, false},
-    {"/sys/fs/cgroup", "cgroup2", "nsdelegate", kSafe, false},
+    {At("/proc"), At("proc"), kNoData, kSafe},
+    {At("/sys"), At("sysfs"), kNoData, kSafe},
+    {At("/dev"), At("devtmpfs"), At("mode=0755"), MS_NOSUID},
+    {At("/dev/pts"), At("devpts"), At("mode=0620,ptmxmode=0666"), MS_NOSUID | MS_NOEXEC},
+    {At("/dev/shm"), At("tmpfs"), At("mode=1777"), MS_NOSUID | MS_NODEV},
+    {At("/run"), At("tmpfs"), At("mode=0755"), MS_NOSUID | MS_NODEV},
+    {At("/tmp"), At("tmpfs"), At("mode=1777"), MS_NOSUID | MS_NODEV},
+    {At("/sys/fs/cgroup"), At("cgroup2"), At("nsdelegate"), kSafe},
 };
+// The first ones are fatal: the command is not run without them.
+constexpr int kFatalMounts = 3;
 constexpr int kMountCount = sizeof kMounts / sizeof kMounts[0];
 
 // minipod.root= is mounted here, in the initramfs, and becomes the root.
@@ -107,12 +132,14 @@ bool MountAll(bool* mounted) {
   bool ok = true;
   for (int i = 0; i < kMountCount; ++i) {
     const Mount& m = kMounts[i];
-    (void)::mkdir(m.target, 0755);
-    if (::mount(m.type, m.target, m.type, m.flags, m.data) == 0) {
+    const char* target = kMountText + m.target;
+    const char* type = kMountText + m.type;
+    (void)::mkdir(target, 0755);
+    if (::mount(type, target, type, m.flags, m.data == kNoData ? nullptr : kMountText + m.data) == 0) {
       mounted[i] = true;
     } else if (errno != EBUSY) {  // EBUSY: already there (a kernel-mounted /dev)
-      Print(Text::kMountOn, m.type, m.target, ErrorText(errno));
-      if (m.fatal) ok = false;
+      Print(Text::kMountOn, type, target, ErrorText(errno));
+      if (i < kFatalMounts) ok = false;
     }
   }
   return ok;
@@ -317,7 +344,8 @@ void UnmountAll() {
   for (int i = kMountCount - 1; i >= 0; --i) {
     if (!mounted[i]) continue;
     // /dev stays busy with the console open: detach it instead.
-    if (::umount2(kMounts[i].target, 0) != 0) (void)::umount2(kMounts[i].target, MNT_DETACH);
+    const char* target = kMountText + kMounts[i].target;
+    if (::umount2(target, 0) != 0) (void)::umount2(target, MNT_DETACH);
   }
   ::sync();
 }
@@ -356,15 +384,21 @@ int Boot(int argc, char** argv, char** envp) {
     Print(Text::kBootNotPID1);
     return kExitUsage;
   }
-  int arg = 1;
-  if (arg < argc && strcmp(argv[arg], "--boot") == 0) ++arg;
-  if (arg < argc && strcmp(argv[arg], "--") == 0) ++arg;
-
   int status = kSetupFailed;
   const bool mounted = MountAll(g_mounted[0]);
   OpenConsole();
   if (ReadSmall("/proc/cmdline", g_cmdline, sizeof g_cmdline) >= 0) ParseKernelCmdline(g_cmdline, g_spec);
   if (g_spec.error != nullptr) Print(Text::kKernelCommandLine, g_spec.error);
+  // Started by the kernel, argv holds first the words of the command line
+  // it did not know (nokaslr, a typo), then the words after "--": only
+  // those are a command. An explicit --boot comes from whoever ran us.
+  int arg = 1;
+  if (arg >= argc || strcmp(argv[arg], "--boot") != 0) {
+    const int stray = argc - 1 - g_spec.init_args;
+    if (stray > 0) arg += stray;
+  }
+  if (arg < argc && strcmp(argv[arg], "--boot") == 0) ++arg;
+  if (arg < argc && strcmp(argv[arg], "--") == 0) ++arg;
   // The image's default command, when neither argv nor minipod.cmd= gave one.
   if (arg >= argc && g_spec.argc == 0) {
     const long n = ReadSmall("/etc/minipod/argv", g_argv_file, sizeof g_argv_file);

@@ -140,6 +140,7 @@ void Apply(char* param, BootSpec& spec) {
 
 void ParseKernelCmdline(char* line, BootSpec& spec) {
   char* in = line;
+  bool dashes = false;
   for (;;) {
     while (IsSpace(*in)) ++in;
     if (*in == '\0') return;
@@ -158,8 +159,13 @@ void ParseKernelCmdline(char* line, BootSpec& spec) {
     const bool end = *in == '\0';
     *out = '\0';
     if (!end) ++in;
-    if (strcmp(param, "--") == 0) return;
-    Apply(param, spec);
+    if (dashes) {
+      ++spec.init_args;
+    } else if (strcmp(param, "--") == 0) {
+      dashes = true;
+    } else {
+      Apply(param, spec);
+    }
     if (end) return;
   }
 }

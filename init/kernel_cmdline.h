@@ -16,8 +16,9 @@
 //     outside them keeps the next character literal: 'a b' and a\ b are both
 //     the one word "a b". An unclosed quote runs to the end of the value.
 // A later minipod.cmd replaces an earlier one; a bare "--" ends the
-// parameters (what follows belongs to the init's own argv, as the kernel
-// hands it over). Other parameters are ignored.
+// parameters: the words after it are the last of the init's own argv, as
+// the kernel hands them over, and are only counted here. Other parameters
+// are ignored.
 #pragma once
 
 #include <stddef.h>
@@ -49,6 +50,10 @@ struct BootSpec {
   const char* root = nullptr;  // minipod.root=: the 9p tag of the root
   bool wait_all = false;
   int64_t term_delay_ms = 0;
+  // How many words follow a bare "--" (0 without one). The kernel appends
+  // them to the init's argv after the words it did not know (nokaslr, ...),
+  // so they are the last init_args entries of argv.
+  int init_args = 0;
   // The first problem met (too many words, an env entry without "K="), or
   // nullptr; parsing goes on past it so the rest still applies.
   const char* error = nullptr;

@@ -137,9 +137,12 @@ checks='[ $(hostname) = testbox ] && [ $(pwd) = /tmp ] && [ $GREETING = hello ]'
 checks+=' && [ $(cat /sys/class/net/lo/flags) = 0x9 ] && grep -q ^cgroup2\ /sys/fs/cgroup /proc/mounts'
 checks+=' && grep -q ^devpts\ /dev/pts /proc/mounts && grep -qw pids /sys/fs/cgroup/cgroup.subtree_control'
 checks+=' && [ $(tty) = /dev/console ] && [ $(cut -d\  -f7 /proc/self/stat) != 0 ]'
+# A word the kernel does not know (stray_word) reaches the init's argv; it is
+# not a command.
 boot setup 0 yes "minipod.hostname=testbox minipod.workdir=/tmp minipod.env=GREETING=hello" \
-  "minipod.cmd=\"busybox sh -c '$checks'\""
-boot exit3 3 yes "minipod.cmd=\"busybox sh -c 'exit 3'\""
+  "stray_word minipod.cmd=\"busybox sh -c '$checks'\""
+# The words after "--" are the command, after a stray word and over minipod.cmd=.
+boot exit3 3 yes "stray_word minipod.cmd=/no/such/command -- busybox sh -c \"exit 3\""
 boot sigkill 137 yes "minipod.cmd=\"busybox sh -c 'kill -9 \$\$'\""
 boot missing 127 yes "minipod.cmd=/no/such/command"
 # A process left behind that survives SIGTERM (and the SIGHUP of its session

@@ -113,6 +113,17 @@ TEST(KernelCmdline, PrefixMustMatchExactly) {
 TEST(KernelCmdline, DoubleDashEndsTheParameters) {
   auto p = Parse("minipod.cmd=a -- minipod.cmd=b");
   EXPECT_THAT(p->argv, ElementsAre("a"));
+  EXPECT_EQ(p->spec.init_args, 1);
+}
+
+// The words after "--" are counted as the kernel splits them (a quoted
+// stretch is one word); words before it that the kernel did not know are not.
+TEST(KernelCmdline, CountsTheInitArgumentsAfterTheDoubleDash) {
+  EXPECT_EQ(Parse("console=ttyS0 nokaslr stray")->spec.init_args, 0);
+  EXPECT_EQ(Parse("nokaslr -- busybox sh -c \"exit 3\"\n")->spec.init_args, 4);
+  EXPECT_EQ(Parse("quiet --")->spec.init_args, 0);
+  EXPECT_EQ(Parse("-- -- a=b")->spec.init_args, 2);
+  EXPECT_EQ(Parse("a --x b")->spec.init_args, 0);
 }
 
 TEST(KernelCmdline, TooManyWordsKeepsTheFirstAndSaysSo) {
