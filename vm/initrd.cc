@@ -24,6 +24,7 @@
 #include "rootfs/build_plan.h"
 #include "rootfs/manifest.h"
 #include "rootfs/modules.h"
+#include "vm/image_expand.h"
 
 namespace vm {
 namespace {
@@ -215,14 +216,30 @@ absl::StatusOr<bool> WriteExtraArchive(const ExtraConfig& config, rootfs::Stagin
   if (!any) return false;
   rootfs::ArchiveOptions options;
   options.format = rootfs::ArchiveFormat::kCpio;
-  options.compression = rootfs::Compression::kGzip;
+  options.compression = rootfs::Compression::kNone;
   options.replace = true;
   RETURN_IF_ERROR(rootfs::WriteArchive(manifest, out, options).status());
   return true;
 }
 
+bool MayExpand(const std::string& image, size_t expand_limit) {
+  if (expand_limit == 0) return false;
+  common::UniqueFd fd(::open(image.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) > expand_limit) {
+    return false;
+  }
+  char magic[6];
+  const ssize_t n = ::pread(fd.get(), magic, sizeof magic, 0);
+  if (n != static_cast<ssize_t>(sizeof magic)) return false;
+  const absl::string_view m(magic, sizeof magic);
+  return absl::StartsWith(m, "\x1f\x8b") || absl::StartsWith(m, "\x28\xb5\x2f\xfd") ||
+         m == absl::string_view("\xfd" "7zXZ\0", 6);
+}
+
 absl::StatusOr<common::UniqueFd> AssembleInitrd(const std::string& image, const std::string& extra,
-                                                const std::string& dir) {
+                                                const std::string& dir, size_t expand_limit) {
   common::UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!fd && (errno == EOPNOTSUPP || errno == EISDIR)) {
     // A file system without O_TMPFILE: a name, dropped at once.
@@ -234,7 +251,24 @@ absl::StatusOr<common::UniqueFd> AssembleInitrd(const std::string& image, const 
   if (!fd) return common::ErrnoStatus(errno, absl::StrCat("open(", dir, ", O_TMPFILE)"));
   const std::string what = "the initrd";
   uint64_t size = 0;
-  if (!image.empty()) {
+  bool expanded = false;
+  if (!image.empty() && MayExpand(image, expand_limit)) {
+    ASSIGN_OR_RETURN(const std::string data, common::ReadFileToString(image, expand_limit));
+    absl::StatusOr<bool> done = ExpandImage(data, expand_limit, [&](absl::string_view piece) {
+      size += piece.size();
+      return WriteAll(fd.get(), piece.data(), piece.size(), what);
+    });
+    if (!done.ok()) return common::Annotate(done.status(), absl::StrCat("image ", image));
+    expanded = *done;
+    if (!expanded) {
+      // Not one we expand after all: the image as it is, from the start.
+      if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0) {
+        return common::ErrnoStatus(errno, absl::StrCat("rewinding ", what));
+      }
+      size = 0;
+    }
+  }
+  if (!image.empty() && !expanded) {
     absl::StatusOr<uint64_t> n = AppendFile(fd.get(), image, what);
     if (!n.ok()) return common::Annotate(n.status(), absl::StrCat("image ", image));
     size = *n;

@@ -1,5 +1,5 @@
-// The initramfs `minipod vm` hands QEMU: the image as it is, or the image
-// followed by a small gzip'd cpio with what the run adds (the command as
+// The initramfs `minipod vm` hands QEMU: the image as it is or decompressed
+// (image_expand.h), alone or followed by a small cpio with what the run adds (the command as
 // /etc/minipod/argv, the 9p modules and the merged /etc/minipod/modules;
 // the kernel unpacks concatenated archives in order, later files replacing
 // earlier ones), or for --host-root an initramfs of its own (minipod-init,
@@ -53,16 +53,22 @@ struct ExtraConfig {
   std::string image_modules_dep;  // its /lib/modules/R/modules.dep, the same way
 };
 
-// Writes the archive to out (a gzip'd newc cpio); false when there is
-// nothing to add (no command, every module built in).
+// Writes the archive to out (an uncompressed newc cpio: the guest would
+// only spend time inflating it); false when there is nothing to add (no
+// command, every module built in).
 absl::StatusOr<bool> WriteExtraArchive(const ExtraConfig& config, rootfs::Staging& staging,
                                        const std::string& out);
 
 // A file with no name (O_TMPFILE in dir) holding image (when not empty),
 // zero padding to a multiple of 4 bytes, then extra: the initrd QEMU reads
 // through /proc/self/fd, so nothing is left on disk whatever happens to the
-// run.
+// run. The image goes in decompressed (ExpandImage) when it expands to at
+// most expand_limit bytes (0: never), else as it is.
 absl::StatusOr<common::UniqueFd> AssembleInitrd(const std::string& image, const std::string& extra,
-                                                const std::string& dir);
+                                                const std::string& dir, size_t expand_limit = 0);
+
+// Whether AssembleInitrd could expand image: its first bytes are a gzip,
+// zstd or xz magic and it is at most expand_limit bytes long.
+bool MayExpand(const std::string& image, size_t expand_limit);
 
 }  // namespace vm

@@ -134,8 +134,9 @@ void WriteConsole(int fd, const char* data, size_t len, bool* broken) {
   }
 }
 
-// The initrd as an open file: the image itself, or a nameless copy with
-// what this run adds appended. The scratch files are gone on return.
+// The initrd as an open file: the image itself, or a nameless copy of it
+// (decompressed when it expands, image_expand.h) with what this run adds
+// appended. The scratch files are gone on return.
 absl::StatusOr<UniqueFd> PrepareInitrd(const VmConfig& config, const KernelChoice& kernel) {
   const bool nine_p = config.host_root || !config.shares.empty();
   if (nine_p && kernel.release.empty()) {
@@ -144,7 +145,11 @@ absl::StatusOr<UniqueFd> PrepareInitrd(const VmConfig& config, const KernelChoic
         " (its name is not vmlinuz-RELEASE): --share and --host-root load the 9p modules from ",
         config.modules_root, "/RELEASE"));
   }
-  if (!config.host_root && !config.has_command && !nine_p) {
+  // Decompressed on the host (image_expand.h) up to a quarter of the
+  // guest's memory: the kernel holds the archive and its unpacked files at
+  // once, and a larger image is better left to unpack from less.
+  const size_t expand_limit = static_cast<size_t>(MemoryBytes(config.memory) / 4);
+  if (!config.host_root && !config.has_command && !nine_p && !MayExpand(config.image, expand_limit)) {
     UniqueFd fd(::open(config.image.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return common::ErrnoStatus(errno, absl::StrCat("image ", config.image));
     struct stat st;
@@ -176,9 +181,10 @@ absl::StatusOr<UniqueFd> PrepareInitrd(const VmConfig& config, const KernelChoic
     }
   }
   ASSIGN_OR_RETURN(rootfs::Staging staging, rootfs::Staging::Create());
-  const std::string extra_path = staging.NewPath("extra.cpio.gz");
+  const std::string extra_path = staging.NewPath("extra.cpio");
   ASSIGN_OR_RETURN(const bool wrote, WriteExtraArchive(extra, staging, extra_path));
-  return AssembleInitrd(config.host_root ? "" : config.image, wrote ? extra_path : "", staging.dir());
+  return AssembleInitrd(config.host_root ? "" : config.image, wrote ? extra_path : "", staging.dir(),
+                        expand_limit);
 }
 
 struct Child {

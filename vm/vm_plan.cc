@@ -145,6 +145,21 @@ absl::StatusOr<std::string> ParseMemory(absl::string_view value) {
   return absl::StrCat(n, std::string(1, suffix));
 }
 
+uint64_t MemoryBytes(absl::string_view qemu_value) {
+  if (qemu_value.empty()) return 0;
+  int shift = 20;
+  switch (qemu_value.back()) {
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default: return 0;
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(qemu_value.substr(0, qemu_value.size() - 1), &n) || n > (uint64_t{1} << 40)) return 0;
+  return n << shift;
+}
+
 absl::StatusOr<int> ParseCpus(absl::string_view value) {
   int n = 0;
   if (value.empty() || value.size() > 3 ||
@@ -160,7 +175,9 @@ std::string QemuOptionValue(absl::string_view value) {
 }
 
 std::string KernelCmdline(const QemuPlan& plan) {
-  std::string cmdline = "console=ttyS0 panic=-1";
+  // cryptomgr.notests: the crypto self-tests are a third of a second of
+  // boot under TCG; a later cryptomgr.notests=0 in --append runs them.
+  std::string cmdline = "console=ttyS0 panic=-1 cryptomgr.notests";
   // Under TCG on a busy host the emulated IO-APIC timer can tick too
   // slowly for the kernel's boot-time check, which then panics before the
   // init runs; KVM keeps real time.

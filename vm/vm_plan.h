@@ -45,6 +45,9 @@ absl::StatusOr<Share> ParseShare(absl::string_view value);
 // T (either case), between 16 MiB and 1 TiB. Returns QEMU's -m value.
 absl::StatusOr<std::string> ParseMemory(absl::string_view value);
 
+// The bytes of a value ParseMemory returned (digits and one of K, M, G, T).
+uint64_t MemoryBytes(absl::string_view qemu_value);
+
 // --cpus: 1 to 64.
 absl::StatusOr<int> ParseCpus(absl::string_view value);
 

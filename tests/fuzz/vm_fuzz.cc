@@ -2,14 +2,16 @@
 // (fed in pieces of every size, the status line must never be out of range,
 // the tail bounded and printable, and the same bytes in one piece must give
 // the same answer), --share, --memory and --cpus values (a share that
-// parses puts nothing on the kernel command line but its own word), and
-// kernel file names (release and version order).
+// parses puts nothing on the kernel command line but its own word), kernel
+// file names (release and version order), and images to expand (first byte
+// 0xf0 and up: the output within its limit, whole archives, 4-aligned).
 #include <stddef.h>
 #include <stdint.h>
 
 #include <string>
 
 #include "absl/strings/match.h"
+#include "vm/image_expand.h"
 #include "vm/kernel_choice.h"
 #include "vm/vm_plan.h"
 
@@ -33,7 +35,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 8192) return 0;
   const uint8_t mode = data[0];
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
-  if (mode % 3 == 0) {
+  if (mode >= 0xf0) {
+    constexpr size_t kLimit = size_t{1} << 20;
+    std::string out;
+    const absl::StatusOr<bool> done = vm::ExpandImage(text, kLimit, [&](absl::string_view piece) {
+      out.append(piece.data(), piece.size());
+      return absl::OkStatus();
+    });
+    if (out.size() > kLimit) __builtin_trap();
+    if (done.ok() && *done) {
+      if (out.size() % 4 != 0 || (out.compare(0, 6, "070701") != 0 && out.compare(0, 6, "070702") != 0)) {
+        __builtin_trap();
+      }
+    }
+  } else if (mode % 3 == 0) {
     vm::ConsoleScanner pieces, whole;
     size_t step = mode / 3 + 1;
     for (size_t i = 0; i < text.size(); i += step, step = step % 97 + 1) {

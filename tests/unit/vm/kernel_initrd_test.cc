@@ -18,6 +18,7 @@
 #include "rootfs/manifest.h"
 #include "rootfs/staging.h"
 #include "rootfs/tree_writer.h"
+#include "vm/image_expand.h"
 #include "vm/initrd.h"
 #include "vm/kernel_choice.h"
 
@@ -228,6 +229,150 @@ TEST(AssembleInitrd, ImagePaddingThenExtraInANamelessFile) {
   ASSERT_TRUE(only.ok());
   EXPECT_EQ(*common::ReadFileToString(absl::StrCat("/proc/self/fd/", only->get())), "EXTRA");
   EXPECT_FALSE(AssembleInitrd(d.path() + "/missing", extra, d.path()).ok());
+}
+
+
+// One file, /init, in a newc cpio with the given compression; its bytes.
+std::string Archive(const TempDir& d, const std::string& name, rootfs::Compression c,
+                    const std::string& body = "#!/bin/sh\n") {
+  rootfs::Manifest m;
+  EXPECT_TRUE(m.AddFile("/init", d.Write(name + ".src", body), 0755).ok());
+  const std::string path = d.path() + "/" + name;
+  rootfs::ArchiveOptions o;
+  o.compression = c;
+  EXPECT_TRUE(rootfs::WriteArchive(m, path, o).ok());
+  return *common::ReadFileToString(path);
+}
+
+std::string Padded(std::string s) {
+  s.append((4 - s.size() % 4) % 4, '\0');
+  return s;
+}
+
+// ExpandImage into a string: the result, or the error.
+struct Expanded {
+  absl::StatusOr<bool> done;
+  std::string out;
+};
+Expanded Expand(absl::string_view image, size_t limit = 1 << 20) {
+  Expanded e;
+  e.done = ExpandImage(image, limit, [&](absl::string_view piece) {
+    e.out.append(piece.data(), piece.size());
+    return absl::OkStatus();
+  });
+  return e;
+}
+
+TEST(ExpandImage, EveryCodecToItsCpioPadded) {
+  TempDir d;
+  const std::string plain = Archive(d, "plain", rootfs::Compression::kNone);
+  ASSERT_EQ(plain.substr(0, 6), "070701");
+  for (auto c : {rootfs::Compression::kGzip, rootfs::Compression::kZstd, rootfs::Compression::kXz}) {
+    const Expanded e = Expand(Archive(d, "c" + std::to_string(static_cast<int>(c)), c));
+    ASSERT_TRUE(e.done.ok()) << e.done.status();
+    EXPECT_TRUE(*e.done);
+    EXPECT_EQ(e.out, Padded(plain));
+  }
+}
+
+TEST(ExpandImage, ConcatenatedStreamsWithZerosBetween) {
+  TempDir d;
+  const std::string a = Archive(d, "a", rootfs::Compression::kNone, "first");
+  const std::string b = Archive(d, "b", rootfs::Compression::kNone, "second, longer");
+  const std::string image = Archive(d, "a.gz", rootfs::Compression::kGzip, "first") + std::string(7, '\0') +
+                            Archive(d, "b.zst", rootfs::Compression::kZstd, "second, longer") +
+                            std::string(512, '\0');
+  const Expanded e = Expand(image);
+  ASSERT_TRUE(e.done.ok()) << e.done.status();
+  EXPECT_TRUE(*e.done);
+  EXPECT_EQ(e.out, Padded(a) + Padded(b));
+}
+
+TEST(ExpandImage, LeavesAloneWhatItDoesNotExpand) {
+  TempDir d;
+  const std::string gz = Archive(d, "x.gz", rootfs::Compression::kGzip);
+  const std::string plain = Archive(d, "x", rootfs::Compression::kNone);
+  // An uncompressed archive, alone or after a compressed one.
+  EXPECT_FALSE(*Expand(plain).done);
+  EXPECT_FALSE(*Expand(gz + plain).done);
+  // lz4 (not ours to decompress), junk after the stream, nothing at all.
+  EXPECT_FALSE(*Expand(std::string("\x02\x21\x4c\x18", 4) + "rest").done);
+  EXPECT_FALSE(*Expand(gz + "junk").done);
+  EXPECT_FALSE(*Expand("").done);
+  EXPECT_FALSE(*Expand(std::string(64, '\0')).done);
+  // A compressed stream that is no newc archive (an old-style initrd).
+  rootfs::Manifest m;
+  const std::string raw = d.path() + "/raw.gz";
+  {
+    // gzip of text, through the archive writer's own compressor: a tar.
+    ASSERT_TRUE(m.AddFile("/f", d.Write("f", "text"), 0644).ok());
+    rootfs::ArchiveOptions o;
+    o.format = rootfs::ArchiveFormat::kTar;
+    o.compression = rootfs::Compression::kGzip;
+    ASSERT_TRUE(rootfs::WriteArchive(m, raw, o).ok());
+  }
+  EXPECT_FALSE(*Expand(*common::ReadFileToString(raw)).done);
+  // More than the limit.
+  EXPECT_FALSE(*Expand(gz, plain.size() - 1).done);
+  EXPECT_TRUE(*Expand(gz, Padded(plain).size()).done);
+}
+
+TEST(ExpandImage, CorruptOrCutStreamsAreErrorsWithTheirOffset) {
+  TempDir d;
+  const std::string gz = Archive(d, "x.gz", rootfs::Compression::kGzip);
+  for (auto c : {rootfs::Compression::kGzip, rootfs::Compression::kZstd, rootfs::Compression::kXz}) {
+    const std::string z = Archive(d, "c" + std::to_string(static_cast<int>(c)), c);
+    const Expanded cut = Expand(gz + std::string(4, '\0') + z.substr(0, z.size() - 6));
+    ASSERT_FALSE(cut.done.ok()) << static_cast<int>(c);
+    EXPECT_THAT(cut.done.status().message(), HasSubstr(absl::StrCat("at byte ", gz.size() + 4)));
+  }
+  std::string bad = gz;
+  for (size_t i = 20; i < bad.size() - 8; ++i) bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+  const Expanded e = Expand(bad);
+  ASSERT_FALSE(e.done.ok());
+  EXPECT_THAT(e.done.status().message(), HasSubstr("gzip stream at byte 0"));
+}
+
+TEST(ExpandImage, ASinkErrorStopsIt) {
+  TempDir d;
+  const absl::StatusOr<bool> done =
+      ExpandImage(Archive(d, "x.gz", rootfs::Compression::kGzip), 1 << 20,
+                  [](absl::string_view) { return absl::UnavailableError("disk full"); });
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.status().message(), "disk full");
+}
+
+TEST(AssembleInitrd, ExpandsACompressedImageWithinTheLimit) {
+  TempDir d;
+  const std::string plain = Archive(d, "x", rootfs::Compression::kNone);
+  const std::string gz = Archive(d, "x.gz", rootfs::Compression::kGzip);
+  const std::string image = d.path() + "/x.gz";
+  const std::string extra = d.Write("extra", "EXTRA");
+  const auto read = [](const common::UniqueFd& fd) {
+    return *common::ReadFileToString(absl::StrCat("/proc/self/fd/", fd.get()));
+  };
+  EXPECT_TRUE(MayExpand(image, 1 << 20));
+  absl::StatusOr<common::UniqueFd> fd = AssembleInitrd(image, extra, d.path(), 1 << 20);
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  EXPECT_EQ(read(*fd), Padded(plain) + "EXTRA");
+  // Over the limit, or with no limit: the image as it is.
+  EXPECT_FALSE(MayExpand(image, gz.size() - 1));
+  EXPECT_FALSE(MayExpand(image, 0));
+  fd = AssembleInitrd(image, extra, d.path(), gz.size());
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  EXPECT_EQ(read(*fd), Padded(gz) + "EXTRA");
+  fd = AssembleInitrd(image, "", d.path(), 0);
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  EXPECT_EQ(read(*fd), gz);
+  // Not compressed: never a candidate.
+  EXPECT_FALSE(MayExpand(d.path() + "/x", 1 << 20));
+  // A corrupt stream names the image.
+  std::string bad = gz;
+  bad.resize(bad.size() / 2);
+  const absl::StatusOr<common::UniqueFd> broken = AssembleInitrd(d.Write("bad.gz", bad), "", d.path(), 1 << 20);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_THAT(broken.status().message(), HasSubstr("bad.gz"));
+  EXPECT_THAT(broken.status().message(), HasSubstr("cut short"));
 }
 
 }  // namespace

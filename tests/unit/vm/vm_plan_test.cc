@@ -83,12 +83,12 @@ QemuPlan BasePlan() {
 
 TEST(KernelCmdline, DefaultsSharesRootAndUserLast) {
   QemuPlan p = BasePlan();
-  EXPECT_EQ(KernelCmdline(p), "console=ttyS0 panic=-1 no_timer_check quiet");
+  EXPECT_EQ(KernelCmdline(p), "console=ttyS0 panic=-1 cryptomgr.notests no_timer_check quiet");
   p.host_root = true;
   p.shares = {{"/h1", "/mnt/a", false}, {"/h2", "/out", true}};
   p.user_append = "minipod.env=A=1";
   EXPECT_EQ(KernelCmdline(p),
-            "console=ttyS0 panic=-1 no_timer_check quiet minipod.root=hostroot minipod.share=share0:/mnt/a "
+            "console=ttyS0 panic=-1 cryptomgr.notests no_timer_check quiet minipod.root=hostroot minipod.share=share0:/mnt/a "
             "minipod.share=share1:/out:rw minipod.env=A=1");
 }
 
@@ -110,7 +110,7 @@ TEST(QemuArgv, TcgWithoutShares) {
                           "-smp", "1", "-accel", "tcg", "-cpu", "max", "-kernel",
                           "/boot/vmlinuz-6.1.0-57-amd64", "-initrd", "/proc/self/fd/3", "-chardev",
                           "stdio,id=console,signal=off", "-serial", "chardev:console", "-device",
-                          "isa-debug-exit,iobase=0xf4,iosize=0x04", "-append", "console=ttyS0 panic=-1 no_timer_check quiet"));
+                          "isa-debug-exit,iobase=0xf4,iosize=0x04", "-append", "console=ttyS0 panic=-1 cryptomgr.notests no_timer_check quiet"));
 }
 
 TEST(QemuArgv, KvmSharesAndHostRoot) {
@@ -134,7 +134,7 @@ TEST(QemuArgv, KvmSharesAndHostRoot) {
   EXPECT_THAT(joined, HasSubstr("|-virtfs|local,path=/out,mount_tag=share1,security_model=none,"
                                 "multidevs=remap|"));
   EXPECT_EQ(argv.back(),
-            "console=ttyS0 panic=-1 quiet minipod.root=hostroot minipod.share=share0:/a "
+            "console=ttyS0 panic=-1 cryptomgr.notests quiet minipod.root=hostroot minipod.share=share0:/a "
             "minipod.share=share1:/out:rw");
 }
 
@@ -275,6 +275,16 @@ TEST(Decide, TimeoutAndInterruption) {
   const Outcome o = Decide(i, std::nullopt, true);
   EXPECT_EQ(o.status, 130);
   EXPECT_EQ(o.error, "stopped by SIGINT");
+}
+
+TEST(MemoryBytes, ParseMemorysValues) {
+  EXPECT_EQ(MemoryBytes(*ParseMemory("512")), uint64_t{512} << 20);
+  EXPECT_EQ(MemoryBytes(*ParseMemory("2g")), uint64_t{2} << 30);
+  EXPECT_EQ(MemoryBytes(*ParseMemory("65536K")), uint64_t{64} << 20);
+  EXPECT_EQ(MemoryBytes(*ParseMemory("1T")), uint64_t{1} << 40);
+  EXPECT_EQ(MemoryBytes(""), 0u);
+  EXPECT_EQ(MemoryBytes("12"), 0u);
+  EXPECT_EQ(MemoryBytes("xM"), 0u);
 }
 
 }  // namespace
