@@ -254,12 +254,15 @@ absl::StatusOr<common::UniqueFd> AssembleInitrd(const std::string& image, const 
   bool expanded = false;
   if (!image.empty() && MayExpand(image, expand_limit)) {
     ASSIGN_OR_RETURN(const std::string data, common::ReadFileToString(image, expand_limit));
+    bool no_room = false;  // the file system of dir filled up: the image as it is
     absl::StatusOr<bool> done = ExpandImage(data, expand_limit, [&](absl::string_view piece) {
       size += piece.size();
-      return WriteAll(fd.get(), piece.data(), piece.size(), what);
+      absl::Status s = WriteAll(fd.get(), piece.data(), piece.size(), what);
+      no_room = absl::IsResourceExhausted(s);  // ENOSPC, EDQUOT
+      return s;
     });
-    if (!done.ok()) return common::Annotate(done.status(), absl::StrCat("image ", image));
-    expanded = *done;
+    if (!done.ok() && !no_room) return common::Annotate(done.status(), absl::StrCat("image ", image));
+    expanded = done.ok() && *done;
     if (!expanded) {
       // Not one we expand after all: the image as it is, from the start.
       if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0) {
