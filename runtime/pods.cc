@@ -225,7 +225,10 @@ absl::StatusOr<ResolvedJoins> ResolveJoins(const StateStore& store, const std::s
       struct stat shm;
       if (j.type == NsType::kIpc &&
           (::geteuid() == 0 || (::lstat(PodShmPath(store, pod).c_str(), &shm) == 0 && S_ISDIR(shm.st_mode)))) {
-        config->binds.push_back(sandbox::BindSpec{PodShmPath(store, pod), "/dev/shm", /*writable=*/true, false});
+        // noexec as the tmpfs a root pod gets; a rootless pod's directory
+        // has no size cap but its file system's.
+        config->binds.push_back(
+            sandbox::BindSpec{PodShmPath(store, pod), "/dev/shm", /*writable=*/true, /*dev=*/false, /*noexec=*/true});
         if (!config->mount_order.empty()) {
           config->mount_order.push_back(
               sandbox::UserMount{sandbox::UserMount::Kind::kBind, config->binds.size() - 1});

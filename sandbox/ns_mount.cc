@@ -196,7 +196,7 @@ constexpr uint64_t kAttrIdmap = 0x100000;       // MOUNT_ATTR_IDMAP
 // The kernel's mount flags for a fallback remount, from kAttr* bits.
 unsigned long AttrFlags(unsigned attrs) {
   return ((attrs & kAttrReadOnly) ? MS_RDONLY : 0) | ((attrs & kAttrNoSuid) ? MS_NOSUID : 0) |
-         ((attrs & kAttrNoDev) ? MS_NODEV : 0);
+         ((attrs & kAttrNoDev) ? MS_NODEV : 0) | ((attrs & kAttrNoExec) ? MS_NOEXEC : 0);
 }
 
 // mount_setattr on the mount at fd (AT_EMPTY_PATH) or at path.
@@ -665,9 +665,10 @@ std::vector<MountStep> PlanMounts(const RunConfig& config, const MountInputs& in
     } else {
       steps.push_back(MountIn(FdPath(in.bind_fds[i]), b.dest, "", MS_BIND | MS_REC));
     }
-    // A bind keeps its source's flags: nosuid, nodev and read-only are set
-    // on it (and everything below it) afterwards.
-    const unsigned attrs = kAttrNoSuid | (b.dev ? 0 : kAttrNoDev) | (b.writable ? 0 : kAttrReadOnly);
+    // A bind keeps its source's flags: nosuid, nodev, noexec and read-only
+    // are set on it (and everything below it) afterwards.
+    const unsigned attrs =
+        kAttrNoSuid | (b.dev ? 0 : kAttrNoDev) | (b.noexec ? kAttrNoExec : 0) | (b.writable ? 0 : kAttrReadOnly);
     steps.push_back(SetAttr(b.dest, attrs, /*recursive=*/true));
   }
   if (config.read_only) {
@@ -701,6 +702,7 @@ std::string DescribeStep(const MountStep& s) {
       if (s.attrs & kAttrReadOnly) what.push_back("read-only");
       if (s.attrs & kAttrNoSuid) what.push_back("nosuid");
       if (s.attrs & kAttrNoDev) what.push_back("nodev");
+      if (s.attrs & kAttrNoExec) what.push_back("noexec");
       return absl::StrCat("make ", target, " ", absl::StrJoin(what, ", "));
     }
     case MountStep::Op::kMkdir:

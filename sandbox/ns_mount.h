@@ -36,6 +36,7 @@ inline constexpr char kNewRoot[] = "/tmp/root";
 inline constexpr unsigned kAttrReadOnly = 0x1;  // MOUNT_ATTR_RDONLY
 inline constexpr unsigned kAttrNoSuid = 0x2;    // MOUNT_ATTR_NOSUID
 inline constexpr unsigned kAttrNoDev = 0x4;     // MOUNT_ATTR_NODEV
+inline constexpr unsigned kAttrNoExec = 0x8;    // MOUNT_ATTR_NOEXEC
 
 struct MountStep {
   enum class Op {

@@ -21,6 +21,7 @@ struct BindSpec {
   std::string dest;    // path inside, absolute, normalized
   bool writable = false;
   bool dev = false;    // :dev: device nodes under it stay usable (every other mount is nodev)
+  bool noexec = false;  // nothing under it executes (a pod's /dev/shm)
 };
 
 // One --bind or --tmpfs, in the order the command line gave them: a later

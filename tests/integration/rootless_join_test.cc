@@ -364,6 +364,10 @@ TEST_F(RootlessJoinTest, PodCreateAndMembers) {
   r = Mp("exec shell -- busybox cat /dev/shm/x", 10);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "shared\n");
+  // Nothing runs from it, as from a root pod's tmpfs: a copy of busybox
+  // there does not execute.
+  r = Mp("exec app -- busybox sh -c \"busybox cp /proc/self/exe /dev/shm/bb && /dev/shm/bb true; echo status=\\$?\"", 10);
+  EXPECT_THAT(r.out, HasSubstr("status=126")) << r.out;
 
   // A member's own --userns is refused: it joins the pod's.
   r = Mp("run -d --name odd --pod web --userns keep-id --rootfs " + member_root_ + " -- busybox true");
