@@ -1,13 +1,17 @@
 #include "rootfs/staging.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/absl/status_util.h"
 #include "common/unique_fd.h"
@@ -15,21 +19,79 @@
 
 namespace rootfs {
 
+namespace {
+
+constexpr char kPrefix[] = "minipod-rootfs.";
+constexpr char kLock[] = ".lock";
+constexpr char kLockNew[] = ".lock-new";
+
+// An open, locked lock file at dir/.lock: made under another name, locked,
+// then renamed, so a sweeper never finds it unlocked while we live.
+absl::StatusOr<int> MakeLock(const std::string& dir) {
+  const std::string fresh = absl::StrCat(dir, "/", kLockNew);
+  common::UniqueFd fd(::open(fresh.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return common::ErrnoStatus(errno, absl::StrCat("create(", fresh, ")"));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return common::ErrnoStatus(errno, absl::StrCat("flock(", fresh, ")"));
+  const std::string lock = absl::StrCat(dir, "/", kLock);
+  if (::rename(fresh.c_str(), lock.c_str()) != 0) {
+    return common::ErrnoStatus(errno, absl::StrCat("rename(", fresh, ", ", lock, ")"));
+  }
+  return fd.Release();
+}
+
+}  // namespace
+
+int Staging::SweepStale(const std::string& tmp) {
+  common::UniqueFd tfd(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!tfd) return 0;
+  DIR* d = ::fdopendir(::dup(tfd.get()));
+  if (d == nullptr) return 0;
+  std::vector<std::string> stale;
+  while (const struct dirent* e = ::readdir(d)) {
+    const absl::string_view name = e->d_name;
+    if (!absl::StartsWith(name, kPrefix) || name.size() != sizeof kPrefix - 1 + 6) continue;
+    common::UniqueFd dfd(::openat(tfd.get(), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!dfd || ::fstat(dfd.get(), &st) != 0 || st.st_uid != ::geteuid() || (st.st_mode & 07777) != 0700) continue;
+    common::UniqueFd lock(::openat(dfd.get(), kLock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat lst;
+    if (!lock || ::fstat(lock.get(), &lst) != 0 || !S_ISREG(lst.st_mode) || lst.st_uid != ::geteuid()) continue;
+    // Held: its process is alive. Ours now: it is not, and nobody else
+    // will take it (a live owner never releases its lock).
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    stale.emplace_back(name);
+  }
+  ::closedir(d);
+  int removed = 0;
+  for (const std::string& name : stale) removed += RemoveTree(absl::StrCat(tmp, "/", name)).ok() ? 1 : 0;
+  return removed;
+}
+
 absl::StatusOr<Staging> Staging::Create() {
-  const char* tmp = ::getenv("TMPDIR");
-  std::string templ = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/minipod-rootfs.XXXXXX");
+  const char* env = ::getenv("TMPDIR");
+  const std::string tmp = env != nullptr && *env != '\0' ? env : "/tmp";
+  (void)SweepStale(tmp);
+  std::string templ = absl::StrCat(tmp, "/", kPrefix, "XXXXXX");
   if (::mkdtemp(templ.data()) == nullptr) {
     return common::ErrnoStatus(errno, absl::StrCat("mkdtemp(", templ, ")"));
   }
-  return Staging(std::move(templ));
+  absl::StatusOr<int> lock = MakeLock(templ);
+  if (!lock.ok()) {
+    (void)RemoveTree(templ);
+    return lock.status();
+  }
+  return Staging(std::move(templ), *lock);
 }
 
-Staging::Staging(Staging&& other) noexcept : dir_(std::move(other.dir_)), counter_(other.counter_) {
+Staging::Staging(Staging&& other) noexcept
+    : dir_(std::move(other.dir_)), lock_fd_(other.lock_fd_), counter_(other.counter_) {
   other.dir_.clear();
+  other.lock_fd_ = -1;
 }
 
 Staging::~Staging() {
   if (!dir_.empty()) (void)RemoveTree(dir_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 std::string Staging::NewPath(absl::string_view hint) {
