@@ -91,6 +91,16 @@ absl::Status Corrupt(Codec c, size_t offset, absl::string_view why) {
   return absl::DataLossError(absl::StrCat("the ", CodecName(c), " stream at byte ", offset, " is ", why));
 }
 
+// Hands out the n bytes at the start of buf; false when it did not take
+// them, result then holding its error or 0 (refused).
+bool Deliver(Output& out, const std::string& buf, size_t n, absl::StatusOr<size_t>& result) {
+  if (n == 0) return true;
+  absl::StatusOr<bool> taken = out.Write(absl::string_view(buf.data(), n));
+  if (taken.ok() && *taken) return true;
+  result = taken.ok() ? absl::StatusOr<size_t>(size_t{0}) : absl::StatusOr<size_t>(taken.status());
+  return false;
+}
+
 // Each Inflate* decompresses the one stream at the start of in into out and
 // returns the bytes it took, or 0 when out refused the data.
 absl::StatusOr<size_t> InflateGzip(absl::string_view in, size_t offset, Output& out) {
@@ -109,14 +119,7 @@ absl::StatusOr<size_t> InflateGzip(absl::string_view in, size_t offset, Output& 
     z.next_out = reinterpret_cast<Bytef*>(buf.data());
     z.avail_out = static_cast<uInt>(buf.size());
     const int r = inflate(&z, Z_NO_FLUSH);
-    const size_t produced = buf.size() - z.avail_out;
-    if (produced > 0) {
-      absl::StatusOr<bool> taken = out.Write(absl::string_view(buf.data(), produced));
-      if (!taken.ok() || !*taken) {
-        if (!taken.ok()) result = taken.status();
-        break;
-      }
-    }
+    if (!Deliver(out, buf, buf.size() - z.avail_out, result)) break;
     if (r == Z_STREAM_END) {
       result = fed - z.avail_in;
       break;
@@ -147,13 +150,7 @@ absl::StatusOr<size_t> InflateZstd(absl::string_view in, size_t offset, Output& 
       result = Corrupt(Codec::kZstd, offset, absl::StrCat("corrupt (", ZSTD_getErrorName(r), ")"));
       break;
     }
-    if (output.pos > 0) {
-      absl::StatusOr<bool> taken = out.Write(absl::string_view(buf.data(), output.pos));
-      if (!taken.ok() || !*taken) {
-        if (!taken.ok()) result = taken.status();
-        break;
-      }
-    }
+    if (!Deliver(out, buf, output.pos, result)) break;
     if (r == 0) {  // the frame is complete
       result = input.pos;
       break;
@@ -184,14 +181,7 @@ absl::StatusOr<size_t> InflateXz(absl::string_view in, size_t offset, Output& ou
     // LZMA_FINISH: all the input is there, so a cut stream is
     // LZMA_BUF_ERROR instead of a wait for more.
     const lzma_ret r = lzma_code(&s, LZMA_FINISH);
-    const size_t produced = buf.size() - s.avail_out;
-    if (produced > 0) {
-      absl::StatusOr<bool> taken = out.Write(absl::string_view(buf.data(), produced));
-      if (!taken.ok() || !*taken) {
-        if (!taken.ok()) result = taken.status();
-        break;
-      }
-    }
+    if (!Deliver(out, buf, buf.size() - s.avail_out, result)) break;
     if (r == LZMA_STREAM_END) {
       result = static_cast<size_t>(s.total_in);
       break;
