@@ -22,6 +22,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1913,6 +1914,113 @@ TEST_F(ContainersTest, TheLeanMonitorOutOfDescriptorsPausesAcceptingAndResumes) 
   EXPECT_EQ(Inspect("nofile").value("status", ""), "running");
   RecordProperty("served_before_pause", n_served);
   RecordProperty("monitor_cpu_ticks_while_paused", static_cast<int>(spent));
+}
+
+// Known bugs: run with MINIPOD_TEST_KNOWN_BUGS=1.
+bool KnownBugsToo() {
+  const char* v = ::getenv("MINIPOD_TEST_KNOWN_BUGS");
+  return v != nullptr && std::string(v) == "1";
+}
+
+// KNOWN BUG: a client that half-closes (its EOF passed on as
+// shutdown(SHUT_WR)) and then resets: relay.h promises the reset reaches
+// the server, but the client's socket is out of epoll once nothing is
+// wanted from it (Update: its EOF came and nothing waits for it), so the
+// reset is seen only when the server next writes. A server that waits
+// after the EOF never hears of it.
+TEST_F(ContainersTest, TheLeanMonitorPassesAClientsResetAfterItsHalfClose) {
+  if (!KnownBugsToo()) {
+    GTEST_SKIP() << "known bug: after a client's half-close its reset is not passed on until the server writes "
+                    "(MINIPOD_TEST_KNOWN_BUGS=1 runs it)";
+  }
+  RunD("halfreset", "busybox sleep 1000", "-p 127.0.0.1:0:7079");
+  const json in = Inspect("halfreset");
+  const int port = HostPortOf(in, "7079/tcp");
+  ASSERT_GT(port, 0) << in.dump();
+  int said[2];
+  ASSERT_EQ(::pipe(said), 0);
+  // Reads up to the EOF, says so, then waits (without writing) for the
+  // connection to fail: 0 when it does within 3 s, 30 when it does not.
+  ServerChild server(ServeInNetns(RefIn(in, "init").pid, [&](int ready) {
+    ::close(said[0]);
+    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in a = Loopback4(7079);
+    if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) return 13;
+    const int c = ::accept(t, nullptr, nullptr);
+    char b[16];
+    for (;;) {
+      struct pollfd pc = {c, POLLIN, 0};
+      if (c < 0 || ::poll(&pc, 1, 10000) != 1) return 14;
+      const ssize_t n = ::read(c, b, sizeof b);
+      if (n < 0) return 15;
+      if (n == 0) break;
+    }
+    (void)!::write(said[1], "s", 1);
+    struct pollfd pe = {c, 0, 0};  // POLLERR / POLLHUP only: the EOF is read
+    return ::poll(&pe, 1, 3000) == 1 ? 0 : 30;
+  }));
+  ASSERT_GT(server.pid(), 0);
+  ::close(said[1]);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const sockaddr_in to = Loopback4(static_cast<uint16_t>(port));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0) << strerror(errno);
+  ASSERT_EQ(::write(fd, "bye", 3), 3);
+  ASSERT_EQ(::shutdown(fd, SHUT_WR), 0);
+  struct pollfd ps = {said[0], POLLIN, 0};
+  char s = 0;
+  ASSERT_TRUE(::poll(&ps, 1, 10000) == 1 && ::read(said[0], &s, 1) == 1) << "the server did not get the EOF";
+  ::close(said[0]);
+  struct linger l = {1, 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+  ASSERT_EQ(::close(fd), 0);
+  const auto ws = server.Wait(Ms(5000));
+  ASSERT_TRUE(ws.has_value());
+  ASSERT_TRUE(WIFEXITED(*ws)) << *ws;
+  EXPECT_EQ(WEXITSTATUS(*ws), 0) << "the server inside did not hear of the client's reset after its half-close "
+                                 << "(status " << WEXITSTATUS(*ws) << ")";
+}
+
+// KNOWN BUG (monitor/main.cc, not the relay): out of descriptors, a
+// client of the control socket (`minipod wait`, `attach`) makes the
+// monitor spin: OnControl returns on EMFILE with the listener still in the
+// level-triggered epoll set, so epoll_wait reports it again at once.
+TEST_F(ContainersTest, TheLeanMonitorOutOfDescriptorsDoesNotSpinOnAControlClient) {
+  if (!KnownBugsToo()) {
+    GTEST_SKIP() << "known bug: out of descriptors, a control-socket client makes the monitor spin "
+                    "(MINIPOD_TEST_KNOWN_BUGS=1 runs it)";
+  }
+  RunD("ctlspin", "busybox sleep 1000");
+  const json in = Inspect("ctlspin");
+  const Ref monitor = RefIn(in, "monitor");
+  ASSERT_TRUE(Alive(monitor) && EndsWith(ExeOf(monitor.pid), "/minipod-monitor")) << ExeOf(monitor.pid);
+  const std::vector<int> open = OpenFds(monitor.pid);
+  ASSERT_FALSE(open.empty());
+  struct rlimit old {};
+  ASSERT_EQ(::prlimit(monitor.pid, RLIMIT_NOFILE, nullptr, &old), 0) << strerror(errno);
+  struct rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(*std::max_element(open.begin(), open.end()) + 1);  // no room at all
+  ASSERT_EQ(::prlimit(monitor.pid, RLIMIT_NOFILE, &low, nullptr), 0) << strerror(errno);
+  struct Restore {
+    pid_t pid;
+    rlimit limit;
+    ~Restore() { ::prlimit(pid, RLIMIT_NOFILE, &limit, nullptr); }
+  } restore{monitor.pid, old};
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  const std::string path = StateDir("ctlspin") + "/ctl.sock";
+  ASSERT_LT(path.size(), sizeof a.sun_path);
+  memcpy(a.sun_path, path.c_str(), path.size());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0) << path << ": " << strerror(errno);
+  const long long ticks = CpuTicks(monitor.pid);
+  std::this_thread::sleep_for(Ms(1000));
+  const long long spent = CpuTicks(monitor.pid) - ticks;
+  ::close(fd);
+  EXPECT_TRUE(Alive(monitor));
+  EXPECT_LT(spent * 1000 / ::sysconf(_SC_CLK_TCK), 200) << "ms of CPU in a second with a control client waiting";
 }
 
 // The end as minipod-monitor does it: the OOM kill read from the cgroup
