@@ -1916,12 +1916,6 @@ TEST_F(ContainersTest, TheLeanMonitorOutOfDescriptorsPausesAcceptingAndResumes) 
   RecordProperty("monitor_cpu_ticks_while_paused", static_cast<int>(spent));
 }
 
-// Known bugs: run with MINIPOD_TEST_KNOWN_BUGS=1.
-bool KnownBugsToo() {
-  const char* v = ::getenv("MINIPOD_TEST_KNOWN_BUGS");
-  return v != nullptr && std::string(v) == "1";
-}
-
 // A client that half-closes (its EOF passed on as shutdown(SHUT_WR)) and
 // then resets: the reset reaches the server inside at once, though it
 // neither reads (it has the EOF) nor writes; and while the half-closed
@@ -2032,15 +2026,11 @@ TEST_F(ContainersTest, TheLeanMonitorPassesAResetAfterAHalfCloseEitherWay) {
   EXPECT_TRUE(WIFEXITED(*ws2) && WEXITSTATUS(*ws2) == 0) << *ws2;
 }
 
-// KNOWN BUG (monitor/main.cc, not the relay): out of descriptors, a
-// client of the control socket (`minipod wait`, `attach`) makes the
-// monitor spin: OnControl returns on EMFILE with the listener still in the
-// level-triggered epoll set, so epoll_wait reports it again at once.
+// Out of descriptors (no room at all), a client of the control socket
+// (`minipod wait`, `attach`) waits in the backlog without making the
+// monitor spin on its level-triggered listener; once descriptors are back
+// it is accepted.
 TEST_F(ContainersTest, TheLeanMonitorOutOfDescriptorsDoesNotSpinOnAControlClient) {
-  if (!KnownBugsToo()) {
-    GTEST_SKIP() << "known bug: out of descriptors, a control-socket client makes the monitor spin "
-                    "(MINIPOD_TEST_KNOWN_BUGS=1 runs it)";
-  }
   RunD("ctlspin", "busybox sleep 1000");
   const json in = Inspect("ctlspin");
   const Ref monitor = RefIn(in, "monitor");
@@ -2067,9 +2057,13 @@ TEST_F(ContainersTest, TheLeanMonitorOutOfDescriptorsDoesNotSpinOnAControlClient
   const long long ticks = CpuTicks(monitor.pid);
   std::this_thread::sleep_for(Ms(1000));
   const long long spent = CpuTicks(monitor.pid) - ticks;
-  ::close(fd);
   EXPECT_TRUE(Alive(monitor));
   EXPECT_LT(spent * 1000 / ::sysconf(_SC_CLK_TCK), 200) << "ms of CPU in a second with a control client waiting";
+  EXPECT_EQ(OpenFds(monitor.pid).size(), open.size()) << "accepted with no descriptor free?";
+  ASSERT_EQ(::prlimit(monitor.pid, RLIMIT_NOFILE, &old, nullptr), 0) << strerror(errno);
+  EXPECT_TRUE(WaitFor([&] { return OpenFds(monitor.pid).size() == open.size() + 1; }, Ms(3000)))
+      << "the waiting control client was not accepted once descriptors were back";
+  ::close(fd);
 }
 
 // The end as minipod-monitor does it: the OOM kill read from the cgroup
