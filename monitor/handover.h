@@ -50,6 +50,7 @@ inline constexpr char kMarker = '\x01';
 
 // The monitor's timing, as runtime/monitor.cc had it.
 inline constexpr int kDrainMs = 2000;        // output after the container's end
+inline constexpr int kControlRetryMs = 100;  // accepting on the control socket again after EMFILE
 inline constexpr int kAttachFlushMs = 1000;  // attach clients' last output
 inline constexpr unsigned kAttachMaxPayload = 64 * 1024;
 inline constexpr unsigned kAttachBuffer = 1024 * 1024;

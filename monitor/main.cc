@@ -215,6 +215,7 @@ class Lean {
   bool relaying_ = false;
   bool exited_ = false;
   long long drain_deadline_ = -1;
+  long long control_retry_at_ = -1;  // the control socket unwatched till then (out of descriptors)
   int exit_code_ = 0, signal_ = 0;
   bool oom_ = false;
   char oom_line_[320] = {};
@@ -290,6 +291,14 @@ void Lean::Run() {
         if (timeout < 0 || at - now < timeout) timeout = static_cast<int>(at - now);
       }
     }
+    if (control_retry_at_ >= 0) {
+      if (control_retry_at_ <= now) {
+        control_retry_at_ = -1;
+        Watch(kControlFd, EPOLLIN, kControlFd);
+        continue;
+      }
+      if (timeout < 0 || control_retry_at_ - now < timeout) timeout = static_cast<int>(control_retry_at_ - now);
+    }
     struct epoll_event events[16];
     const int k = ::epoll_wait(epfd_, events, 16, timeout);
     if (k < 0) {
@@ -362,6 +371,13 @@ void Lean::OnControl() {
     const int fd = ::accept4(kControlFd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno == EINTR) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the client waits in the backlog, and the
+        // level-triggered listener would be reported again at once; it is
+        // watched again a little later.
+        Unwatch(kControlFd);
+        control_retry_at_ = NowMs() + kControlRetryMs;
+      }
       return;
     }
     struct ucred cred {};

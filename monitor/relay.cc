@@ -1,6 +1,7 @@
 // The -p relays of minipod-monitor (see relay.h for the behaviour and its
 // reasons). Each descriptor is registered in epoll only while it waits for
-// something, so a hung-up socket cannot make the level-triggered loop spin.
+// something (a TCP socket's errors count while it can still be written to),
+// so a hung-up socket cannot make the level-triggered loop spin.
 #include "monitor/relay.h"
 
 #include <errno.h>
@@ -470,6 +471,14 @@ void Relay::Update(TcpConn* c) {
     if (!c->down.eof && c->down.len == 0) inner_events |= EPOLLIN;
     if (c->down.len > 0) client_events |= EPOLLOUT;
   }
+  // A socket that may still be written to stays watched for its errors
+  // (EPOLLERR, with the EPOLLHUP epoll adds) even when nothing else is
+  // wanted from it (its EOF came, or its bytes wait for the other side):
+  // its reset must reach the other side now, not when next written to.
+  // Once it is shut down for writing too it is left out, or a hung-up
+  // socket would be reported again and again.
+  if (client_events == 0 && !c->down.shut_wr) client_events = EPOLLERR;
+  if (inner_events == 0 && !c->up.shut_wr) inner_events = EPOLLERR;
   if (!WatchSide(c, true, client_events) || !WatchSide(c, false, inner_events)) Close(c, /*reset=*/true);
 }
 

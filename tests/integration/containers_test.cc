@@ -7,6 +7,7 @@
 // has returned, and a container whose monitor was killed, become our children
 // and are reaped here. Every command runs under timeout(1); every wait is
 // bounded. A test of a known bug is skipped unless MINIPOD_TEST_KNOWN_BUGS=1.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
@@ -19,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1414,6 +1417,653 @@ TEST_F(ContainersTest, TheLeanMonitorRelaysAnIpv6ListenerToTheContainersIpv4Loop
   const sockaddr_in a = Loopback4(static_cast<uint16_t>(port));
   EXPECT_EQ(::bind(v4, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0) << strerror(errno);
   ::close(v4);
+}
+
+// --- the relays under more clients, resets, a wildcard UDP port and fd
+// exhaustion ---
+
+// A server child of ServeInNetns, killed and reaped if the test leaves
+// before it ends, so that TearDown finds no process of ours.
+class ServerChild {
+ public:
+  explicit ServerChild(pid_t pid) : pid_(pid) {}
+  ServerChild(const ServerChild&) = delete;
+  ServerChild& operator=(const ServerChild&) = delete;
+  ~ServerChild() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  pid_t pid() const { return pid_; }
+  // Its wait status once it ended within timeout; nullopt otherwise (it is
+  // then left to the destructor). Not through WaitFor: that reaps any
+  // child that has ended, this one too.
+  std::optional<int> Wait(Ms timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (int ws = 0; pid_ > 0;) {
+      const pid_t r = ::waitpid(pid_, &ws, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return ws;
+      }
+      if (r < 0 && errno != EINTR) return std::nullopt;
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(Ms(10));
+    }
+    return std::nullopt;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// Run in a ServeInNetns child: an echo server on 127.0.0.1:port that takes
+// any number of connections at once, sends each back what it sent, and
+// closes it after the client's EOF (or its reset). 0 once `total`
+// connections ended (total 0: runs until killed); 19 after 10 s without an
+// event, 2x on a failed call.
+int EchoServer(uint16_t port, int total, int ready) {
+  const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in a = Loopback4(port);
+  if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 128) != 0) return 21;
+  (void)!::write(ready, "r", 1);
+  std::vector<pollfd> fds = {{t, POLLIN, 0}};
+  static char buf[64 << 10];
+  int done = 0;
+  while (total == 0 || done < total) {
+    if (::poll(fds.data(), fds.size(), 10000) <= 0) return 19;
+    if ((fds[0].revents & POLLIN) != 0) {
+      for (int c; (c = ::accept(t, nullptr, nullptr)) >= 0;) fds.push_back({c, POLLIN, 0});
+    }
+    for (size_t i = 1; i < fds.size();) {
+      if (fds[i].revents == 0) {
+        ++i;
+        continue;
+      }
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        for (ssize_t off = 0; off < n;) {  // the client reads all the while
+          struct pollfd pw = {fds[i].fd, POLLOUT, 0};
+          if (::poll(&pw, 1, 10000) != 1) return 22;
+          const ssize_t w = ::write(fds[i].fd, buf + off, static_cast<size_t>(n - off));
+          if (w <= 0) return 23;
+          off += w;
+        }
+        fds[i].revents = 0;
+        ++i;
+        continue;
+      }
+      ::close(fds[i].fd);  // EOF, or a reset
+      fds.erase(fds.begin() + static_cast<ptrdiff_t>(i));
+      ++done;
+    }
+  }
+  return 0;
+}
+
+// Fifty clients connected at once, each writing its own bytes (1 KB to
+// 99 KB, a pattern that differs per client at every offset) while reading:
+// each gets back exactly what it sent, nothing of another's, nothing lost.
+TEST_F(ContainersTest, TheLeanMonitorRelaysFiftyConcurrentTcpClientsEachTheirOwnBytes) {
+  constexpr int kClients = 50;
+  RunD("crowd", "busybox sleep 1000", "-p 127.0.0.1:0:7074");
+  const json in = Inspect("crowd");
+  const int port = HostPortOf(in, "7074/tcp");
+  ASSERT_GT(port, 0) << in.dump();
+  ServerChild server(ServeInNetns(RefIn(in, "init").pid, [](int ready) { return EchoServer(7074, kClients, ready); }));
+  ASSERT_GT(server.pid(), 0);
+
+  struct Client {
+    int fd = -1;
+    std::string out, in;
+    size_t sent = 0;
+    bool eof = false;
+  };
+  std::vector<Client> clients(kClients);
+  const sockaddr_in to = Loopback4(static_cast<uint16_t>(port));
+  // All connected before anyone writes: fifty relayed connections open at
+  // the same time.
+  for (int i = 0; i < kClients; ++i) {
+    Client& c = clients[static_cast<size_t>(i)];
+    c.out = "client " + std::to_string(i) + ":";
+    const size_t size = 1000 + static_cast<size_t>(i) * 1999;
+    for (size_t k = c.out.size(); k < size; ++k) c.out += static_cast<char>((k * 7 + static_cast<size_t>(i) * 13) % 251);
+    c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(::connect(c.fd, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0) << i << ": " << strerror(errno);
+    ASSERT_EQ(::fcntl(c.fd, F_SETFL, ::fcntl(c.fd, F_GETFL) | O_NONBLOCK), 0);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  char buf[16 << 10];
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<Client*> who;
+    for (Client& c : clients) {
+      if (c.eof) continue;
+      fds.push_back({c.fd, static_cast<short>(POLLIN | (c.sent < c.out.size() ? POLLOUT : 0)), 0});
+      who.push_back(&c);
+    }
+    if (fds.empty()) break;
+    ASSERT_GT(::poll(fds.data(), fds.size(), 10000), 0) << fds.size() << " clients stuck";
+    for (size_t i = 0; i < fds.size(); ++i) {
+      Client& c = *who[i];
+      if ((fds[i].revents & POLLOUT) != 0 && c.sent < c.out.size()) {
+        const ssize_t w = ::write(c.fd, c.out.data() + c.sent, std::min<size_t>(c.out.size() - c.sent, 8192));
+        ASSERT_TRUE(w > 0 || errno == EAGAIN) << strerror(errno);
+        if (w > 0) c.sent += static_cast<size_t>(w);
+        if (c.sent == c.out.size()) {
+          ASSERT_EQ(::shutdown(c.fd, SHUT_WR), 0);
+        }
+      }
+      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        const ssize_t n = ::read(c.fd, buf, sizeof buf);
+        ASSERT_TRUE(n >= 0 || errno == EAGAIN) << strerror(errno);
+        if (n > 0) c.in.append(buf, static_cast<size_t>(n));
+        if (n == 0) c.eof = true;
+      }
+    }
+  }
+  const auto took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - start);
+  for (int i = 0; i < kClients; ++i) {
+    Client& c = clients[static_cast<size_t>(i)];
+    ::close(c.fd);
+    EXPECT_EQ(c.in.size(), c.out.size()) << "client " << i;
+    EXPECT_TRUE(c.in == c.out) << "client " << i << " got bytes other than its own, from "
+                               << std::mismatch(c.in.begin(), c.in.end(), c.out.begin(), c.out.end()).first -
+                                      c.in.begin();
+  }
+  const auto ws = server.Wait(Ms(10'000));
+  ASSERT_TRUE(ws.has_value()) << "the server inside did not see all " << kClients << " connections end";
+  EXPECT_TRUE(WIFEXITED(*ws) && WEXITSTATUS(*ws) == 0) << *ws;
+  RecordProperty("exchange_ms", static_cast<int>(took.count()));
+}
+
+// Resets cross the relay both ways (relay.h: "a reset or error on either
+// side resets both"), promptly:
+// - the server inside aborts (SO_LINGER 0, then close): the client's read
+//   fails with ECONNRESET;
+// - the server process is SIGKILLed holding bytes it never read (the
+//   kernel resets): ECONNRESET again;
+// - the client aborts: the server inside, reading, gets ECONNRESET (not a
+//   mere EOF).
+TEST_F(ContainersTest, TheLeanMonitorPassesResetsBothWays) {
+  RunD("resets", "busybox sleep 1000", "-p 127.0.0.1:0:7076 -p 127.0.0.1:0:7077");
+  const json in = Inspect("resets");
+  const pid_t init = RefIn(in, "init").pid;
+  const int port = HostPortOf(in, "7076/tcp"), killed_port = HostPortOf(in, "7077/tcp");
+  ASSERT_GT(port, 0) << in.dump();
+  ASSERT_GT(killed_port, 0) << in.dump();
+  // `said` carries a byte from the server to the test each time it has
+  // read what a client sent.
+  int said[2];
+  ASSERT_EQ(::pipe(said), 0);
+  const auto read_exactly = [](int c, const char* want) {
+    const size_t len = strlen(want);
+    std::string got;
+    char b[64];
+    while (got.size() < len) {
+      struct pollfd p = {c, POLLIN, 0};
+      if (::poll(&p, 1, 10000) != 1) return false;
+      const ssize_t n = ::read(c, b, sizeof b);
+      if (n <= 0) return false;
+      got.append(b, static_cast<size_t>(n));
+    }
+    return got == want;
+  };
+  // 7076: the first connection is aborted by the server after its bytes;
+  // the second is aborted by the client, and the server reports what its
+  // read then gave: 0 for ECONNRESET, 30 for EOF, 31 for anything else.
+  ServerChild server(ServeInNetns(init, [&](int ready) {
+    ::close(said[0]);
+    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in a = Loopback4(7076);
+    if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) return 13;
+    int c = ::accept(t, nullptr, nullptr);
+    if (c < 0 || !read_exactly(c, "abort me")) return 14;
+    struct linger l = {1, 0};
+    if (::setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0) return 15;
+    ::close(c);
+    if (::poll(&pt, 1, 10000) != 1) return 16;
+    c = ::accept(t, nullptr, nullptr);
+    if (c < 0 || !read_exactly(c, "i will abort")) return 17;
+    (void)!::write(said[1], "s", 1);
+    struct pollfd pc = {c, POLLIN, 0};
+    if (::poll(&pc, 1, 5000) != 1) return 18;  // nothing came through
+    char b[16];
+    const ssize_t n = ::read(c, b, sizeof b);
+    if (n < 0 && errno == ECONNRESET) return 0;
+    return n == 0 ? 30 : 31;
+  }));
+  ASSERT_GT(server.pid(), 0);
+  // 7077: a server that takes one connection, waits for its bytes and
+  // SIGKILLs itself without reading them.
+  ServerChild killed(ServeInNetns(init, [](int ready) {
+    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in a = Loopback4(7077);
+    if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) return 13;
+    const int c = ::accept(t, nullptr, nullptr);
+    struct pollfd pc = {c, POLLIN, 0};
+    if (c < 0 || ::poll(&pc, 1, 10000) != 1) return 14;
+    ::kill(::getpid(), SIGKILL);
+    return 15;
+  }));
+  ASSERT_GT(killed.pid(), 0);
+  ::close(said[1]);
+
+  // Connected, the bytes sent; then the client's next read must fail with
+  // ECONNRESET within 2 s.
+  const auto expect_reset = [](int fd, const char* what) {
+    struct pollfd p = {fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 2000), 1) << what << ": no reset within 2 s";
+    char b[16];
+    errno = 0;
+    const ssize_t n = ::read(fd, b, sizeof b);
+    EXPECT_EQ(n, -1) << what << ": read gave " << n << " (0: a plain EOF, not a reset)";
+    EXPECT_EQ(errno, ECONNRESET) << what << ": " << strerror(errno);
+  };
+  const auto connect_and_send = [](int to_port, const char* data) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const sockaddr_in to = Loopback4(static_cast<uint16_t>(to_port));
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 ||
+        ::write(fd, data, strlen(data)) != static_cast<ssize_t>(strlen(data))) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  };
+
+  const int aborted = connect_and_send(port, "abort me");
+  ASSERT_GE(aborted, 0) << strerror(errno);
+  expect_reset(aborted, "the server's SO_LINGER 0 close");
+  ::close(aborted);
+
+  const int unread = connect_and_send(killed_port, "never read");
+  ASSERT_GE(unread, 0) << strerror(errno);
+  expect_reset(unread, "the server SIGKILLed with unread bytes");
+  ::close(unread);
+  const auto kws = killed.Wait(Ms(5000));
+  ASSERT_TRUE(kws.has_value());
+  EXPECT_TRUE(WIFSIGNALED(*kws) && WTERMSIG(*kws) == SIGKILL) << *kws;
+
+  const int aborting = connect_and_send(port, "i will abort");
+  ASSERT_GE(aborting, 0) << strerror(errno);
+  struct pollfd ps = {said[0], POLLIN, 0};
+  char s = 0;
+  ASSERT_TRUE(::poll(&ps, 1, 10000) == 1 && ::read(said[0], &s, 1) == 1) << "the server did not read the bytes";
+  ::close(said[0]);
+  struct linger l = {1, 0};
+  ASSERT_EQ(::setsockopt(aborting, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+  ASSERT_EQ(::close(aborting), 0);
+  const auto ws = server.Wait(Ms(5000));
+  ASSERT_TRUE(ws.has_value()) << "the server inside did not see the client's reset";
+  ASSERT_TRUE(WIFEXITED(*ws)) << *ws;
+  EXPECT_EQ(WEXITSTATUS(*ws), 0) << "the server inside saw " << (WEXITSTATUS(*ws) == 30 ? "EOF" : "an error")
+                                 << ", not ECONNRESET, when the client reset (status " << WEXITSTATUS(*ws) << ")";
+}
+
+// A UDP port published on 0.0.0.0 (`-p 0:PORT/udp`: no address is the
+// wildcard): a reply goes out from the address the client sent to, as a
+// server bound to 0.0.0.0 would answer (IP_PKTINFO), so a client of
+// 127.0.0.2 hears from 127.0.0.2; one client socket writing to two of our
+// addresses gets two sessions, each answering from its own.
+TEST_F(ContainersTest, TheLeanMonitorAnswersAWildcardUdpClientFromTheAddressItWroteTo) {
+  {
+    const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a = Loopback4(0);
+    a.sin_addr.s_addr = htonl(0x7f000002);
+    const bool ok = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    const int err = errno;
+    if (probe >= 0) ::close(probe);
+    if (!ok) GTEST_SKIP() << "127.0.0.2 is not a local address here (bind: " << strerror(err) << ")";
+  }
+  RunD("wild", "busybox sleep 1000", "-p 0:5356/udp");
+  const json in = Inspect("wild");
+  const int port = HostPortOf(in, "5356/udp");
+  ASSERT_GT(port, 0) << in.dump();
+  ASSERT_EQ(in["ports"][0].get<std::string>(), "0.0.0.0:" + std::to_string(port) + "->5356/udp") << in.dump();
+  ServerChild server(ServeInNetns(RefIn(in, "init").pid, [](int ready) {
+    const int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+    const sockaddr_in a = Loopback4(5356);
+    if (::bind(u, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) return 11;
+    (void)!::write(ready, "r", 1);
+    for (int i = 0; i < 2; ++i) {
+      struct pollfd pu = {u, POLLIN, 0};
+      if (::poll(&pu, 1, 10000) != 1) return 13;
+      char buf[256];
+      sockaddr_in from{};
+      socklen_t fl = sizeof from;
+      const ssize_t n = ::recvfrom(u, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      const std::string reply = "udp:" + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      ::sendto(u, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+    }
+    return 0;
+  }));
+  ASSERT_GT(server.pid(), 0);
+  const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  for (const uint32_t host : {0x7f000002u, 0x7f000001u}) {
+    sockaddr_in to = Loopback4(static_cast<uint16_t>(port));
+    to.sin_addr.s_addr = htonl(host);
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &to.sin_addr, text, sizeof text);
+    const std::string msg = std::string("to ") + text;
+    ASSERT_EQ(::sendto(u, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+              static_cast<ssize_t>(msg.size()));
+    struct pollfd pu = {u, POLLIN, 0};
+    ASSERT_EQ(::poll(&pu, 1, 5000), 1) << "no reply to " << msg;
+    char buf[256];
+    sockaddr_in from{};
+    socklen_t fl = sizeof from;
+    const ssize_t n = ::recvfrom(u, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+    EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "udp:" + msg);
+    char src[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &from.sin_addr, src, sizeof src);
+    EXPECT_EQ(std::string(src), text) << "the reply to " << msg << " came from another address";
+    EXPECT_EQ(ntohs(from.sin_port), port);
+  }
+  ::close(u);
+  const auto ws = server.Wait(Ms(5000));
+  ASSERT_TRUE(ws.has_value());
+  EXPECT_TRUE(WIFEXITED(*ws) && WEXITSTATUS(*ws) == 0) << *ws;
+}
+
+// utime + stime of pid, in clock ticks (-1: no such process).
+long long CpuTicks(pid_t pid) {
+  const std::string text = ReadAll("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream in(text.substr(paren + 1));
+  std::string field;
+  long long ticks = 0;
+  for (int i = 3; in >> field && i <= 15; ++i) {
+    if (i == 14 || i == 15) ticks += std::stoll(field);
+  }
+  return ticks;
+}
+
+// The descriptors pid has open.
+std::vector<int> OpenFds(pid_t pid) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    out.push_back(std::stoi(e.path().filename().string()));
+  }
+  return out;
+}
+
+// The monitor out of descriptors (its RLIMIT_NOFILE lowered with
+// prlimit(2) to what it holds plus room for a few connections): new
+// clients wait in the backlog, unserved, while the monitor stays alive
+// and idle (accepting is paused and retried every 100 ms, not spun on);
+// once served clients leave, the waiting one and a new one are served.
+TEST_F(ContainersTest, TheLeanMonitorOutOfDescriptorsPausesAcceptingAndResumes) {
+  constexpr int kRoom = 4;  // connections' worth of descriptors (2 each)
+  RunD("nofile", "busybox sleep 1000", "-p 127.0.0.1:0:7078");
+  const json in = Inspect("nofile");
+  const Ref monitor = RefIn(in, "monitor");
+  ASSERT_TRUE(Alive(monitor) && EndsWith(ExeOf(monitor.pid), "/minipod-monitor")) << ExeOf(monitor.pid);
+  const int port = HostPortOf(in, "7078/tcp");
+  ASSERT_GT(port, 0) << in.dump();
+  ServerChild server(ServeInNetns(RefIn(in, "init").pid, [](int ready) { return EchoServer(7078, 0, ready); }));
+  ASSERT_GT(server.pid(), 0);
+
+  // A round trip: does the relay serve fd within timeout?
+  const auto served = [](int fd, const std::string& msg, int timeout_ms) {
+    std::string got;
+    char b[64];
+    const auto deadline = std::chrono::steady_clock::now() + Ms(timeout_ms);
+    while (got.size() < msg.size()) {
+      const auto left = std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now()).count();
+      struct pollfd p = {fd, POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) return false;
+      const ssize_t n = ::read(fd, b, sizeof b);
+      if (n <= 0) return false;
+      got.append(b, static_cast<size_t>(n));
+    }
+    return got == msg;
+  };
+  const sockaddr_in to = Loopback4(static_cast<uint16_t>(port));
+  const auto open_client = [&](const std::string& msg) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 ||
+        ::write(fd, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  };
+  const size_t at_rest = OpenFds(monitor.pid).size();
+  ASSERT_GT(at_rest, 0u);
+  {  // the relay works before the limit
+    const int fd = open_client("before");
+    ASSERT_GE(fd, 0) << strerror(errno);
+    ASSERT_TRUE(served(fd, "before", 5000));
+    ::close(fd);
+  }
+  // Settled: the connection above closed in the monitor too, which keeps
+  // one socket inside made ahead for the next client.
+  std::vector<int> open;
+  ASSERT_TRUE(WaitFor([&] {
+    open = OpenFds(monitor.pid);
+    return open.size() == at_rest + 1;
+  }, Ms(5000))) << open.size() << " descriptors open in the monitor, " << at_rest << " before a connection";
+  const int highest = *std::max_element(open.begin(), open.end());
+  struct rlimit old {};
+  ASSERT_EQ(::prlimit(monitor.pid, RLIMIT_NOFILE, nullptr, &old), 0) << strerror(errno);
+  struct rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(highest + 1 + 2 * kRoom + 1);
+  ASSERT_LT(low.rlim_cur, old.rlim_cur);
+  ASSERT_EQ(::prlimit(monitor.pid, RLIMIT_NOFILE, &low, nullptr), 0) << strerror(errno);
+  struct Restore {
+    pid_t pid;
+    rlimit limit;
+    ~Restore() { ::prlimit(pid, RLIMIT_NOFILE, &limit, nullptr); }
+  } restore{monitor.pid, old};
+  const int free_fds = static_cast<int>(low.rlim_cur) - static_cast<int>(open.size());
+
+  // Clients one by one until one is not served within a second.
+  std::vector<int> clients;
+  int waiting = -1;
+  for (int i = 0; i < kRoom + 8 && waiting < 0; ++i) {
+    const std::string msg = "client " + std::to_string(i);
+    const int fd = open_client(msg);
+    ASSERT_GE(fd, 0) << "connect " << i << ": " << strerror(errno);
+    if (served(fd, msg, 1000)) {
+      clients.push_back(fd);
+    } else {
+      waiting = fd;
+    }
+  }
+  const int n_served = static_cast<int>(clients.size());
+  ASSERT_GE(waiting, 0) << "all " << n_served << " clients served with " << free_fds << " descriptors free";
+  EXPECT_GE(n_served, 1);
+  // Two descriptors a connection (the client's; the socket inside made
+  // ahead): the last one free is accepted with the spare socket inside,
+  // and only making the next spare fails.
+  EXPECT_EQ(n_served, (free_fds + 1) / 2) << free_fds << " descriptors free";
+  // Paused, not spinning: a second of waiting costs the monitor little CPU.
+  const long long ticks = CpuTicks(monitor.pid);
+  const int waiting2 = open_client("still waiting");
+  ASSERT_GE(waiting2, 0);
+  EXPECT_FALSE(served(waiting2, "still waiting", 1000));
+  const long long spent = CpuTicks(monitor.pid) - ticks;
+  EXPECT_LT(spent * 1000 / ::sysconf(_SC_CLK_TCK), 200) << "ms of CPU in a second of waiting";
+  ASSERT_TRUE(Alive(monitor)) << "the monitor died out of descriptors";
+
+  // Two served clients leave: their four descriptors serve the two that
+  // wait (after the next retry), and then a new client.
+  for (int k = 0; k < 2 && !clients.empty(); ++k) {
+    ::close(clients.back());
+    clients.pop_back();
+  }
+  EXPECT_TRUE(served(waiting, "client " + std::to_string(n_served), 3000)) << "the first waiting client";
+  EXPECT_TRUE(served(waiting2, "still waiting", 3000)) << "the second waiting client";
+  ::close(waiting);
+  ::close(waiting2);
+  const int late = open_client("late");
+  ASSERT_GE(late, 0);
+  EXPECT_TRUE(served(late, "late", 3000)) << "a new client after the others left";
+  ::close(late);
+  for (int fd : clients) ::close(fd);
+  EXPECT_TRUE(Alive(monitor));
+  EXPECT_EQ(Inspect("nofile").value("status", ""), "running");
+  RecordProperty("served_before_pause", n_served);
+  RecordProperty("monitor_cpu_ticks_while_paused", static_cast<int>(spent));
+}
+
+// A client that half-closes (its EOF passed on as shutdown(SHUT_WR)) and
+// then resets: the reset reaches the server inside at once, though it
+// neither reads (it has the EOF) nor writes; and while the half-closed
+// connection idles the monitor idles too (its socket watched for errors
+// only, not spun on). The same the other way round, from a server that
+// half-closes and resets to an idle client.
+TEST_F(ContainersTest, TheLeanMonitorPassesAResetAfterAHalfCloseEitherWay) {
+  RunD("halfreset", "busybox sleep 1000", "-p 127.0.0.1:0:7079 -p 127.0.0.1:0:7080");
+  const json in = Inspect("halfreset");
+  const Ref monitor = RefIn(in, "monitor");
+  const int port = HostPortOf(in, "7079/tcp");
+  ASSERT_GT(port, 0) << in.dump();
+  int said[2];
+  ASSERT_EQ(::pipe(said), 0);
+  // Reads up to the EOF, says so, then waits (without writing) for the
+  // connection to fail: 0 when it does within 3 s, 30 when it does not.
+  ServerChild server(ServeInNetns(RefIn(in, "init").pid, [&](int ready) {
+    ::close(said[0]);
+    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in a = Loopback4(7079);
+    if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) return 13;
+    const int c = ::accept(t, nullptr, nullptr);
+    char b[16];
+    for (;;) {
+      struct pollfd pc = {c, POLLIN, 0};
+      if (c < 0 || ::poll(&pc, 1, 10000) != 1) return 14;
+      const ssize_t n = ::read(c, b, sizeof b);
+      if (n < 0) return 15;
+      if (n == 0) break;
+    }
+    (void)!::write(said[1], "s", 1);
+    struct pollfd pe = {c, 0, 0};  // POLLERR / POLLHUP only: the EOF is read
+    return ::poll(&pe, 1, 3000) == 1 ? 0 : 30;
+  }));
+  ASSERT_GT(server.pid(), 0);
+  ::close(said[1]);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const sockaddr_in to = Loopback4(static_cast<uint16_t>(port));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0) << strerror(errno);
+  ASSERT_EQ(::write(fd, "bye", 3), 3);
+  ASSERT_EQ(::shutdown(fd, SHUT_WR), 0);
+  struct pollfd ps = {said[0], POLLIN, 0};
+  char s = 0;
+  ASSERT_TRUE(::poll(&ps, 1, 10000) == 1 && ::read(said[0], &s, 1) == 1) << "the server did not get the EOF";
+  ::close(said[0]);
+  const long long ticks = CpuTicks(monitor.pid);
+  std::this_thread::sleep_for(Ms(500));
+  EXPECT_LT((CpuTicks(monitor.pid) - ticks) * 1000 / ::sysconf(_SC_CLK_TCK), 100)
+      << "ms of CPU in half a second with a half-closed connection idle";
+  struct linger l = {1, 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+  ASSERT_EQ(::close(fd), 0);
+  const auto ws = server.Wait(Ms(5000));
+  ASSERT_TRUE(ws.has_value());
+  ASSERT_TRUE(WIFEXITED(*ws)) << *ws;
+  EXPECT_EQ(WEXITSTATUS(*ws), 0) << "the server inside did not hear of the client's reset after its half-close "
+                                 << "(status " << WEXITSTATUS(*ws) << ")";
+
+  // The other way: the server inside half-closes, then resets, while the
+  // client (which has the EOF) neither reads nor writes.
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  ServerChild aborting(ServeInNetns(RefIn(in, "init").pid, [&](int ready) {
+    ::close(go[1]);
+    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in a = Loopback4(7080);
+    if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
+    (void)!::write(ready, "r", 1);
+    struct pollfd pt = {t, POLLIN, 0};
+    if (::poll(&pt, 1, 10000) != 1) return 13;
+    const int c = ::accept(t, nullptr, nullptr);
+    if (c < 0 || ::write(c, "bye", 3) != 3 || ::shutdown(c, SHUT_WR) != 0) return 14;
+    struct pollfd pg = {go[0], POLLIN, 0};
+    if (::poll(&pg, 1, 10000) != 1) return 15;
+    struct linger lg = {1, 0};
+    ::setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    ::close(c);
+    return 0;
+  }));
+  ::close(go[0]);
+  ASSERT_GT(aborting.pid(), 0);
+  const int port2 = HostPortOf(in, "7080/tcp");
+  ASSERT_GT(port2, 0) << in.dump();
+  const int fd2 = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const sockaddr_in to2 = Loopback4(static_cast<uint16_t>(port2));
+  ASSERT_EQ(::connect(fd2, reinterpret_cast<const sockaddr*>(&to2), sizeof to2), 0) << strerror(errno);
+  std::string got;
+  char b[16];
+  for (;;) {  // up to the server's EOF
+    struct pollfd p = {fd2, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1) << "no EOF from the server";
+    const ssize_t n = ::read(fd2, b, sizeof b);
+    ASSERT_GE(n, 0) << strerror(errno);
+    if (n == 0) break;
+    got.append(b, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(got, "bye");
+  ASSERT_EQ(::write(go[1], "g", 1), 1);
+  ::close(go[1]);
+  struct pollfd pe = {fd2, 0, 0};  // POLLERR / POLLHUP only: the EOF is read
+  EXPECT_EQ(::poll(&pe, 1, 3000), 1) << "the client did not hear of the server's reset after its half-close";
+  ::close(fd2);
+  const auto ws2 = aborting.Wait(Ms(5000));
+  ASSERT_TRUE(ws2.has_value());
+  EXPECT_TRUE(WIFEXITED(*ws2) && WEXITSTATUS(*ws2) == 0) << *ws2;
+}
+
+// Out of descriptors (no room at all), a client of the control socket
+// (`minipod wait`, `attach`) waits in the backlog without making the
+// monitor spin on its level-triggered listener; once descriptors are back
+// it is accepted.
+TEST_F(ContainersTest, TheLeanMonitorOutOfDescriptorsDoesNotSpinOnAControlClient) {
+  RunD("ctlspin", "busybox sleep 1000");
+  const json in = Inspect("ctlspin");
+  const Ref monitor = RefIn(in, "monitor");
+  ASSERT_TRUE(Alive(monitor) && EndsWith(ExeOf(monitor.pid), "/minipod-monitor")) << ExeOf(monitor.pid);
+  const std::vector<int> open = OpenFds(monitor.pid);
+  ASSERT_FALSE(open.empty());
+  struct rlimit old {};
+  ASSERT_EQ(::prlimit(monitor.pid, RLIMIT_NOFILE, nullptr, &old), 0) << strerror(errno);
+  struct rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(*std::max_element(open.begin(), open.end()) + 1);  // no room at all
+  ASSERT_EQ(::prlimit(monitor.pid, RLIMIT_NOFILE, &low, nullptr), 0) << strerror(errno);
+  struct Restore {
+    pid_t pid;
+    rlimit limit;
+    ~Restore() { ::prlimit(pid, RLIMIT_NOFILE, &limit, nullptr); }
+  } restore{monitor.pid, old};
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  const std::string path = StateDir("ctlspin") + "/ctl.sock";
+  ASSERT_LT(path.size(), sizeof a.sun_path);
+  memcpy(a.sun_path, path.c_str(), path.size());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0) << path << ": " << strerror(errno);
+  const long long ticks = CpuTicks(monitor.pid);
+  std::this_thread::sleep_for(Ms(1000));
+  const long long spent = CpuTicks(monitor.pid) - ticks;
+  EXPECT_TRUE(Alive(monitor));
+  EXPECT_LT(spent * 1000 / ::sysconf(_SC_CLK_TCK), 200) << "ms of CPU in a second with a control client waiting";
+  EXPECT_EQ(OpenFds(monitor.pid).size(), open.size()) << "accepted with no descriptor free?";
+  ASSERT_EQ(::prlimit(monitor.pid, RLIMIT_NOFILE, &old, nullptr), 0) << strerror(errno);
+  EXPECT_TRUE(WaitFor([&] { return OpenFds(monitor.pid).size() == open.size() + 1; }, Ms(3000)))
+      << "the waiting control client was not accepted once descriptors were back";
+  ::close(fd);
 }
 
 // The end as minipod-monitor does it: the OOM kill read from the cgroup
