@@ -1,6 +1,5 @@
 #include "rootfs/staging.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -13,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl/dir_stream.h"
 #include "common/absl/status_util.h"
 #include "common/unique_fd.h"
 #include "rootfs/tree_writer.h"
@@ -44,10 +44,10 @@ absl::StatusOr<int> MakeLock(const std::string& dir) {
 int Staging::SweepStale(const std::string& tmp) {
   common::UniqueFd tfd(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!tfd) return 0;
-  DIR* d = ::fdopendir(::dup(tfd.get()));
-  if (d == nullptr) return 0;
+  absl::StatusOr<common::DirStream> d = common::OpenDirStream(tfd.get(), tmp);
+  if (!d.ok()) return 0;
   std::vector<std::string> stale;
-  while (const struct dirent* e = ::readdir(d)) {
+  while (const struct dirent* e = ::readdir(d->get())) {
     const absl::string_view name = e->d_name;
     if (!absl::StartsWith(name, kPrefix) || name.size() != sizeof kPrefix - 1 + 6) continue;
     common::UniqueFd dfd(::openat(tfd.get(), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -61,7 +61,7 @@ int Staging::SweepStale(const std::string& tmp) {
     if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;
     stale.emplace_back(name);
   }
-  ::closedir(d);
+  d->reset();
   int removed = 0;
   for (const std::string& name : stale) removed += RemoveTree(absl::StrCat(tmp, "/", name)).ok() ? 1 : 0;
   return removed;
