@@ -1131,6 +1131,27 @@ sockaddr_in Loopback4(uint16_t port) {
   return a;
 }
 
+// In a server child: listens on 127.0.0.1:port, says so on ready, and
+// takes one connection within 10 s. The connection, or -1 with *fail the
+// child's exit status: 12 no listener, 13 no client, 14 accept failed.
+int AcceptOneOn(uint16_t port, int ready, int* fail) {
+  const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in a = Loopback4(port);
+  if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) {
+    *fail = 12;
+    return -1;
+  }
+  (void)!::write(ready, "r", 1);
+  struct pollfd pt = {t, POLLIN, 0};
+  if (::poll(&pt, 1, 10000) != 1) {
+    *fail = 13;
+    return -1;
+  }
+  const int c = ::accept(t, nullptr, nullptr);
+  *fail = 14;
+  return c;
+}
+
 // A child of ours in the network namespace of pid that runs serve(ready)
 // and exits with its result (10: it could not join); serve writes a byte
 // to ready once it listens. Returns the child once that byte came (at most
@@ -1641,15 +1662,11 @@ TEST_F(ContainersTest, TheLeanMonitorPassesResetsBothWays) {
   // 7077: a server that takes one connection, waits for its bytes and
   // SIGKILLs itself without reading them.
   ServerChild killed(ServeInNetns(init, [](int ready) {
-    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
-    const sockaddr_in a = Loopback4(7077);
-    if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
-    (void)!::write(ready, "r", 1);
-    struct pollfd pt = {t, POLLIN, 0};
-    if (::poll(&pt, 1, 10000) != 1) return 13;
-    const int c = ::accept(t, nullptr, nullptr);
+    int fail = 0;
+    const int c = AcceptOneOn(7077, ready, &fail);
+    if (c < 0) return fail;
     struct pollfd pc = {c, POLLIN, 0};
-    if (c < 0 || ::poll(&pc, 1, 10000) != 1) return 14;
+    if (::poll(&pc, 1, 10000) != 1) return 14;
     ::kill(::getpid(), SIGKILL);
     return 15;
   }));
@@ -1934,13 +1951,9 @@ TEST_F(ContainersTest, TheLeanMonitorPassesAResetAfterAHalfCloseEitherWay) {
   // connection to fail: 0 when it does within 3 s, 30 when it does not.
   ServerChild server(ServeInNetns(RefIn(in, "init").pid, [&](int ready) {
     ::close(said[0]);
-    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
-    const sockaddr_in a = Loopback4(7079);
-    if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
-    (void)!::write(ready, "r", 1);
-    struct pollfd pt = {t, POLLIN, 0};
-    if (::poll(&pt, 1, 10000) != 1) return 13;
-    const int c = ::accept(t, nullptr, nullptr);
+    int fail = 0;
+    const int c = AcceptOneOn(7079, ready, &fail);
+    if (c < 0) return fail;
     char b[16];
     for (;;) {
       struct pollfd pc = {c, POLLIN, 0};
@@ -1983,14 +1996,10 @@ TEST_F(ContainersTest, TheLeanMonitorPassesAResetAfterAHalfCloseEitherWay) {
   ASSERT_EQ(::pipe(go), 0);
   ServerChild aborting(ServeInNetns(RefIn(in, "init").pid, [&](int ready) {
     ::close(go[1]);
-    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
-    const sockaddr_in a = Loopback4(7080);
-    if (::bind(t, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(t, 4) != 0) return 12;
-    (void)!::write(ready, "r", 1);
-    struct pollfd pt = {t, POLLIN, 0};
-    if (::poll(&pt, 1, 10000) != 1) return 13;
-    const int c = ::accept(t, nullptr, nullptr);
-    if (c < 0 || ::write(c, "bye", 3) != 3 || ::shutdown(c, SHUT_WR) != 0) return 14;
+    int fail = 0;
+    const int c = AcceptOneOn(7080, ready, &fail);
+    if (c < 0) return fail;
+    if (::write(c, "bye", 3) != 3 || ::shutdown(c, SHUT_WR) != 0) return 14;
     struct pollfd pg = {go[0], POLLIN, 0};
     if (::poll(&pg, 1, 10000) != 1) return 15;
     struct linger lg = {1, 0};
