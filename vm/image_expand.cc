@@ -11,32 +11,15 @@
 #include <algorithm>
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "rootfs/kernel_image.h"
 
 namespace vm {
 namespace {
 
 using Sink = absl::FunctionRef<absl::Status(absl::string_view)>;
 
-enum class Codec { kGzip, kZstd, kXz, kOther };
-
-Codec DetectCodec(absl::string_view p) {
-  if (absl::StartsWith(p, "\x1f\x8b")) return Codec::kGzip;
-  if (absl::StartsWith(p, "\x28\xb5\x2f\xfd")) return Codec::kZstd;
-  if (absl::StartsWith(p, absl::string_view("\xfd" "7zXZ\0", 6))) return Codec::kXz;
-  return Codec::kOther;
-}
-
-const char* CodecName(Codec c) {
-  switch (c) {
-    case Codec::kGzip: return "gzip";
-    case Codec::kZstd: return "zstd";
-    case Codec::kXz: return "xz";
-    case Codec::kOther: break;
-  }
-  return "?";
-}
+using rootfs::PayloadCompression;
 
 constexpr size_t kPiece = size_t{256} << 10;
 // zlib counts input in 32 bits: an image is fed in slices of this size.
@@ -87,8 +70,8 @@ class Output {
   size_t head_len_ = 0;
 };
 
-absl::Status Corrupt(Codec c, size_t offset, absl::string_view why) {
-  return absl::DataLossError(absl::StrCat("the ", CodecName(c), " stream at byte ", offset, " is ", why));
+absl::Status Corrupt(PayloadCompression c, size_t offset, absl::string_view why) {
+  return absl::DataLossError(absl::StrCat("the ", rootfs::PayloadCompressionName(c), " stream at byte ", offset, " is ", why));
 }
 
 // Hands out the n bytes at the start of buf; false when it did not take
@@ -125,11 +108,11 @@ absl::StatusOr<size_t> InflateGzip(absl::string_view in, size_t offset, Output& 
       break;
     }
     if (r == Z_BUF_ERROR && z.avail_in == 0 && fed == in.size()) {
-      result = Corrupt(Codec::kGzip, offset, "cut short");
+      result = Corrupt(PayloadCompression::kGzip, offset, "cut short");
       break;
     }
     if (r != Z_OK && r != Z_BUF_ERROR) {
-      result = Corrupt(Codec::kGzip, offset, absl::StrCat("corrupt (zlib error ", r, ")"));
+      result = Corrupt(PayloadCompression::kGzip, offset, absl::StrCat("corrupt (zlib error ", r, ")"));
       break;
     }
   }
@@ -147,7 +130,7 @@ absl::StatusOr<size_t> InflateZstd(absl::string_view in, size_t offset, Output& 
     ZSTD_outBuffer output{buf.data(), buf.size(), 0};
     const size_t r = ZSTD_decompressStream(ctx, &output, &input);
     if (ZSTD_isError(r)) {
-      result = Corrupt(Codec::kZstd, offset, absl::StrCat("corrupt (", ZSTD_getErrorName(r), ")"));
+      result = Corrupt(PayloadCompression::kZstd, offset, absl::StrCat("corrupt (", ZSTD_getErrorName(r), ")"));
       break;
     }
     if (!Deliver(out, buf, output.pos, result)) break;
@@ -156,7 +139,7 @@ absl::StatusOr<size_t> InflateZstd(absl::string_view in, size_t offset, Output& 
       break;
     }
     if (input.pos == input.size && output.pos < output.size) {
-      result = Corrupt(Codec::kZstd, offset, "cut short");
+      result = Corrupt(PayloadCompression::kZstd, offset, "cut short");
       break;
     }
   }
@@ -188,11 +171,11 @@ absl::StatusOr<size_t> InflateXz(absl::string_view in, size_t offset, Output& ou
     }
     if (r == LZMA_OK || (r == LZMA_BUF_ERROR && s.avail_out == 0)) continue;
     if (r == LZMA_BUF_ERROR) {
-      result = Corrupt(Codec::kXz, offset, "cut short");
+      result = Corrupt(PayloadCompression::kXz, offset, "cut short");
     } else if (r == LZMA_MEMLIMIT_ERROR) {
-      result = Corrupt(Codec::kXz, offset, "asking for more than 256 MiB of memory");
+      result = Corrupt(PayloadCompression::kXz, offset, "asking for more than 256 MiB of memory");
     } else {
-      result = Corrupt(Codec::kXz, offset, absl::StrCat("corrupt (liblzma error ", static_cast<int>(r), ")"));
+      result = Corrupt(PayloadCompression::kXz, offset, absl::StrCat("corrupt (liblzma error ", static_cast<int>(r), ")"));
     }
     break;
   }
@@ -210,14 +193,14 @@ absl::StatusOr<bool> ExpandImage(absl::string_view image, size_t limit, Sink sin
     while (at < image.size() && image[at] == '\0') ++at;
     if (at == image.size()) return any;
     const absl::string_view rest = image.substr(at);
-    const Codec codec = DetectCodec(rest);
+    const PayloadCompression codec = rootfs::DetectCompression(rest);
     absl::StatusOr<size_t> taken = size_t{0};
     out.StartStream();
     switch (codec) {
-      case Codec::kGzip: taken = InflateGzip(rest, at, out); break;
-      case Codec::kZstd: taken = InflateZstd(rest, at, out); break;
-      case Codec::kXz: taken = InflateXz(rest, at, out); break;
-      case Codec::kOther: return false;
+      case PayloadCompression::kGzip: taken = InflateGzip(rest, at, out); break;
+      case PayloadCompression::kZstd: taken = InflateZstd(rest, at, out); break;
+      case PayloadCompression::kXz: taken = InflateXz(rest, at, out); break;
+      default: return false;  // lz4, lzo, ... or no compressed stream at all
     }
     if (!taken.ok()) return taken.status();
     if (*taken == 0) return false;

@@ -22,6 +22,7 @@
 #include "common/absl/status_util.h"
 #include "rootfs/archive_writer.h"
 #include "rootfs/build_plan.h"
+#include "rootfs/kernel_image.h"
 #include "rootfs/manifest.h"
 #include "rootfs/modules.h"
 #include "vm/image_expand.h"
@@ -232,10 +233,10 @@ bool MayExpand(const std::string& image, size_t expand_limit) {
   }
   char magic[6];
   const ssize_t n = ::pread(fd.get(), magic, sizeof magic, 0);
-  if (n != static_cast<ssize_t>(sizeof magic)) return false;
-  const absl::string_view m(magic, sizeof magic);
-  return absl::StartsWith(m, "\x1f\x8b") || absl::StartsWith(m, "\x28\xb5\x2f\xfd") ||
-         m == absl::string_view("\xfd" "7zXZ\0", 6);
+  if (n <= 0) return false;
+  const rootfs::PayloadCompression c = rootfs::DetectCompression(absl::string_view(magic, static_cast<size_t>(n)));
+  return c == rootfs::PayloadCompression::kGzip || c == rootfs::PayloadCompression::kZstd ||
+         c == rootfs::PayloadCompression::kXz;
 }
 
 absl::StatusOr<common::UniqueFd> AssembleInitrd(const std::string& image, const std::string& extra,

@@ -1131,6 +1131,16 @@ sockaddr_in Loopback4(uint16_t port) {
   return a;
 }
 
+// 0 when a socket of family can bind addr here (a probe, closed at once),
+// else the errno.
+int BindError(int family, const sockaddr* addr, socklen_t len) {
+  const int probe = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return errno;
+  const int err = ::bind(probe, addr, len) == 0 ? 0 : errno;
+  ::close(probe);
+  return err;
+}
+
 // In a server child: listens on 127.0.0.1:port, says so on ready, and
 // takes one connection within 10 s. The connection, or -1 with *fail the
 // child's exit status: 12 no listener, 13 no client, 14 accept failed.
@@ -1380,14 +1390,11 @@ TEST_F(ContainersTest, TheLeanMonitorHoldsAFastTcpWriterBackResetsRefusedOnesAnd
 
 TEST_F(ContainersTest, TheLeanMonitorRelaysAnIpv6ListenerToTheContainersIpv4Loopback) {
   {
-    const int probe = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in6 a{};
     a.sin6_family = AF_INET6;
     a.sin6_addr = in6addr_loopback;
-    const bool ok = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    const int err = errno;
-    if (probe >= 0) ::close(probe);
-    if (!ok) GTEST_SKIP() << "no IPv6 loopback on this host (bind [::1]: " << strerror(err) << ")";
+    const int err = BindError(AF_INET6, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    if (err != 0) GTEST_SKIP() << "no IPv6 loopback on this host (bind [::1]: " << strerror(err) << ")";
   }
   RunD("six", "busybox sleep 1000", "-p [::1]:0:7073");
   const json in = Inspect("six");
@@ -1731,13 +1738,10 @@ TEST_F(ContainersTest, TheLeanMonitorPassesResetsBothWays) {
 // addresses gets two sessions, each answering from its own.
 TEST_F(ContainersTest, TheLeanMonitorAnswersAWildcardUdpClientFromTheAddressItWroteTo) {
   {
-    const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_in a = Loopback4(0);
     a.sin_addr.s_addr = htonl(0x7f000002);
-    const bool ok = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    const int err = errno;
-    if (probe >= 0) ::close(probe);
-    if (!ok) GTEST_SKIP() << "127.0.0.2 is not a local address here (bind: " << strerror(err) << ")";
+    const int err = BindError(AF_INET, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    if (err != 0) GTEST_SKIP() << "127.0.0.2 is not a local address here (bind: " << strerror(err) << ")";
   }
   RunD("wild", "busybox sleep 1000", "-p 0:5356/udp");
   const json in = Inspect("wild");

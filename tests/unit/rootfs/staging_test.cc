@@ -126,5 +126,20 @@ TEST_F(StagingTest, LeavesAloneWhatIsNotAStaleDirectoryOfOurs) {
   for (const std::string& p : {no_lock, open_mode, renamed, moved + "/.lock"}) EXPECT_TRUE(Exists(p)) << p;
 }
 
+// Another user's stale directory, and a stale directory of ours whose lock
+// file another user planted: both left alone (root only: chown).
+TEST_F(StagingTest, LeavesAloneWhatAnotherUserOwns) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files to another user (chown)";
+  const std::string theirs = LeftByAKilledProcess();
+  ASSERT_FALSE(theirs.empty());
+  ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  const std::string planted = LeftByAKilledProcess();
+  ASSERT_FALSE(planted.empty());
+  ASSERT_EQ(::chown((planted + "/.lock").c_str(), 65534, 65534), 0);
+  EXPECT_EQ(Staging::SweepStale(tmp_), 0);
+  EXPECT_TRUE(Exists(theirs + "/.lock"));
+  EXPECT_TRUE(Exists(planted + "/.lock"));
+}
+
 }  // namespace
 }  // namespace rootfs
